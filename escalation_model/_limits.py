@@ -1,0 +1,14 @@
+"""Thresholds that several stages share. One source of truth: everything else reads these."""
+
+from __future__ import annotations
+
+#: Published tables suppress any cell describing fewer families than this.
+DISCLOSURE_MIN_CELL: int = 10
+#: Published counts are rounded to the nearest multiple of this.
+DISCLOSURE_ROUND_TO: int = 5
+#: A protected group smaller than this is reported as too small to audit.
+MIN_AUDIT_GROUP_SIZE: int = 50
+#: The outcome horizon: escalation is counted within this many days of the profile date.
+OUTCOME_HORIZON_DAYS: int = 365
+#: Number of indicators in the founding paper's "5 or more" rule.
+FIVE_OR_MORE: int = 5
