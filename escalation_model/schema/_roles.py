@@ -1,0 +1,191 @@
+"""Column roles: how an analyst's own column names map onto the data contract."""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from os import PathLike
+from typing import Any
+
+from ._registry import AREA_FACTORS, HOUSEHOLD, PROTECTED, SECONDARY, THINK_FAMILY
+
+__all__ = ["ColumnRoles", "RoleError"]
+
+_LIST_ROLES = (
+    "area",
+    "think_family",
+    "secondary",
+    "household",
+    "area_factors",
+    "protected",
+)
+_SINGLE_ROLES = ("family_id", "profile_date", "deprivation", "outcome", "outcome_level")
+
+
+class RoleError(ValueError):
+    """A role mapping that cannot be used (unknown role, wrong type)."""
+
+
+@dataclass(frozen=True)
+class ColumnRoles:
+    """Map an analyst's column names onto the roles of the data contract.
+
+    The defaults are the column names of the synthetic population. Any role may be
+    left empty (``None`` or ``()``) where the analysis does not need it; the stages that
+    need it then say so plainly.
+
+    Parameters
+    ----------
+    family_id : str or None
+        Pseudonymous family identifier. Never a feature, never exported.
+    profile_date : str or None
+        Date at which the family's indicators were recorded.
+    area : tuple of str
+        Geography, finest first (for example ward, then local authority).
+    think_family, secondary, household : tuple of str
+        Feature columns by role: indicators (0/1, missing = not known) and household factors.
+    deprivation : str or None
+        The area's deprivation decile, 1 = most deprived. A feature, and the basis of
+        area-based targeting ("the most deprived wards" are deciles 1 and 2).
+    area_factors : tuple of str
+        Other area-level census factors (numeric).
+    protected : tuple of str
+        Characteristics audited for fairness; features only if the analyst opts in.
+    outcome : str or None
+        Binary escalation (1 = entered statutory care within the horizon).
+    outcome_level : str or None
+        Highest level reached (``none`` ... ``looked_after``); never a feature.
+
+    Examples
+    --------
+    >>> roles = ColumnRoles()
+    >>> roles.outcome
+    'escalated'
+    >>> len(roles.features()) > 10
+    True
+    """
+
+    family_id: str | None = "family_id"
+    profile_date: str | None = "profile_date"
+    area: tuple[str, ...] = ("ward_code", "authority_code")
+    think_family: tuple[str, ...] = tuple(v.name for v in THINK_FAMILY)
+    secondary: tuple[str, ...] = tuple(v.name for v in SECONDARY)
+    household: tuple[str, ...] = tuple(v.name for v in HOUSEHOLD)
+    deprivation: str | None = "deprivation_decile"
+    area_factors: tuple[str, ...] = tuple(v.name for v in AREA_FACTORS if v.role == "area_factors")
+    protected: tuple[str, ...] = tuple(v.name for v in PROTECTED)
+    outcome: str | None = "escalated"
+    outcome_level: str | None = "outcome_level"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in _LIST_ROLES:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = (value,)
+            if value is None:
+                value = ()
+            if not all(isinstance(v, str) for v in value):
+                raise RoleError(
+                    f"role '{name}': every entry must be a column name (a string), got "
+                    f"{list(value)!r}. Fix: list the column names as strings."
+                )
+            object.__setattr__(self, name, tuple(value))
+        for name in _SINGLE_ROLES:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise RoleError(
+                    f"role '{name}': expected one column name (a string) or nothing, got "
+                    f"{value!r}. Fix: give a single column name."
+                )
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_dict(cls, mapping: dict[str, Any]) -> ColumnRoles:
+        """Build roles from a mapping of role name to column name(s).
+
+        Roles not named keep their defaults; name a role with ``""`` or ``[]`` to say the
+        data does not have it.
+        """
+        known = {f.name for f in fields(cls)} - {"extra"}
+        unknown = sorted(set(mapping) - known)
+        if unknown:
+            raise RoleError(
+                f"unknown role(s) {unknown}. Fix: use only these role names: {sorted(known)}."
+            )
+        clean: dict[str, Any] = {}
+        for key, value in mapping.items():
+            if key in _SINGLE_ROLES and value == "":
+                value = None
+            clean[key] = value
+        return cls(**clean)
+
+    @classmethod
+    def from_toml(cls, path: str | PathLike[str]) -> ColumnRoles:
+        """Read roles from the ``[roles]`` table of a TOML file.
+
+        Examples
+        --------
+        A file holding::
+
+            [roles]
+            family_id = "FamilyRef"
+            outcome = "Escalated12m"
+            think_family = ["Workless", "DomesticAbuse"]
+        """
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        if "roles" not in data:
+            raise RoleError(
+                f"{path}: no [roles] table. Fix: put the role mapping under a [roles] heading."
+            )
+        return cls.from_dict(data["roles"])
+
+    # ------------------------------------------------------------------ views
+    def to_dict(self) -> dict[str, Any]:
+        """The mapping as plain data (for logging and the model card)."""
+        out = asdict(self)
+        out.pop("extra")
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+    def indicators(self) -> tuple[str, ...]:
+        """Think Family and secondary indicators: the "vulnerability factors"."""
+        return self.think_family + self.secondary
+
+    def features(self, *, include_protected: bool = False) -> list[str]:
+        """Columns a model may use, in a stable order.
+
+        Protected characteristics are features only when ``include_protected=True``.
+        """
+        cols = [*self.think_family, *self.secondary, *self.household]
+        if self.deprivation:
+            cols.append(self.deprivation)
+        cols += list(self.area_factors)
+        if include_protected:
+            cols += list(self.protected)
+        return cols
+
+    def assignments(self) -> list[tuple[str, str]]:
+        """Every (role, column) pair of the mapping."""
+        pairs: list[tuple[str, str]] = []
+        for name in _SINGLE_ROLES:
+            value = getattr(self, name)
+            if value:
+                pairs.append((name, value))
+        for name in _LIST_ROLES:
+            pairs.extend((name, col) for col in getattr(self, name))
+        return pairs
+
+    def columns(self) -> list[str]:
+        """Every column the roles name, once each."""
+        return list(dict.fromkeys(col for _, col in self.assignments()))
+
+    def duplicated_assignments(self) -> dict[str, list[str]]:
+        """Columns mapped to more than one role (or twice within one role)."""
+        counts = Counter(col for _, col in self.assignments())
+        return {
+            col: [role for role, c in self.assignments() if c == col]
+            for col, n in counts.items()
+            if n > 1
+        }

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import pytest
+
+from escalation_model.datasets import SyntheticPopulation, make_synthetic_population
+
+
+@pytest.fixture(scope="session")
+def small_population() -> SyntheticPopulation:
+    """20,000 families, fixed seed: for behaviour tests."""
+    return make_synthetic_population(20_000, random_state=7)
+
+
+@pytest.fixture(scope="session")
+def large_population() -> SyntheticPopulation:
+    """400,000 families, fixed seed: for the calibration targets."""
+    return make_synthetic_population(400_000, random_state=2015)
+
+
+@pytest.fixture()
+def frame(small_population: SyntheticPopulation):
+    """A fresh copy of the small population's frame, for tests that break it."""
+    return small_population.frame.copy()
