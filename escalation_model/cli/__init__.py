@@ -1,0 +1,5 @@
+"""The ``escalation-model`` command."""
+
+from ._main import main
+
+__all__ = ["main"]

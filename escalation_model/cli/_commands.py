@@ -1,0 +1,86 @@
+"""The sub-commands. Each returns an exit code; errors are printed in plain words."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+
+__all__ = ["generate", "run", "validate_file"]
+
+
+def _err(message: str) -> None:
+    print(f"escalation-model: {message}", file=sys.stderr)
+
+
+def generate(args: argparse.Namespace) -> int:
+    from ..datasets import make_synthetic_population, write_families
+
+    try:
+        pop = make_synthetic_population(
+            args.n_families, n_authorities=args.n_authorities, random_state=args.seed
+        )
+        path = write_families(pop.frame, args.output, overwrite=args.overwrite)
+    except (ValueError, FileExistsError) as exc:
+        _err(str(exc))
+        return 2
+    print(f"wrote {len(pop.frame):,} synthetic families to {path} (seed {args.seed})")
+    return 0
+
+
+def validate_file(args: argparse.Namespace) -> int:
+    from ..datasets import read_families
+    from ..schema import ColumnRoles, RoleError, SchemaError, validate
+
+    try:
+        roles = ColumnRoles.from_toml(args.roles) if args.roles else ColumnRoles()
+        frame = read_families(args.data)
+    except (OSError, ValueError, RoleError) as exc:
+        _err(str(exc))
+        return 2
+    try:
+        report = validate(frame, roles, require_outcome=not args.no_outcome)
+    except SchemaError as exc:
+        print(str(exc))
+        return 1
+    print(f"{args.data}: {report.n_rows:,} families; no problems found.")
+    for w in report.warnings:
+        print(f"warning: {w}")
+    for col, share in sorted(report.missing_share.items()):
+        print(f"note: column '{col}' is not known for {share:.1%} of families (kept as missing)")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._config import ConfigError, load_config
+    from ..schema import RoleError, SchemaError
+    from ..study import load_study_data, run_study
+    from ._output import OutputFolderError, prepare_output_dir
+
+    def say(msg: str) -> None:
+        if not args.quiet:
+            print(msg, flush=True)
+
+    started = time.perf_counter()
+    try:
+        config = load_config(args.config)
+        if args.output:
+            config = replace(config, output=args.output)
+        out = prepare_output_dir(config.output)
+        say(f"[1/3] loading data ({config.data.source})")
+        data = load_study_data(config)
+        say(f"[2/3] validating and summarising {len(data.frame):,} families")
+        result = run_study(config, data)
+        say("[3/3] writing outputs")
+        written = result.write(out)
+    except SchemaError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except (ConfigError, OutputFolderError, RoleError, OSError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    say(f"done in {time.perf_counter() - started:.1f} s; wrote:")
+    for path in written:
+        say(f"  {path}")
+    return 0

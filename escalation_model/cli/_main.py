@@ -1,0 +1,61 @@
+"""Argument parsing for the ``escalation-model`` command; each sub-command is a function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="escalation-model",
+        description=(
+            "Population-level models of escalation into statutory children's social care, "
+            "for commissioning early help. Outputs are aggregates, never scores of "
+            "individual families."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write the synthetic population to Parquet or CSV")
+    gen.add_argument("output", help="file to write (.parquet or .csv)")
+    gen.add_argument("--n-families", type=int, default=300_000)
+    gen.add_argument("--n-authorities", type=int, default=8)
+    gen.add_argument("--seed", type=int, default=2015)
+    gen.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+    val = sub.add_parser("validate", help="check a file of families against the data contract")
+    val.add_argument("data", help="CSV or Parquet file, one row per family")
+    val.add_argument("--roles", help="TOML file whose [roles] table maps your columns")
+    val.add_argument(
+        "--no-outcome", action="store_true", help="the file has no outcome yet (for scoring)"
+    )
+
+    run = sub.add_parser("run", help="run the study and write its outputs")
+    run.add_argument("--config", help="run configuration (TOML); default: built-in defaults")
+    run.add_argument("--output", help="output folder (overrides the config)")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``escalation-model`` command; returns the exit code."""
+    args = _build_parser().parse_args(argv)
+    if args.command == "generate":
+        from ._commands import generate
+
+        return generate(args)
+    if args.command == "validate":
+        from ._commands import validate_file
+
+        return validate_file(args)
+    from ._commands import run
+
+    return run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

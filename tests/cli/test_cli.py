@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from escalation_model.cli import main
+
+
+def test_generate_writes_and_never_overwrites(tmp_path, capsys):
+    path = tmp_path / "pop.parquet"
+    assert main(["generate", str(path), "--n-families", "2000", "--seed", "3"]) == 0
+    frame = pd.read_parquet(path)
+    assert len(frame) == 2000
+    stamp = path.stat().st_mtime_ns
+    assert main(["generate", str(path), "--n-families", "10"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert path.stat().st_mtime_ns == stamp
+    assert main(["generate", str(path), "--n-families", "10", "--overwrite"]) == 0
+    assert len(pd.read_parquet(path)) == 10
+
+
+def test_validate_passes_clean_csv(tmp_path, capsys):
+    path = tmp_path / "pop.csv"
+    assert main(["generate", str(path), "--n-families", "20000"]) == 0
+    assert main(["validate", str(path)]) == 0
+    assert "no problems found" in capsys.readouterr().out
+
+
+def test_validate_reports_problems_in_plain_words(tmp_path, capsys):
+    path = tmp_path / "pop.csv"
+    main(["generate", str(path), "--n-families", "20000"])
+    frame = pd.read_csv(path)
+    frame = frame.rename(columns={"domestic_abuse": "DA"})
+    frame.loc[0, "lone_parent"] = 9
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    capsys.readouterr()
+    assert main(["validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "'domestic_abuse'" in out and "'lone_parent'" in out and "Fix:" in out
+
+
+def test_validate_with_analyst_roles(tmp_path, capsys):
+    path = tmp_path / "pop.csv"
+    main(["generate", str(path), "--n-families", "20000"])
+    frame = pd.read_csv(path).rename(columns={"family_id": "FamilyRef", "escalated": "Esc"})
+    mine = tmp_path / "mine.csv"
+    frame.to_csv(mine, index=False)
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[roles]\nfamily_id = "FamilyRef"\noutcome = "Esc"\n')
+    assert main(["validate", str(mine), "--roles", str(roles)]) == 0
+    assert main(["validate", str(mine)]) == 1
+
+
+def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[data]\nn_families = 20000\nseed = 4\n[output]\ndir = "out"\n')
+    out = tmp_path / "elsewhere"
+    assert main(["run", "--config", str(cfg), "--output", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["data"]["synthetic"] is True
+    assert 0.02 < summary["overview"]["share_five_plus"] < 0.05
+    assert summary["overview"]["families"] == 20000
+    profile = pd.read_csv(out / "profile_table.csv")
+    assert "family_id" not in profile.columns and len(profile) == 16
+    # a second run may reuse its own folder
+    assert main(["run", "--config", str(cfg), "--output", str(out), "--quiet"]) == 0
+    # but never a folder holding the user's own files
+    mine = tmp_path / "my_notes"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert main(["run", "--config", str(cfg), "--output", str(mine), "--quiet"]) == 2
+    assert "did not write" in capsys.readouterr().err
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_run_is_reproducible(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text("[data]\nn_families = 5000\nseed = 9\n")
+    for name in ("a", "b"):
+        args = ["run", "--config", str(cfg), "--output", str(tmp_path / name), "--quiet"]
+        assert main(args) == 0
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert a["data"]["fingerprint_sha256"] == b["data"]["fingerprint_sha256"]
+    assert a["overview"] == b["overview"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[data]\nn_familes = 10\n", "n_familes"),
+        ("[data]\nn_families = 'many'\n", "n_families"),
+        ("[data]\nsource = 'file'\n", "path"),
+        ("[modle]\n", "modle"),
+        ("[data\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, capsys, text, fragment):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(text)
+    assert main(["run", "--config", str(cfg), "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Fix" in err
+
+
+def test_run_on_invalid_analyst_file_fails_before_work(tmp_path, capsys):
+    data = tmp_path / "x.csv"
+    pd.DataFrame({"family_id": [1, 2], "escalated": [0, 1]}).to_csv(data, index=False)
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f"[data]\nsource = 'file'\npath = '{data.name}'\n")
+    assert main(["run", "--config", str(cfg), "--output", str(tmp_path / "o"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "not in the data" in err
+    assert not (tmp_path / "o" / "summary.json").exists()
