@@ -48,9 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_one(args.child)))
         return 0
     rows = []
-    print(
-        f"{'families':>12s} {'generate s':>11s} {'validate s':>11s} {'frame MB':>9s} {'peak MB':>9s}"
-    )
+    header = ("families", "generate s", "validate s", "frame MB", "peak MB")
+    print("{:>12s} {:>11s} {:>11s} {:>9s} {:>9s}".format(*header))
     for n in args.sizes:
         out = subprocess.run(
             [sys.executable, __file__, "--child", str(n)],
