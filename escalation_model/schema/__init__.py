@@ -13,7 +13,14 @@ from ._registry import (
     label_for,
 )
 from ._roles import ColumnRoles, RoleError
-from ._validate import Problem, SchemaError, SchemaWarning, ValidationReport, validate
+from ._validate import (
+    Problem,
+    SchemaError,
+    SchemaWarning,
+    ValidationReport,
+    leakage_problems,
+    validate,
+)
 
 __all__ = [
     "AREA_FACTORS",
@@ -32,5 +39,6 @@ __all__ = [
     "ValidationReport",
     "Variable",
     "label_for",
+    "leakage_problems",
     "validate",
 ]

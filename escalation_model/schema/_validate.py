@@ -17,7 +17,14 @@ from .._limits import MIN_AUDIT_GROUP_SIZE
 from ._registry import ESCALATED_LEVELS, OUTCOME_LEVELS
 from ._roles import ColumnRoles
 
-__all__ = ["Problem", "SchemaError", "SchemaWarning", "ValidationReport", "validate"]
+__all__ = [
+    "Problem",
+    "SchemaError",
+    "SchemaWarning",
+    "ValidationReport",
+    "leakage_problems",
+    "validate",
+]
 
 _FEATURE_ROLES = ("think_family", "secondary", "household", "deprivation", "area_factors")
 _NEVER_FEATURES = ("family_id", "outcome", "outcome_level")
@@ -123,6 +130,53 @@ def _binary_problem(series: pd.Series, column: str, role: str) -> Problem | None
             n_bad,
         )
     return None
+
+
+def leakage_problems(
+    frame: pd.DataFrame, y: np.ndarray | None, features: list[str]
+) -> list[Problem]:
+    """Features that reproduce the outcome, or that look like identifiers.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    y : array of 0/1, optional
+        The outcome, aligned with ``frame``; without it only identifier-like columns are
+        found.
+    features : list of str
+        The feature columns to check (all present in ``frame``).
+    """
+    problems: list[Problem] = []
+    n = frame.shape[0]
+    for col in features:
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            continue
+        x = frame[col].to_numpy(dtype=float, na_value=np.nan)
+        if y is not None:
+            known = ~np.isnan(x)
+            if known.sum() >= 20 and np.unique(x[known]).size == 2:
+                agree = float(np.mean(x[known] == y[known]))
+                if max(agree, 1 - agree) >= _LEAK_AGREEMENT:
+                    problems.append(
+                        Problem(
+                            col,
+                            f"leakage: the feature matches the outcome in "
+                            f"{max(agree, 1 - agree):.1%} of rows, so it is probably derived "
+                            "from it",
+                            f"remove '{col}' from the features; only information recorded at "
+                            "the profile date may be used",
+                        )
+                    )
+        if n >= 50 and frame[col].nunique(dropna=True) == n:
+            problems.append(
+                Problem(
+                    col,
+                    "leakage: every row has a different value, so the column looks like an "
+                    "identifier",
+                    f"remove '{col}' from the features; identifiers are never features",
+                )
+            )
+    return problems
 
 
 def validate(
@@ -444,39 +498,9 @@ def validate(
                 )
 
     # --- leakage: a feature that reproduces the outcome, or an identifier-like feature
-    if outcome_ok:
-        y_arr = frame[str(roles.outcome)].to_numpy(dtype=float)
-        for col in roles.features(include_protected=False):
-            if not has(col) or not pd.api.types.is_numeric_dtype(frame[col]):
-                continue
-            x = frame[col].to_numpy(dtype=float, na_value=np.nan)
-            known = ~np.isnan(x)
-            if known.sum() < 20:
-                continue
-            agree = np.mean(x[known] == y_arr[known])
-            if max(agree, 1 - agree) >= _LEAK_AGREEMENT and np.unique(x[known]).size == 2:
-                problems.append(
-                    Problem(
-                        col,
-                        f"leakage: the feature matches the outcome in {max(agree, 1 - agree):.1%} "
-                        "of rows, so it is probably derived from it",
-                        f"remove '{col}' from the features; only information recorded at the "
-                        "profile date may be used",
-                    )
-                )
-    n = frame.shape[0]
-    for col in roles.features(include_protected=False):
-        if not has(col) or n < 50 or not pd.api.types.is_numeric_dtype(frame[col]):
-            continue
-        if frame[col].nunique(dropna=True) == n:
-            problems.append(
-                Problem(
-                    col,
-                    "leakage: every row has a different value, so the column looks like an "
-                    "identifier",
-                    f"remove '{col}' from the features; identifiers are never features",
-                )
-            )
+    y_known = frame[str(roles.outcome)].to_numpy(dtype=float) if outcome_ok else None
+    present_features = [c for c in roles.features(include_protected=False) if has(c)]
+    problems.extend(leakage_problems(frame, y_known, present_features))
 
     # --- protected groups: warnings only
     for col in roles.protected:
@@ -508,4 +532,4 @@ def validate(
             share = float(frame[col].isna().mean())
             if share > 0:
                 missing[col] = share
-    return ValidationReport(n_rows=n, missing_share=missing, warnings=notes)
+    return ValidationReport(n_rows=frame.shape[0], missing_share=missing, warnings=notes)
