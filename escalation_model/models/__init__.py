@@ -1,0 +1,14 @@
+"""Estimators: the rules a council uses today, and the learned models."""
+
+from ._factory import make_models
+from ._learned import CalibratedRiskClassifier, LightGBMRiskClassifier, LogisticRiskClassifier
+from ._rules import AreaDeprivationRuleClassifier, FivePlusRuleClassifier
+
+__all__ = [
+    "AreaDeprivationRuleClassifier",
+    "CalibratedRiskClassifier",
+    "FivePlusRuleClassifier",
+    "LightGBMRiskClassifier",
+    "LogisticRiskClassifier",
+    "make_models",
+]

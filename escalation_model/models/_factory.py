@@ -1,0 +1,50 @@
+"""The default line-up of a study: the two rules and the learned models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..schema import ColumnRoles
+from ._learned import CalibratedRiskClassifier, LightGBMRiskClassifier, LogisticRiskClassifier
+from ._rules import AreaDeprivationRuleClassifier, FivePlusRuleClassifier
+
+__all__ = ["make_models", "FIVE_PLUS_RULE", "AREA_RULE"]
+
+FIVE_PLUS_RULE = "five_plus_rule"
+AREA_RULE = "area_rule"
+
+
+def make_models(
+    roles: ColumnRoles | None = None,
+    *,
+    include_protected: bool = False,
+    calibrate: bool = True,
+    random_state: int = 0,
+    lightgbm_params: dict[str, Any] | None = None,
+    logistic_params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The estimators a study compares, by name (unfitted).
+
+    Returns ``five_plus_rule`` and ``area_rule`` (the rules a council uses today),
+    ``logistic`` and ``lightgbm`` (the latter wrapped in held-out calibration when
+    ``calibrate=True``).
+
+    Examples
+    --------
+    >>> sorted(make_models())
+    ['area_rule', 'five_plus_rule', 'lightgbm', 'logistic']
+    """
+    gbm = LightGBMRiskClassifier(
+        roles=roles,
+        include_protected=include_protected,
+        random_state=random_state,
+        **(lightgbm_params or {}),
+    )
+    return {
+        FIVE_PLUS_RULE: FivePlusRuleClassifier(roles=roles),
+        AREA_RULE: AreaDeprivationRuleClassifier(roles=roles),
+        "logistic": LogisticRiskClassifier(
+            roles=roles, include_protected=include_protected, **(logistic_params or {})
+        ),
+        "lightgbm": CalibratedRiskClassifier(gbm) if calibrate else gbm,
+    }

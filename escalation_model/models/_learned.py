@@ -1,0 +1,296 @@
+"""Learned models: regularised logistic regression and LightGBM, and held-out calibration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..schema import ColumnRoles
+from ._base import RiskClassifierBase
+
+__all__ = ["CalibratedRiskClassifier", "LightGBMRiskClassifier", "LogisticRiskClassifier"]
+
+
+class LogisticRiskClassifier(RiskClassifierBase):
+    """Regularised logistic regression, readable as a table of odds ratios.
+
+    Missing ("not known") indicators are imputed as 0 and flagged by an added indicator
+    column, so "not known" has its own coefficient; features are then standardised.
+
+    Parameters
+    ----------
+    roles : ColumnRoles, optional
+    C : float, default=1.0
+        Inverse strength of the L2 penalty.
+    include_protected : bool, default=False
+        Use protected characteristics as features (off unless the analyst opts in).
+    max_iter : int, default=1000
+
+    Examples
+    --------
+    >>> from escalation_model.datasets import make_synthetic_population
+    >>> pop = make_synthetic_population(20_000, random_state=0)
+    >>> lr = LogisticRiskClassifier().fit(pop.frame, pop.frame["escalated"])
+    >>> table = lr.odds_ratios()
+    >>> bool(table.set_index("feature").loc["domestic_abuse", "odds_ratio"] > 1)
+    True
+    """
+
+    def __init__(
+        self,
+        roles: ColumnRoles | None = None,
+        C: float = 1.0,
+        include_protected: bool = False,
+        max_iter: int = 1000,
+    ):
+        self.roles = roles
+        self.C = C
+        self.include_protected = include_protected
+        self.max_iter = max_iter
+
+    def _fit_matrix(self, X: np.ndarray, y: np.ndarray) -> None:
+        self.pipeline_ = Pipeline(
+            [
+                (
+                    "impute",
+                    SimpleImputer(
+                        strategy="constant",
+                        fill_value=0.0,
+                        add_indicator=True,
+                        keep_empty_features=True,
+                    ),
+                ),
+                ("scale", StandardScaler()),
+                ("model", LogisticRegression(C=self.C, max_iter=self.max_iter)),
+            ]
+        ).fit(X, y)
+        self.n_iter_ = self.pipeline_.named_steps["model"].n_iter_
+
+    def _proba_matrix(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.pipeline_.predict_proba(X)[:, 1])
+
+    def odds_ratios(self) -> pd.DataFrame:
+        """Odds ratio per unit of each feature (per indicator present, per decile).
+
+        Rows for "not known" flags compare families whose value is not recorded with
+        families recorded as 0. Coefficients are on the original scale (the standardised
+        coefficient divided by the feature's standard deviation).
+        """
+        check_is_fitted(self, "pipeline_")
+        imputer: SimpleImputer = self.pipeline_.named_steps["impute"]
+        scaler: StandardScaler = self.pipeline_.named_steps["scale"]
+        model: LogisticRegression = self.pipeline_.named_steps["model"]
+        names = list(self.feature_names_)
+        labels = list(self.feature_labels_)
+        if imputer.indicator_ is not None:
+            for j in imputer.indicator_.features_:
+                names.append(f"{names[j]} not known")
+                labels.append(f"{labels[j]}: not known")
+        scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+        coef = model.coef_[0] / scale
+        return pd.DataFrame(
+            {
+                "feature": names,
+                "label": labels,
+                "coefficient": coef,
+                "odds_ratio": np.exp(coef),
+                "standardised_coefficient": model.coef_[0],
+            }
+        ).sort_values("standardised_coefficient", ascending=False, ignore_index=True)
+
+
+class LightGBMRiskClassifier(RiskClassifierBase):
+    """Gradient-boosted trees (LightGBM), optionally monotone in every indicator.
+
+    With ``monotone=True`` (and data in roles), an extra indicator or household factor can
+    never lower the predicted risk, and a less deprived decile can never raise it.
+
+    Parameters
+    ----------
+    roles : ColumnRoles, optional
+    n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree,
+    reg_lambda : LightGBM hyperparameters.
+    monotone : bool, default=True
+    include_protected : bool, default=False
+    random_state : int, default=0
+    n_jobs : int, default=2
+
+    Examples
+    --------
+    >>> from escalation_model.datasets import make_synthetic_population
+    >>> pop = make_synthetic_population(20_000, random_state=0)
+    >>> gbm = LightGBMRiskClassifier(n_estimators=50).fit(pop.frame, pop.frame["escalated"])
+    >>> gbm.predict_proba(pop.frame).shape
+    (20000, 2)
+    """
+
+    def __init__(
+        self,
+        roles: ColumnRoles | None = None,
+        n_estimators: int = 400,
+        learning_rate: float = 0.03,
+        num_leaves: int = 15,
+        min_child_samples: int = 100,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        monotone: bool = True,
+        include_protected: bool = False,
+        random_state: int = 0,
+        n_jobs: int = 2,
+    ):
+        self.roles = roles
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.monotone = monotone
+        self.include_protected = include_protected
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _fit_matrix(self, X: np.ndarray, y: np.ndarray) -> None:
+        from lightgbm import LGBMClassifier
+
+        params: dict[str, Any] = dict(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1 if self.subsample < 1 else 0,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+            deterministic=True,
+            force_row_wise=True,
+            verbose=-1,
+        )
+        if self.monotone and self.feature_spec_ is not None:
+            params["monotone_constraints"] = list(self.feature_spec_.monotone)
+            params["monotone_constraints_method"] = "advanced"
+        self.booster_model_ = LGBMClassifier(**params).fit(X, y)
+
+    def _proba_matrix(self, X: np.ndarray) -> np.ndarray:
+        proba = np.asarray(self.booster_model_.predict_proba(X))
+        return proba[:, 1]
+
+    def predict_log_odds(self, X: Any) -> np.ndarray:
+        """The model's raw score (log-odds), the scale on which SHAP values add up."""
+        matrix = self._matrix_for_predict(X)
+        return np.asarray(self.booster_model_.predict(matrix, raw_score=True))
+
+
+class CalibratedRiskClassifier(RiskClassifierBase):
+    """Calibrate a model's probabilities on held-out data, but only where that helps.
+
+    ``fit`` trains the model on the earlier ``1 - holdout`` share of the rows (by profile
+    date when the data is in roles) and compares, on the later share, the log loss of its
+    raw probabilities with that of isotonic-calibrated probabilities (cross-fitted in two
+    halves, so the comparison is out of sample). If calibration improves the log loss the
+    calibrator is kept (fitted on the whole later share); otherwise the model is refitted on
+    all rows and used as it is. The decision and both figures are in
+    ``calibration_report_``.
+
+    Parameters
+    ----------
+    estimator : RiskClassifierBase
+        The model to calibrate (for example :class:`LightGBMRiskClassifier`).
+    holdout : float, default=0.2
+    """
+
+    def __init__(self, estimator: Any = None, holdout: float = 0.2):
+        self.estimator = estimator
+        self.holdout = holdout
+
+    @property
+    def roles(self) -> ColumnRoles | None:  # type: ignore[override]
+        return getattr(self.estimator, "roles", None)
+
+    def fit(self, X: Any, y: Any) -> CalibratedRiskClassifier:
+        base = self.estimator if self.estimator is not None else LightGBMRiskClassifier()
+        if not isinstance(X, pd.DataFrame):
+            X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
+        y_arr = np.asarray(y)
+        self._encode_target(y_arr)
+        n = len(y_arr)
+        order = np.arange(n)
+        if isinstance(X, pd.DataFrame):
+            roles = self.roles if self.roles is not None else ColumnRoles()
+            if roles.profile_date and roles.profile_date in X.columns:
+                order = np.argsort(X[roles.profile_date].to_numpy(), kind="stable")
+        cut = int(round(n * (1 - self.holdout)))
+        early, late = order[:cut], order[cut:]
+
+        def rows(idx: np.ndarray) -> Any:
+            return X.iloc[idx] if isinstance(X, pd.DataFrame) else np.asarray(X)[idx]
+
+        half = len(late) // 2
+        checkable = all(
+            np.unique(y_arr[part]).size == 2 for part in (early, late[:half], late[half:])
+        )
+        if not checkable:
+            # too little data to judge calibration out of sample: use the model as it is
+            self.calibration_report_ = {
+                "holdout_rows": int(len(late)),
+                "calibrated": False,
+                "reason": "both outcomes are not present in every part of the holdout",
+            }
+            self.model_ = clone(base).fit(X, y_arr)
+            self.calibrator_ = None
+            return self._finish_fit()
+        model = clone(base).fit(rows(early), y_arr[early])
+        y_late = (y_arr[late] == self.classes_[1]).astype(int)
+        p_late = model.predict_proba(rows(late))[:, 1]
+        calibrated = np.empty_like(p_late)
+        for a, b in ((slice(0, half), slice(half, None)), (slice(half, None), slice(0, half))):
+            iso = IsotonicRegression(y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip")
+            calibrated[b] = iso.fit(p_late[a], y_late[a]).predict(p_late[b])
+        raw_loss = float(log_loss(y_late, np.clip(p_late, 1e-6, 1 - 1e-6), labels=[0, 1]))
+        cal_loss = float(log_loss(y_late, np.clip(calibrated, 1e-6, 1 - 1e-6), labels=[0, 1]))
+        use = cal_loss < raw_loss
+        self.calibration_report_ = {
+            "holdout_rows": int(len(late)),
+            "log_loss_raw": raw_loss,
+            "log_loss_calibrated": cal_loss,
+            "calibrated": bool(use),
+        }
+        if use:
+            self.model_ = model
+            self.calibrator_ = IsotonicRegression(
+                y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip"
+            ).fit(p_late, y_late)
+        else:
+            self.model_ = clone(base).fit(X, y_arr)
+            self.calibrator_ = None
+        return self._finish_fit()
+
+    def _finish_fit(self) -> CalibratedRiskClassifier:
+        self.feature_spec_ = getattr(self.model_, "feature_spec_", None)
+        if self.feature_spec_ is not None:
+            self.n_features_in_ = self.model_.n_features_in_
+            self.feature_names_in_ = self.model_.feature_names_in_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        if not isinstance(X, pd.DataFrame) or self.feature_spec_ is None:
+            X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        p = self.model_.predict_proba(X)[:, 1]
+        if self.calibrator_ is not None:
+            p = self.calibrator_.predict(p)
+        return np.column_stack([1.0 - p, p])

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from escalation_model.models import (
+    AreaDeprivationRuleClassifier,
+    CalibratedRiskClassifier,
+    FivePlusRuleClassifier,
+    LightGBMRiskClassifier,
+    LogisticRiskClassifier,
+    make_models,
+)
+from escalation_model.schema import ColumnRoles, SchemaError
+
+
+@pytest.fixture(scope="module")
+def data(small_population):
+    f = small_population.frame
+    return f, f["escalated"].to_numpy()
+
+
+def test_five_plus_rule_counts_recorded_indicators(data):
+    f, y = data
+    rule = FivePlusRuleClassifier().fit(f, y)
+    expected = f[list(ColumnRoles().think_family)].fillna(0).sum(axis=1).to_numpy()
+    np.testing.assert_array_equal(rule.rule_score(f), expected)
+    assert (rule.predict(f) == (expected >= 5)).all()
+    p = rule.predict_proba(f)[:, 1]
+    # probabilities rise with the count and match the training rates on average
+    assert abs(p.mean() - y.mean()) < 0.002
+    by_count = pd.Series(p).groupby(expected).mean()
+    assert by_count.is_monotonic_increasing
+
+
+def test_area_rule_targets_most_deprived(data):
+    f, y = data
+    rule = AreaDeprivationRuleClassifier().fit(f, y)
+    np.testing.assert_array_equal(rule.rule_score(f), 11 - f["deprivation_decile"].to_numpy())
+    assert (rule.predict(f) == (f["deprivation_decile"] <= 2).to_numpy()).all()
+
+
+def test_logistic_reads_as_odds_ratios(data):
+    f, y = data
+    lr = LogisticRiskClassifier().fit(f, y)
+    t = lr.odds_ratios().set_index("feature")
+    assert t.loc["domestic_abuse", "odds_ratio"] > 1.3
+    assert t.loc["lone_parent", "odds_ratio"] > 1.3
+    assert "domestic_abuse not known" in t.index  # missing indicators get their own term
+    assert t.loc["domestic_abuse", "label"] == "Domestic abuse"
+    assert not any(name.startswith("child_") for name in t.index)
+
+
+def test_protected_characteristics_only_on_request(data):
+    f, y = data
+    plain = LightGBMRiskClassifier(n_estimators=20).fit(f, y)
+    assert not any(n.startswith("child_ethnicity") for n in plain.feature_names_)
+    opted = LightGBMRiskClassifier(n_estimators=20, include_protected=True).fit(f, y)
+    assert "child_ethnicity=Mixed" in opted.feature_names_
+    assert "child_disability" in opted.feature_names_
+
+
+def test_monotone_lightgbm_never_lowers_risk_for_an_extra_indicator(data):
+    f, y = data
+    gbm = LightGBMRiskClassifier(n_estimators=100).fit(f, y)
+    sample = f.head(3000)
+    for col in ("domestic_abuse", "substance_misuse", "lone_parent", "family_loss"):
+        off, on = sample.copy(), sample.copy()
+        off[col] = 0
+        on[col] = 1
+        diff = gbm.predict_proba(on)[:, 1] - gbm.predict_proba(off)[:, 1]
+        assert diff.min() >= -1e-12, col
+    less, more = sample.copy(), sample.copy()
+    less["deprivation_decile"] = 10
+    more["deprivation_decile"] = 1
+    assert (gbm.predict_proba(more)[:, 1] - gbm.predict_proba(less)[:, 1]).min() >= -1e-12
+
+
+def test_same_seed_same_predictions(data):
+    f, y = data
+    a = LightGBMRiskClassifier(n_estimators=50).fit(f, y).predict_proba(f)
+    b = LightGBMRiskClassifier(n_estimators=50).fit(f, y).predict_proba(f)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_calibration_is_kept_only_where_it_helps(data):
+    f, y = data
+    cal = CalibratedRiskClassifier(LightGBMRiskClassifier(n_estimators=60)).fit(f, y)
+    rep = cal.calibration_report_
+    assert rep["calibrated"] == (rep["log_loss_calibrated"] < rep["log_loss_raw"])
+    assert rep["holdout_rows"] == 4000
+    p = cal.predict_proba(f)[:, 1]
+    assert p.min() >= 0.0 and p.max() <= 1.0
+
+
+def test_a_leaking_column_is_refused(data):
+    f, y = data
+    leaky = f.assign(referred=f["escalated"])
+    roles = ColumnRoles(household=(*ColumnRoles().household, "referred"))
+    for model in (LogisticRiskClassifier(roles=roles), LightGBMRiskClassifier(roles=roles)):
+        with pytest.raises(SchemaError, match=r"'referred'.*leakage.*Fix"):
+            model.fit(leaky, y)
+
+
+def test_an_identifier_among_features_is_refused(data):
+    f, y = data
+    roles = ColumnRoles(area_factors=("rural", "family_id"))
+    with pytest.raises(SchemaError, match="family_id"):
+        LightGBMRiskClassifier(roles=roles).fit(f, y)
+
+
+def test_missing_feature_column_is_named(data):
+    f, y = data
+    with pytest.raises(SchemaError, match="'poor_housing'"):
+        LogisticRiskClassifier(roles=ColumnRoles()).fit(f.drop(columns="poor_housing"), y)
+
+
+def test_factory_lineup():
+    models = make_models(calibrate=False)
+    assert set(models) == {"five_plus_rule", "area_rule", "logistic", "lightgbm"}
+    assert isinstance(models["lightgbm"], LightGBMRiskClassifier)
+    assert isinstance(make_models()["lightgbm"], CalibratedRiskClassifier)
