@@ -1,0 +1,264 @@
+"""Compare models and the rules they would replace, on the same families, with intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from ..schema import ColumnRoles
+from ._bootstrap import bootstrap_differences, bootstrap_metrics
+from ._metrics import METRICS, point_estimates
+from ._splits import Split, check_split
+
+__all__ = ["ModelComparison", "compare_models", "evaluate_models", "ORACLE"]
+
+ORACLE = "oracle"
+
+
+def _scores(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    proba = np.asarray(model.predict_proba(X)[:, 1], dtype=float)
+    if hasattr(model, "decision_function"):
+        score = np.asarray(model.decision_function(X), dtype=float)
+    else:
+        score = proba
+    return proba, score
+
+
+class ModelComparison:
+    """Every model and rule evaluated on the same test families, with bootstrap intervals.
+
+    Computed on construction (fairlearn style); results are properties. Individual scores
+    are kept in memory for plots and never written out.
+
+    Parameters
+    ----------
+    predictions : mapping of name to (probability, ranking score)
+        On the same test families. Include ``"oracle"`` on synthetic data.
+    y : array of 0/1
+        Observed outcomes of the test families.
+    reference : str, default="five_plus_rule"
+        The rule every other model is compared with (paired differences).
+    capacity : float or int, default=0.05
+        Places in the early-help service: a share of families (< 1) or a count.
+    n_bootstrap : int, default=1000
+    confidence : float, default=0.95
+    random_state : int, default=0
+    """
+
+    def __init__(
+        self,
+        predictions: Mapping[str, tuple[np.ndarray, np.ndarray]],
+        y: np.ndarray,
+        *,
+        reference: str = "five_plus_rule",
+        capacity: float | int = 0.05,
+        n_bootstrap: int = 1000,
+        confidence: float = 0.95,
+        random_state: int = 0,
+    ):
+        y = np.asarray(y).astype(int)
+        if reference not in predictions:
+            raise ValueError(
+                f"reference '{reference}' is not among the models {sorted(predictions)}"
+            )
+        self.capacity = capacity
+        self.n_bootstrap = n_bootstrap
+        self.confidence = confidence
+        self.reference = reference
+        self.n_families = int(len(y))
+        self.n_escalations = int(y.sum())
+        self._y = y
+        self._predictions = {k: (np.asarray(p), np.asarray(s)) for k, (p, s) in predictions.items()}
+
+        rows = []
+        estimates: dict[str, dict[str, float]] = {}
+        for i, (name, (proba, score)) in enumerate(self._predictions.items()):
+            est = point_estimates(y, proba, score, capacity)
+            estimates[name] = est
+            ci = bootstrap_metrics(
+                y,
+                proba,
+                score,
+                est,
+                capacity=capacity,
+                n_bootstrap=n_bootstrap,
+                confidence=confidence,
+                random_state=random_state + i,
+            )
+            for metric in METRICS:
+                rows.append((name, metric, est[metric], *ci[metric]))
+        self._table = pd.DataFrame(rows, columns=["model", "metric", "estimate", "lower", "upper"])
+
+        diffs = []
+        ref = self._predictions[reference]
+        for i, (name, pair) in enumerate(self._predictions.items()):
+            if name == reference:
+                continue
+            delta = {m: estimates[name][m] - estimates[reference][m] for m in METRICS}
+            ci = bootstrap_differences(
+                y,
+                pair,
+                ref,
+                delta,
+                capacity=capacity,
+                n_bootstrap=n_bootstrap,
+                confidence=confidence,
+                random_state=random_state + 1000 + i,
+            )
+            for metric in METRICS:
+                diffs.append((name, reference, metric, delta[metric], *ci[metric]))
+        self._differences = pd.DataFrame(
+            diffs, columns=["model", "reference", "metric", "difference", "lower", "upper"]
+        )
+
+    # ------------------------------------------------------------------ results
+    @property
+    def table(self) -> pd.DataFrame:
+        """Tidy table: ``model, metric, estimate, lower, upper``."""
+        return self._table.copy()
+
+    @property
+    def differences(self) -> pd.DataFrame:
+        """Paired differences to the reference rule: ``model, reference, metric,
+        difference, lower, upper``."""
+        return self._differences.copy()
+
+    @property
+    def models(self) -> list[str]:
+        return list(self._predictions)
+
+    def estimate(self, model: str, metric: str) -> tuple[float, float, float]:
+        """``(estimate, lower, upper)`` of one metric of one model."""
+        row = self._table[(self._table.model == model) & (self._table.metric == metric)]
+        if row.empty:
+            raise KeyError(f"no metric '{metric}' for model '{model}'")
+        r = row.iloc[0]
+        return float(r.estimate), float(r.lower), float(r.upper)
+
+    def difference(self, model: str, metric: str) -> tuple[float, float, float]:
+        """``(difference, lower, upper)`` of ``model - reference`` for one metric."""
+        d = self._differences
+        row = d[(d.model == model) & (d.metric == metric)]
+        if row.empty:
+            raise KeyError(f"no difference for '{model}', '{metric}'")
+        r = row.iloc[0]
+        return float(r.difference), float(r.lower), float(r.upper)
+
+    def wide(self, metrics: list[str] | None = None) -> pd.DataFrame:
+        """One row per model, one column per metric, formatted ``est (lo to hi)``."""
+        t = self._table
+        if metrics is not None:
+            t = t[t.metric.isin(metrics)]
+        text = t.assign(
+            value=[
+                f"{e:.3f} ({lo:.3f} to {hi:.3f})"
+                for e, lo, hi in zip(t.estimate, t.lower, t.upper, strict=True)
+            ]
+        )
+        return text.pivot(index="model", columns="metric", values="value").loc[
+            self.models, [m for m in METRICS if m in set(t.metric)]
+        ]
+
+    # ------------------------------------------------------------------ plots
+    def plot_roc(self, ax: Any = None) -> Any:
+        """ROC curves of every model and rule."""
+        from ._plots import plot_roc
+
+        return plot_roc(self._y, self._predictions, ax=ax)
+
+    def plot_precision_recall(self, ax: Any = None) -> Any:
+        """Precision-recall curves."""
+        from ._plots import plot_precision_recall
+
+        return plot_precision_recall(self._y, self._predictions, ax=ax)
+
+    def plot_calibration(self, ax: Any = None, n_groups: int = 10) -> Any:
+        """Observed against predicted escalation in equal-sized groups, with 95% intervals."""
+        from ._plots import plot_calibration
+
+        return plot_calibration(self._y, self._predictions, n_groups=n_groups, ax=ax)
+
+    def plot_capacity(self, ax: Any = None, max_share: float = 0.3) -> Any:
+        """Share of future escalations reached against the capacity of the service."""
+        from ._plots import plot_capacity
+
+        return plot_capacity(
+            self._y, self._predictions, capacity=self.capacity, max_share=max_share, ax=ax
+        )
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        auc = self._table[self._table.metric == "roc_auc"]
+        rec = self._table[self._table.metric == "recall_at_capacity"]
+        lines = "".join(
+            f"<tr><td>{m}</td><td>{a:.3f}</td><td>{r:.1%}</td></tr>"
+            for m, a, r in zip(auc.model, auc.estimate, rec.estimate, strict=True)
+        )
+        return (
+            f"<b>ModelComparison</b> on {self.n_families:,} test families "
+            f"(capacity {self.capacity}); {self.n_bootstrap} bootstrap resamples."
+            f"<table><tr><th>model</th><th>ROC AUC</th><th>escalations reached</th></tr>"
+            f"{lines}</table>"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelComparison(models={self.models}, n_families={self.n_families}, "
+            f"capacity={self.capacity}, n_bootstrap={self.n_bootstrap})"
+        )
+
+
+def compare_models(
+    models: Mapping[str, Any],
+    X: Any,
+    y: Any,
+    *,
+    oracle: np.ndarray | pd.Series | None = None,
+    **kwargs: Any,
+) -> ModelComparison:
+    """Evaluate fitted models (and, on synthetic data, the oracle) on the same families.
+
+    Parameters
+    ----------
+    models : mapping of name to fitted estimator
+    X, y : test families and their outcomes
+    oracle : array, optional
+        True probabilities of the test families (synthetic data); reported as ``oracle``.
+    **kwargs
+        Passed to :class:`ModelComparison` (``reference``, ``capacity``, ...).
+    """
+    preds = {name: _scores(model, X) for name, model in models.items()}
+    if oracle is not None:
+        o = np.asarray(oracle, dtype=float)
+        preds[ORACLE] = (o, o)
+    return ModelComparison(preds, np.asarray(y), **kwargs)
+
+
+def evaluate_models(
+    frame: pd.DataFrame,
+    roles: ColumnRoles | None,
+    split: Split,
+    models: Mapping[str, Any],
+    *,
+    oracle: np.ndarray | pd.Series | None = None,
+    **kwargs: Any,
+) -> tuple[ModelComparison, dict[str, Any]]:
+    """Fit every model on the split's training families and compare them on its test
+    families. The split is checked first (no family on both sides).
+
+    Returns the comparison and the fitted models (in memory).
+    """
+    roles = roles or ColumnRoles()
+    check_split(frame, roles, split, horizon_days=None)
+    if not roles.outcome:
+        raise ValueError("evaluation needs the 'outcome' role")
+    train = frame.iloc[split.train]
+    test = frame.iloc[split.test]
+    y_train = train[roles.outcome].to_numpy()
+    fitted = {name: clone(model).fit(train, y_train) for name, model in models.items()}
+    o = None if oracle is None else np.asarray(oracle)[split.test]
+    comparison = compare_models(fitted, test, test[roles.outcome].to_numpy(), oracle=o, **kwargs)
+    return comparison, fitted

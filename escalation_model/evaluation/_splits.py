@@ -1,0 +1,198 @@
+"""Honest splits: whole families on one side, later periods held out, unseen authorities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .._limits import OUTCOME_HORIZON_DAYS
+from ..schema import ColumnRoles
+
+__all__ = ["Split", "SplitError", "check_split", "leave_one_authority_out", "temporal_split"]
+
+
+class SplitError(ValueError):
+    """A train/test split that would leak information from the test set into training."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row positions of a train/test split, with a description for reports.
+
+    Attributes
+    ----------
+    name : str
+    train, test : numpy.ndarray
+        Integer positions (``iloc``) of the training and test rows.
+    description : str
+        Plain-English account of the split.
+    details : dict
+        Dates, counts and the families moved to keep them on one side.
+    """
+
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+    description: str
+    details: dict[str, object] = field(default_factory=dict)
+
+
+def _dates(frame: pd.DataFrame, roles: ColumnRoles) -> pd.Series:
+    if not roles.profile_date or roles.profile_date not in frame.columns:
+        raise SplitError(
+            "a temporal split needs the 'profile_date' role. Fix: map it to the column "
+            "holding the date each family's indicators were recorded."
+        )
+    return pd.to_datetime(frame[roles.profile_date])
+
+
+def check_split(
+    frame: pd.DataFrame,
+    roles: ColumnRoles | None,
+    split: Split,
+    *,
+    horizon_days: int | None = OUTCOME_HORIZON_DAYS,
+) -> None:
+    """Refuse a split in which a family straddles train and test, rows overlap, or (with
+    ``horizon_days``) a training outcome window reaches into the test period.
+
+    Raises
+    ------
+    SplitError
+    """
+    roles = roles or ColumnRoles()
+    train, test = np.asarray(split.train), np.asarray(split.test)
+    if len(train) == 0 or len(test) == 0:
+        raise SplitError(f"split '{split.name}': the training or test set is empty.")
+    overlap = np.intersect1d(train, test)
+    if overlap.size:
+        raise SplitError(
+            f"split '{split.name}': {overlap.size} row(s) are in both the training and test "
+            "sets. Fix: give each row to one side."
+        )
+    if roles.family_id and roles.family_id in frame.columns:
+        ids = frame[roles.family_id].to_numpy()
+        both = np.intersect1d(ids[train], ids[test])
+        if both.size:
+            raise SplitError(
+                f"split '{split.name}': {both.size} family(ies) straddle training and test "
+                f"(column '{roles.family_id}', for example {list(both[:3])}). Fix: keep all "
+                "of a family's profiles on one side (temporal_split does this)."
+            )
+    if horizon_days is not None and roles.profile_date and roles.profile_date in frame.columns:
+        dates = _dates(frame, roles)
+        last_outcome = dates.iloc[train].max() + pd.Timedelta(days=horizon_days)
+        first_test = dates.iloc[test].min()
+        if split.name.startswith("temporal") and last_outcome > first_test:
+            raise SplitError(
+                f"split '{split.name}': training outcomes run to {last_outcome.date()}, past "
+                f"the first test profile on {first_test.date()}, so training labels reach "
+                f"into the test period. Fix: leave a gap of {horizon_days} days."
+            )
+
+
+def temporal_split(
+    frame: pd.DataFrame,
+    roles: ColumnRoles | None = None,
+    *,
+    test_start: str | pd.Timestamp | None = None,
+    horizon_days: int = OUTCOME_HORIZON_DAYS,
+) -> Split:
+    """Train on earlier profiles, test on later ones, with a gap of the outcome horizon.
+
+    Test rows are profiled on or after ``test_start``; training rows at least
+    ``horizon_days`` before it, so that no training outcome window reaches into the test
+    period. Families with a profile in the test period have all their profiles removed from
+    training, so no family straddles the split.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    roles : ColumnRoles, optional
+    test_start : date-like, optional
+        Defaults to the start of the last full year of profiles (the latest ``horizon``).
+    horizon_days : int, default=365
+
+    Examples
+    --------
+    >>> from escalation_model.datasets import make_synthetic_population
+    >>> pop = make_synthetic_population(5_000, random_state=0)
+    >>> s = temporal_split(pop.frame)
+    >>> s.details["test_start"], s.details["train_end"]
+    ('2015-01-01', '2013-12-31')
+    """
+    roles = roles or ColumnRoles()
+    dates = _dates(frame, roles)
+    if test_start is None:
+        last = dates.max()
+        start = pd.Timestamp(year=last.year, month=1, day=1)
+        if (last - start).days < horizon_days // 2:
+            start = pd.Timestamp(year=last.year - 1, month=1, day=1)
+    else:
+        start = pd.Timestamp(test_start)
+    train_end = start - pd.Timedelta(days=horizon_days)
+    d = dates.to_numpy()
+    test_mask = d >= np.datetime64(start)
+    train_mask = d < np.datetime64(train_end)
+    moved = 0
+    if roles.family_id and roles.family_id in frame.columns:
+        ids = frame[roles.family_id].to_numpy()
+        in_test = np.isin(ids, ids[test_mask])
+        moved = int((train_mask & in_test).sum())
+        train_mask &= ~in_test
+    split = Split(
+        name="temporal",
+        train=np.flatnonzero(train_mask),
+        test=np.flatnonzero(test_mask),
+        description=(
+            f"trained on profiles before {train_end.date()}, tested on profiles from "
+            f"{start.date()}; a gap of {horizon_days} days keeps training outcomes out of "
+            "the test period, and families profiled in the test period are left out of "
+            "training"
+        ),
+        details={
+            "test_start": str(start.date()),
+            "train_end": str((train_end - pd.Timedelta(days=1)).date()),
+            "horizon_days": horizon_days,
+            "n_train": int(train_mask.sum()),
+            "n_test": int(test_mask.sum()),
+            "train_profiles_removed_for_test_families": moved,
+        },
+    )
+    check_split(frame, roles, split, horizon_days=horizon_days)
+    return split
+
+
+def leave_one_authority_out(frame: pd.DataFrame, roles: ColumnRoles | None = None) -> list[Split]:
+    """One split per authority: train on the others, test on it.
+
+    The authority column is the coarsest ``area`` role. Families are whole within an
+    authority, so none straddles a split.
+    """
+    roles = roles or ColumnRoles()
+    if not roles.area:
+        raise SplitError(
+            "leave-one-authority-out needs the 'area' role. Fix: map it, finest first, "
+            "ending with the local authority column."
+        )
+    col = roles.area[-1]
+    codes = frame[col].astype("string").to_numpy()
+    splits = []
+    for authority in sorted(pd.unique(codes[~pd.isna(codes)])):
+        test = codes == authority
+        split = Split(
+            name=f"authority:{authority}",
+            train=np.flatnonzero(~test),
+            test=np.flatnonzero(test),
+            description=f"trained on the other authorities, tested on {authority}",
+            details={
+                "authority": str(authority),
+                "n_train": int((~test).sum()),
+                "n_test": int(test.sum()),
+            },
+        )
+        check_split(frame, roles, split, horizon_days=None)
+        splits.append(split)
+    return splits

@@ -1,0 +1,38 @@
+"""How models transfer to an authority they have not seen (leave one authority out)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ..schema import ColumnRoles
+from ._comparison import evaluate_models
+from ._splits import leave_one_authority_out
+
+__all__ = ["transfer_by_authority"]
+
+
+def transfer_by_authority(
+    frame: pd.DataFrame,
+    roles: ColumnRoles | None,
+    models: Mapping[str, Any],
+    *,
+    metrics: tuple[str, ...] = ("roc_auc", "recall_at_capacity"),
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Fit on all authorities but one, evaluate on that one, for each authority.
+
+    Returns a tidy table ``authority, model, metric, estimate, lower, upper`` (intervals
+    by the same bootstrap as :class:`ModelComparison`; ``kwargs`` go to it).
+    """
+    roles = roles or ColumnRoles()
+    rows = []
+    for split in leave_one_authority_out(frame, roles):
+        comparison, _ = evaluate_models(frame, roles, split, models, **kwargs)
+        t = comparison.table
+        t = t[t.metric.isin(metrics)].assign(authority=split.details["authority"])
+        rows.append(t)
+    out = pd.concat(rows, ignore_index=True)
+    return out[["authority", "model", "metric", "estimate", "lower", "upper"]]

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+from escalation_model.evaluation import METRICS, evaluate_models, temporal_split
+from escalation_model.models import make_models
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def comparison(small_population):
+    pop = small_population
+    split = temporal_split(pop.frame, pop.roles)
+    models = make_models(pop.roles, lightgbm_params={"n_estimators": 100})
+    cmp_, fitted = evaluate_models(
+        pop.frame, pop.roles, split, models, oracle=pop.oracle, n_bootstrap=200
+    )
+    return cmp_
+
+
+def test_tidy_table_has_every_model_and_metric(comparison):
+    t = comparison.table
+    assert list(t.columns) == ["model", "metric", "estimate", "lower", "upper"]
+    assert set(t.model) == {"five_plus_rule", "area_rule", "logistic", "lightgbm", "oracle"}
+    assert set(t.metric) == set(METRICS)
+    finite = t.dropna()
+    assert (finite.lower <= finite.estimate + 1e-12).all()
+    assert (finite.estimate <= finite.upper + 1e-12).all()
+
+
+def test_differences_are_against_the_five_plus_rule(comparison):
+    d = comparison.differences
+    assert set(d.reference) == {"five_plus_rule"}
+    assert "five_plus_rule" not in set(d.model)
+    diff, lo, hi = comparison.difference("area_rule", "recall_at_capacity")
+    assert hi < 0  # area-based targeting reaches fewer escalations than the 5+ rule
+
+
+def test_oracle_is_best_or_within_noise(comparison):
+    o, _, _ = comparison.estimate("oracle", "roc_auc")
+    for model in ("five_plus_rule", "area_rule", "logistic", "lightgbm"):
+        assert comparison.estimate(model, "roc_auc")[0] <= o + 0.01
+
+
+def test_plots_return_figures(comparison):
+    for name in ("plot_roc", "plot_precision_recall", "plot_calibration", "plot_capacity"):
+        fig = getattr(comparison, name)()
+        assert fig.axes and fig.axes[0].get_title()
+        assert len(fig.axes[0].get_legend().get_texts()) == 5
+
+
+def test_wide_view(comparison):
+    w = comparison.wide(["roc_auc", "recall_at_capacity"])
+    assert w.shape == (5, 2)
+    assert "to" in w.iloc[0, 0]
+
+
+def test_unknown_reference_is_refused(comparison):
+    from escalation_model.evaluation import ModelComparison
+
+    y = np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="reference"):
+        ModelComparison({"a": (np.ones(4) / 2, np.ones(4))}, y)
