@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "DataConfig", "RunConfig", "load_config"]
+from ._limits import OUTCOME_HORIZON_DAYS
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "EvaluationConfig",
+    "ModelsConfig",
+    "RunConfig",
+    "SplitConfig",
+    "load_config",
+]
 
 
 class ConfigError(ValueError):
@@ -19,8 +29,8 @@ class ConfigError(ValueError):
 class DataConfig:
     """Where the families come from.
 
-    ``source = "synthetic"`` generates the embedded population; otherwise ``path`` names a
-    CSV or Parquet file and ``roles`` a TOML file mapping its columns onto roles.
+    ``source = "synthetic"`` generates the embedded population; ``"file"`` reads ``path``
+    (CSV or Parquet) with the column roles of the TOML file ``roles``.
     """
 
     source: str = "synthetic"
@@ -32,28 +42,72 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class SplitConfig:
+    """The temporal split: test on profiles from ``test_start`` (default: the last year)."""
+
+    test_start: str | None = None
+    horizon_days: int = OUTCOME_HORIZON_DAYS
+    leave_one_authority_out: bool = True
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """Which models, and their hyperparameters (estimator parameters, logged as such)."""
+
+    include_protected: bool = False
+    calibrate: bool = True
+    random_state: int = 0
+    lightgbm: dict[str, Any] = field(default_factory=dict)
+    logistic: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Capacity of the early-help service and the bootstrap."""
+
+    capacity: float = 0.05
+    n_bootstrap: int = 1000
+    confidence: float = 0.95
+    random_state: int = 0
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """The whole run. Sections mirror the TOML tables."""
 
     data: DataConfig = field(default_factory=DataConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     output: str = "outputs/run"
     source_file: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "data": {f.name: getattr(self.data, f.name) for f in fields(self.data)},
-            "output": self.output,
-        }
+        out = asdict(self)
+        out.pop("source_file")
+        return out
+
+
+_SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "split": SplitConfig,
+    "models": ModelsConfig,
+    "evaluation": EvaluationConfig,
+}
 
 
 def _section(cls: type, table: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(table) - set(known))
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}. Fix: use only {sorted(known)}.")
+    defaults = cls()
     for key, value in table.items():
-        default = getattr(cls(), key)
-        if default is not None and not isinstance(value, type(default)):
+        default = getattr(defaults, key)
+        ok = default is None or isinstance(value, type(default))
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
             raise ConfigError(
                 f"{where}.{key}: expected {type(default).__name__}, got {value!r}. "
                 f"Fix: write it like the default ({default!r})."
@@ -75,14 +129,23 @@ def load_config(path: str | PathLike[str] | None = None) -> RunConfig:
         raw = tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax.") from exc
-    unknown = sorted(set(raw) - {"data", "output"})
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"output"})
     if unknown:
-        raise ConfigError(f"{path}: unknown table(s) {unknown}. Fix: use [data] and [output].")
+        raise ConfigError(
+            f"{path}: unknown table(s) {unknown}. Fix: use "
+            f"{', '.join(f'[{s}]' for s in (*_SECTIONS, 'output'))}."
+        )
     data_table = dict(raw.get("data", {}))
     for key in ("path", "roles"):
         if isinstance(data_table.get(key), str) and not Path(data_table[key]).is_absolute():
             data_table[key] = str((path.parent / data_table[key]).resolve())
-    data = _section(DataConfig, data_table, f"{path} [data]")
+    sections = {
+        name: _section(
+            cls, data_table if name == "data" else dict(raw.get(name, {})), f"{path} [{name}]"
+        )
+        for name, cls in _SECTIONS.items()
+    }
+    data = sections["data"]
     if data.source not in ("synthetic", "file"):
         raise ConfigError(
             f"{path} [data].source: expected 'synthetic' or 'file', got {data.source!r}. "
@@ -93,5 +156,13 @@ def load_config(path: str | PathLike[str] | None = None) -> RunConfig:
             f"{path} [data]: source = 'file' but no path is given. Fix: add "
             "path = '<your CSV or Parquet file>'."
         )
+    ev = sections["evaluation"]
+    if not ev.capacity > 0:
+        raise ConfigError(
+            f"{path} [evaluation].capacity: must be positive (a share below 1 or a count). "
+            "Fix: for example capacity = 0.05."
+        )
+    if not 0 < ev.confidence < 1:
+        raise ConfigError(f"{path} [evaluation].confidence: must lie in (0, 1). Fix: 0.95.")
     output = raw.get("output", {}).get("dir", RunConfig.output)
-    return RunConfig(data=data, output=str(output), source_file=str(path))
+    return RunConfig(output=str(output), source_file=str(path), **sections)

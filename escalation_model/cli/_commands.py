@@ -68,11 +68,10 @@ def run(args: argparse.Namespace) -> int:
         if args.output:
             config = replace(config, output=args.output)
         out = prepare_output_dir(config.output)
-        say(f"[1/3] loading data ({config.data.source})")
+        say(f"- loading data ({config.data.source})")
         data = load_study_data(config)
-        say(f"[2/3] validating and summarising {len(data.frame):,} families")
-        result = run_study(config, data)
-        say("[3/3] writing outputs")
+        result = run_study(config, data, progress=lambda m: say(f"- {m}"))
+        say("- writing outputs")
         written = result.write(out)
     except SchemaError as exc:
         print(str(exc), file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,15 @@ from .. import __version__
 from .._config import RunConfig
 from .._limits import FIVE_OR_MORE
 from ..datasets import fingerprint, make_synthetic_population, read_families
+from ..evaluation import (
+    ORACLE,
+    ModelComparison,
+    Split,
+    evaluate_models,
+    temporal_split,
+    transfer_by_authority,
+)
+from ..models import make_models
 from ..population import DisclosureRules, count_indicators, profile_table
 from ..schema import ColumnRoles, ValidationReport, validate
 
@@ -52,6 +62,54 @@ class StudyResult:
     overview: dict[str, Any]
     profile: pd.DataFrame
     disclosure: DisclosureRules = field(default_factory=DisclosureRules)
+    split: Split | None = None
+    comparison: ModelComparison | None = None
+    models: dict[str, Any] = field(default_factory=dict)
+    odds_ratios: pd.DataFrame | None = None
+    transfer: pd.DataFrame | None = None
+
+    def _models_summary(self) -> dict[str, Any]:
+        if self.comparison is None or self.split is None:
+            return {}
+        cmp_ = self.comparison
+
+        def nested(table: pd.DataFrame, value: str) -> dict[str, dict[str, dict[str, float]]]:
+            out: dict[str, dict[str, dict[str, float]]] = {}
+            for r in table.itertuples(index=False):
+                out.setdefault(str(r.model), {})[str(r.metric)] = {
+                    value: float(getattr(r, value)),
+                    "lower": float(r.lower),
+                    "upper": float(r.upper),
+                }
+            return out
+
+        calibration = {
+            name: m.calibration_report_
+            for name, m in self.models.items()
+            if hasattr(m, "calibration_report_")
+        }
+        return {
+            "split": {"description": self.split.description, **self.split.details},
+            "test_families": _rounded(cmp_.n_families, self.disclosure),
+            "test_escalations": _rounded(cmp_.n_escalations, self.disclosure),
+            "capacity": cmp_.capacity,
+            "n_bootstrap": cmp_.n_bootstrap,
+            "confidence": cmp_.confidence,
+            "reference": cmp_.reference,
+            "oracle_included": ORACLE in cmp_.models,
+            "metrics": nested(cmp_.table, "estimate"),
+            "differences_to_reference": nested(cmp_.differences, "difference"),
+            "calibration": calibration,
+            "hyperparameters": {
+                name: {
+                    k: v
+                    for k, v in m.get_params(deep=True).items()
+                    if isinstance(v, int | float | str | bool | None) and not k.endswith("roles")
+                }
+                for name, m in self.models.items()
+                if hasattr(m, "get_params")
+            },
+        }
 
     def summary(self) -> dict[str, Any]:
         """The machine-readable summary written as ``summary.json``."""
@@ -67,6 +125,7 @@ class StudyResult:
             },
             "config": self.config.to_dict(),
             "overview": self.overview,
+            "models": self._models_summary(),
             "disclosure_control": self.disclosure.describe(),
         }
 
@@ -80,6 +139,19 @@ class StudyResult:
         path = folder / "profile_table.csv"
         self.profile.to_csv(path, index=False, float_format="%.4f")
         written.append(path)
+        tables = {
+            "model_comparison.csv": self.comparison.table if self.comparison else None,
+            "model_differences.csv": self.comparison.differences if self.comparison else None,
+            "odds_ratios.csv": self.odds_ratios,
+            "transfer_by_authority.csv": self.transfer,
+        }
+        for name, table in tables.items():
+            if table is not None:
+                path = folder / name
+                table.to_csv(path, index=False, float_format="%.6g")
+                written.append(path)
+        if self.comparison is not None:
+            written += _write_plots(self.comparison, folder / "plots")
         return written
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
@@ -90,6 +162,23 @@ class StudyResult:
             f"{o['escalation_rate']:.1%}; {o['share_five_plus']:.1%} with "
             f"{FIVE_OR_MORE}+ Think Family indicators."
         )
+
+
+def _write_plots(comparison: ModelComparison, folder: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(exist_ok=True)
+    written = []
+    for name in ("roc", "precision_recall", "calibration", "capacity"):
+        fig = getattr(comparison, f"plot_{name}")()
+        path = folder / f"{name}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written
 
 
 def load_study_data(config: RunConfig) -> StudyData:
@@ -123,21 +212,32 @@ def _rounded(value: int, rules: DisclosureRules) -> float | None:
     return float(round(value / rules.round_to) * rules.round_to)
 
 
-def run_study(config: RunConfig, data: StudyData | None = None) -> StudyResult:
-    """Run the study described by ``config``.
+def run_study(
+    config: RunConfig,
+    data: StudyData | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> StudyResult:
+    """Run the study described by ``config``: validate, split by time, fit the rules and
+    the models, evaluate them with intervals (and against the oracle on synthetic data),
+    and check how they transfer to unseen authorities.
 
     Parameters
     ----------
     config : RunConfig
     data : StudyData, optional
         Already loaded data; by default the data named in the configuration.
+    progress : callable, optional
+        Called with a short message as each stage starts (the library itself never prints).
 
     Returns
     -------
     StudyResult
         Aggregates only: no identifier or individual score leaves this function.
     """
+    say = progress or (lambda message: None)
     data = data if data is not None else load_study_data(config)
+    say(f"validating {len(data.frame):,} families")
     report = validate(data.frame, data.roles)
     rules = DisclosureRules()
     frame, roles = data.frame, data.roles
@@ -159,6 +259,45 @@ def run_study(config: RunConfig, data: StudyData | None = None) -> StudyResult:
     if data.oracle is not None:
         overview["oracle_mean_probability"] = float(data.oracle.mean())
     profile = profile_table(frame, roles, rules=rules)
+
+    ev, mc = config.evaluation, config.models
+    say("splitting by time")
+    split = temporal_split(
+        frame, roles, test_start=config.split.test_start, horizon_days=config.split.horizon_days
+    )
+    models = make_models(
+        roles,
+        include_protected=mc.include_protected,
+        calibrate=mc.calibrate,
+        random_state=mc.random_state,
+        lightgbm_params=mc.lightgbm,
+        logistic_params=mc.logistic,
+    )
+    say(
+        f"fitting {len(models)} models on {len(split.train):,} families, evaluating on "
+        f"{len(split.test):,} with {ev.n_bootstrap} bootstrap resamples"
+    )
+    bootstrap: dict[str, Any] = dict(
+        capacity=ev.capacity,
+        n_bootstrap=ev.n_bootstrap,
+        confidence=ev.confidence,
+        random_state=ev.random_state,
+    )
+    comparison, fitted = evaluate_models(
+        frame, roles, split, models, oracle=data.oracle, **bootstrap
+    )
+    transfer = None
+    if config.split.leave_one_authority_out and roles.area:
+        say("checking transfer to unseen authorities (leave one authority out)")
+        lineup = {k: models[k] for k in ("five_plus_rule", "lightgbm")}
+        lineup["lightgbm"] = make_models(
+            roles,
+            include_protected=mc.include_protected,
+            calibrate=False,
+            random_state=mc.random_state,
+            lightgbm_params=mc.lightgbm,
+        )["lightgbm"]
+        transfer = transfer_by_authority(frame, roles, lineup, **bootstrap)
     return StudyResult(
         config=config,
         data_source=data.source,
@@ -168,4 +307,9 @@ def run_study(config: RunConfig, data: StudyData | None = None) -> StudyResult:
         overview=overview,
         profile=profile,
         disclosure=rules,
+        split=split,
+        comparison=comparison,
+        models=fitted,
+        odds_ratios=fitted["logistic"].odds_ratios(),
+        transfer=transfer,
     )

@@ -56,7 +56,10 @@ def test_validate_with_analyst_roles(tmp_path, capsys):
 
 def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
     cfg = tmp_path / "run.toml"
-    cfg.write_text('[data]\nn_families = 20000\nseed = 4\n[output]\ndir = "out"\n')
+    cfg.write_text(
+        '[data]\nn_families = 20000\nseed = 4\n[output]\ndir = "out"\n'
+        "[evaluation]\nn_bootstrap = 100\n[split]\nleave_one_authority_out = false\n"
+    )
     out = tmp_path / "elsewhere"
     assert main(["run", "--config", str(cfg), "--output", str(out), "--quiet"]) == 0
     assert capsys.readouterr().out == ""
@@ -66,6 +69,17 @@ def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
     assert summary["overview"]["families"] == 20000
     profile = pd.read_csv(out / "profile_table.csv")
     assert "family_id" not in profile.columns and len(profile) == 16
+    table = pd.read_csv(out / "model_comparison.csv")
+    assert list(table.columns) == ["model", "metric", "estimate", "lower", "upper"]
+    assert {"five_plus_rule", "area_rule", "logistic", "lightgbm", "oracle"} == set(table.model)
+    assert summary["models"]["split"]["test_start"] == "2015-01-01"
+    assert summary["models"]["metrics"]["lightgbm"]["roc_auc"]["estimate"] > 0.75
+    for name in ("roc", "precision_recall", "calibration", "capacity"):
+        assert (out / "plots" / f"{name}.png").stat().st_size > 10_000
+    # nothing individual leaves: no family id or per-family score column in any table
+    for csv in out.glob("*.csv"):
+        cols = set(pd.read_csv(csv).columns)
+        assert not cols & {"family_id", "score", "probability", "true_probability"}, csv
     # a second run may reuse its own folder
     assert main(["run", "--config", str(cfg), "--output", str(out), "--quiet"]) == 0
     # but never a folder holding the user's own files
@@ -79,7 +93,7 @@ def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
 
 def test_run_is_reproducible(tmp_path):
     cfg = tmp_path / "run.toml"
-    cfg.write_text("[data]\nn_families = 5000\nseed = 9\n")
+    cfg.write_text("[data]\nn_families = 8000\nseed = 9\n[evaluation]\nn_bootstrap = 100\n")
     for name in ("a", "b"):
         args = ["run", "--config", str(cfg), "--output", str(tmp_path / name), "--quiet"]
         assert main(args) == 0
@@ -87,6 +101,11 @@ def test_run_is_reproducible(tmp_path):
     b = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert a["data"]["fingerprint_sha256"] == b["data"]["fingerprint_sha256"]
     assert a["overview"] == b["overview"]
+    assert a["models"] == b["models"]  # same data, config and seed: same numbers, bit for bit
+    assert (tmp_path / "a" / "model_comparison.csv").read_bytes() == (
+        tmp_path / "b" / "model_comparison.csv"
+    ).read_bytes()
+    assert (tmp_path / "a" / "transfer_by_authority.csv").exists()
 
 
 @pytest.mark.parametrize(
