@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "EvaluationConfig",
+    "FairnessConfig",
     "ModelsConfig",
     "RunConfig",
     "SplitConfig",
@@ -72,6 +73,18 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class FairnessConfig:
+    """The audit: which intersections, which characteristic to test mitigation on."""
+
+    intersections: list[list[str]] = field(
+        default_factory=lambda: [["child_ethnicity", "deprivation_quintile"]]
+    )
+    mitigation_characteristic: str = "child_ethnicity"
+    min_group_size: int = 50
+    prioritised: str = "calibration_ratio"
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """The whole run. Sections mirror the TOML tables."""
 
@@ -79,6 +92,7 @@ class RunConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
     output: str = "outputs/run"
     source_file: str | None = None
 
@@ -93,6 +107,7 @@ _SECTIONS: dict[str, type] = {
     "split": SplitConfig,
     "models": ModelsConfig,
     "evaluation": EvaluationConfig,
+    "fairness": FairnessConfig,
 }
 
 

@@ -27,6 +27,7 @@ from ..evaluation import (
     temporal_split,
     transfer_by_authority,
 )
+from ..fairness import FairnessAudit, audit_model, compare_mitigations
 from ..models import make_models
 from ..population import DisclosureRules, count_indicators, profile_table
 from ..schema import ColumnRoles, ValidationReport, validate
@@ -67,6 +68,38 @@ class StudyResult:
     models: dict[str, Any] = field(default_factory=dict)
     odds_ratios: pd.DataFrame | None = None
     transfer: pd.DataFrame | None = None
+    fairness: FairnessAudit | None = None
+    mitigation: pd.DataFrame | None = None
+
+    def fairness_tables(self) -> dict[str, pd.DataFrame]:
+        """The audit's tables as published: counts rounded, small groups' figures withheld."""
+        if self.fairness is None:
+            return {}
+        rules = self.disclosure
+        by_group = self.fairness.by_group
+        small = by_group.too_small.to_numpy()
+        by_group["n_families"] = [_rounded(int(n), rules) for n in by_group.n_families]
+        for col in ("estimate", "lower", "upper"):
+            by_group.loc[small, col] = float("nan")
+        findings = self.fairness.findings()
+        return {"fairness_by_group.csv": by_group, "fairness_findings.csv": findings}
+
+    def _fairness_summary(self) -> dict[str, Any]:
+        if self.fairness is None:
+            return {}
+        a = self.fairness
+        out = a.outside_tolerance()
+        return {
+            "model": "lightgbm",
+            "capacity": a.capacity,
+            "prioritised": a.prioritised,
+            "summary": a.summary(),
+            "trade_offs": a.trade_offs(),
+            "outside_tolerance": out.to_dict(orient="records"),
+            "mitigation": None
+            if self.mitigation is None
+            else self.mitigation.to_dict(orient="records"),
+        }
 
     def _models_summary(self) -> dict[str, Any]:
         if self.comparison is None or self.split is None:
@@ -126,6 +159,7 @@ class StudyResult:
             "config": self.config.to_dict(),
             "overview": self.overview,
             "models": self._models_summary(),
+            "fairness": self._fairness_summary(),
             "disclosure_control": self.disclosure.describe(),
         }
 
@@ -144,6 +178,8 @@ class StudyResult:
             "model_differences.csv": self.comparison.differences if self.comparison else None,
             "odds_ratios.csv": self.odds_ratios,
             "transfer_by_authority.csv": self.transfer,
+            "fairness_mitigation.csv": self.mitigation,
+            **self.fairness_tables(),
         }
         for name, table in tables.items():
             if table is not None:
@@ -151,7 +187,7 @@ class StudyResult:
                 table.to_csv(path, index=False, float_format="%.6g")
                 written.append(path)
         if self.comparison is not None:
-            written += _write_plots(self.comparison, folder / "plots")
+            written += _write_plots(self.comparison, self.fairness, folder / "plots")
         return written
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
@@ -164,7 +200,9 @@ class StudyResult:
         )
 
 
-def _write_plots(comparison: ModelComparison, folder: Path) -> list[Path]:
+def _write_plots(
+    comparison: ModelComparison, audit: FairnessAudit | None, folder: Path
+) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -178,6 +216,13 @@ def _write_plots(comparison: ModelComparison, folder: Path) -> list[Path]:
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
+    if audit is not None:
+        for metric in ("calibration_ratio", "true_positive_rate"):
+            fig = audit.plot(metric)
+            path = folder / f"fairness_{metric}.png"
+            fig.savefig(path, dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            written.append(path)
     return written
 
 
@@ -298,6 +343,36 @@ def run_study(
             lightgbm_params=mc.lightgbm,
         )["lightgbm"]
         transfer = transfer_by_authority(frame, roles, lineup, **bootstrap)
+    fc = config.fairness
+    say("auditing fairness of the LightGBM model on the test families")
+    test = frame.iloc[split.test]
+    train = frame.iloc[split.train]
+    gbm = fitted["lightgbm"]
+    audit = audit_model(
+        gbm,
+        test,
+        roles,
+        intersections=[tuple(i) for i in fc.intersections],
+        capacity=ev.capacity,
+        min_group_size=fc.min_group_size,
+        prioritised=fc.prioritised,
+        n_bootstrap=ev.n_bootstrap,
+        confidence=ev.confidence,
+        random_state=ev.random_state,
+    )
+    mitigation = None
+    if fc.mitigation_characteristic in test.columns:
+        mitigation = compare_mitigations(
+            gbm.predict_proba(train)[:, 1],
+            train[roles.outcome].to_numpy(),
+            train[fc.mitigation_characteristic].to_numpy(),
+            gbm.predict_proba(test)[:, 1],
+            test[roles.outcome].to_numpy(),
+            test[fc.mitigation_characteristic].to_numpy(),
+            capacity=ev.capacity,
+            random_state=ev.random_state,
+        )
+        mitigation.insert(0, "characteristic", fc.mitigation_characteristic)
     return StudyResult(
         config=config,
         data_source=data.source,
@@ -312,4 +387,6 @@ def run_study(
         models=fitted,
         odds_ratios=fitted["logistic"].odds_ratios(),
         transfer=transfer,
+        fairness=audit,
+        mitigation=mitigation,
     )

@@ -74,8 +74,20 @@ def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
     assert {"five_plus_rule", "area_rule", "logistic", "lightgbm", "oracle"} == set(table.model)
     assert summary["models"]["split"]["test_start"] == "2015-01-01"
     assert summary["models"]["metrics"]["lightgbm"]["roc_auc"]["estimate"] > 0.75
-    for name in ("roc", "precision_recall", "calibration", "capacity"):
+    for name in (
+        "roc",
+        "precision_recall",
+        "calibration",
+        "capacity",
+        "fairness_calibration_ratio",
+        "fairness_true_positive_rate",
+    ):
         assert (out / "plots" / f"{name}.png").stat().st_size > 10_000
+    fairness = pd.read_csv(out / "fairness_by_group.csv")
+    assert (fairness.n_families.dropna() % 5 == 0).all()
+    assert fairness.loc[fairness.too_small, "estimate"].isna().all()
+    assert summary["fairness"]["prioritised"] == "calibration_ratio"
+    assert summary["fairness"]["summary"][0].split()[0].isdigit()
     # nothing individual leaves: no family id or per-family score column in any table
     for csv in out.glob("*.csv"):
         cols = set(pd.read_csv(csv).columns)

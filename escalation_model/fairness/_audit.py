@@ -1,0 +1,565 @@
+"""The fairness audit: group metrics at the service's capacity, with intervals and findings.
+
+Point estimates come from per-group confusion counts and sums, and equal fairlearn's
+``MetricFrame`` on the same data (tested); ``FairnessAudit.metric_frame(name)`` builds that
+``MetricFrame`` for anyone who wants fairlearn's own object. Intervals use a Poisson
+bootstrap on cells (group x outcome x selected x score bin): exact for the threshold
+metrics and calibration, binned for ROC AUC, so they scale to millions of families.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._limits import MIN_AUDIT_GROUP_SIZE
+from ..evaluation._metrics import resolve_capacity
+
+__all__ = ["FairnessAudit", "Tolerances", "select_at_capacity", "AUDIT_METRICS"]
+
+#: Metrics per group, with plain-English names.
+AUDIT_METRICS: dict[str, str] = {
+    "selection_rate": "share of the group offered early help",
+    "true_positive_rate": "share of the group's future escalations reached",
+    "false_positive_rate": "share of the group's non-escalating families offered help",
+    "false_negative_rate": "share of the group's future escalations missed",
+    "precision": "share of the group's offered families who go on to escalate",
+    "roc_auc": "ranking quality within the group",
+    "mean_predicted": "mean predicted probability",
+    "observed_rate": "observed escalation rate",
+    "calibration_ratio": "observed over expected escalations (1 = right on average)",
+    "brier": "Brier score within the group",
+}
+_RATIO_METRICS = ("selection_rate", "calibration_ratio")
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How large a gap from the reference group counts as a concern.
+
+    Differences (group minus reference) for rates and AUC; ratios (group over reference)
+    for the selection rate and for calibration (observed over expected).
+    """
+
+    true_positive_rate: float = 0.10
+    false_positive_rate: float = 0.02
+    false_negative_rate: float = 0.10
+    precision: float = 0.10
+    roc_auc: float = 0.05
+    selection_rate_ratio: tuple[float, float] = (0.8, 1.25)
+    calibration_ratio: tuple[float, float] = (0.8, 1.25)
+
+    def band(self, metric: str) -> tuple[float, float, str] | None:
+        """``(low, high, kind)`` of the acceptable band, kind ``difference`` or ``ratio``."""
+        if metric == "selection_rate":
+            lo, hi = self.selection_rate_ratio
+            return lo, hi, "ratio"
+        if metric == "calibration_ratio":
+            lo, hi = self.calibration_ratio
+            return lo, hi, "ratio"
+        value = getattr(self, metric, None)
+        if value is None:
+            return None
+        return -float(value), float(value), "difference"
+
+
+def select_at_capacity(
+    score: np.ndarray, capacity: float | int, random_state: int = 0
+) -> np.ndarray:
+    """The families a service with ``capacity`` places would take: the highest scores, with
+    ties at the boundary broken by a seeded random order (so a rule's ties are fair)."""
+    score = np.asarray(score, dtype=float)
+    k = int(round(resolve_capacity(capacity, len(score))))
+    tiebreak = np.random.default_rng(random_state).random(len(score))
+    order = np.lexsort((tiebreak, -score))
+    selected = np.zeros(len(score), dtype=bool)
+    selected[order[:k]] = True
+    return selected
+
+
+def _group_stats(
+    w: np.ndarray, cells: pd.DataFrame, n_groups: int, n_bins: int
+) -> dict[str, np.ndarray]:
+    """Metrics per group from cell weights ``w`` (B, C); returns arrays (B, G)."""
+    g = cells["group"].to_numpy()
+    y = cells["y"].to_numpy()
+    s = cells["selected"].to_numpy()
+    b = cells["bin"].to_numpy()
+    count = cells["count"].to_numpy()
+    wc = w * count  # weighted family counts per cell
+
+    def per_group(mask: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+        vals = wc if values is None else w * values
+        out = np.zeros((w.shape[0], n_groups))
+        for gi in range(n_groups):
+            sel = mask & (g == gi)
+            out[:, gi] = vals[:, sel].sum(axis=1)
+        return out
+
+    everyone = np.ones_like(y, dtype=bool)
+    tp = per_group((y == 1) & s)
+    fp = per_group((y == 0) & s)
+    fn = per_group((y == 1) & ~s)
+    tn = per_group((y == 0) & ~s)
+    n = tp + fp + fn + tn
+    psum = per_group(everyone, cells["sum_p"].to_numpy())
+    sq = per_group(everyone, cells["sum_sq"].to_numpy())
+    # AUC per group over score bins
+    auc = np.full((w.shape[0], n_groups), np.nan)
+    for gi in range(n_groups):
+        w1 = np.zeros((w.shape[0], n_bins))
+        w0 = np.zeros((w.shape[0], n_bins))
+        for yy, target in ((1, w1), (0, w0)):
+            sel = (g == gi) & (y == yy)
+            if sel.any():
+                np.add.at(target.T, b[sel], wc[:, sel].T)
+        below0 = np.cumsum(w0, axis=1) - w0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            auc[:, gi] = (w1 * (below0 + 0.5 * w0)).sum(1) / (w1.sum(1) * w0.sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pos = tp + fn
+        return {
+            "selection_rate": (tp + fp) / n,
+            "true_positive_rate": tp / pos,
+            "false_positive_rate": fp / (fp + tn),
+            "false_negative_rate": fn / pos,
+            "precision": tp / (tp + fp),
+            "roc_auc": auc,
+            "mean_predicted": psum / n,
+            "observed_rate": pos / n,
+            "calibration_ratio": pos / psum,
+            "brier": sq / n,
+            "count": n,
+        }
+
+
+@dataclass
+class _Characteristic:
+    name: str
+    groups: list[str]
+    codes: np.ndarray  # group code per family, -1 = missing
+
+
+def _characteristic(name: str, values: Any) -> _Characteristic:
+    s = pd.Series(values).astype("string")
+    cats = sorted(s.dropna().unique().tolist(), key=_natural)
+    lookup = {c: i for i, c in enumerate(cats)}
+    codes = s.map(lookup).fillna(-1).astype(int).to_numpy()
+    return _Characteristic(name=name, groups=[str(c) for c in cats], codes=codes)
+
+
+def _natural(value: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(value))
+    except ValueError:
+        return (1, value)
+
+
+@dataclass
+class FairnessAudit:
+    """Group metrics for every characteristic, differences and ratios to a reference group
+    with bootstrap intervals, and findings in plain words.
+
+    Computed on construction; results are properties (as in fairlearn).
+
+    Parameters
+    ----------
+    y_true : array of 0/1
+    y_proba : array of float
+        The model's probability of escalation (for calibration, Brier score, ROC AUC).
+    sensitive_features : DataFrame or mapping of name to array
+        One column per characteristic (protected characteristics, deprivation quintile,
+        lone-parent household, ...). Never features of the model unless the analyst chose.
+    intersections : sequence of tuples of names, optional
+        Characteristics to cross, for example ``[("child_ethnicity", "deprivation_quintile")]``.
+    y_score : array, optional
+        Ranking score for selection (defaults to ``y_proba``).
+    capacity : float or int, default=0.05
+        Places in the service: the highest-scoring families are selected.
+    reference : mapping of characteristic to group, optional
+        Reference group per characteristic; default the largest group.
+    min_group_size : int, default=50
+        Smaller groups are kept in every table, marked "too small to assess".
+    min_escalations : int, default=10
+        Groups with fewer observed escalations are also too small to assess: their error
+        rates and calibration rest on a handful of events.
+    tolerances : Tolerances, optional
+    prioritised : str, default="calibration_ratio"
+        The criterion the audit prioritises when base rates differ (see ``trade_offs``).
+    n_bootstrap, confidence, random_state : bootstrap settings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0, 0.2, 2000); y = (rng.random(2000) < p).astype(int)
+    >>> audit = FairnessAudit(y, p, sensitive_features={"sex": rng.choice(["F", "M"], 2000)},
+    ...                       n_bootstrap=100)
+    >>> sorted(audit.by_group.group.unique())
+    ['F', 'M']
+    """
+
+    y_true: Any
+    y_proba: Any
+    sensitive_features: Any
+    intersections: Sequence[tuple[str, ...]] = ()
+    y_score: Any = None
+    capacity: float | int = 0.05
+    reference: Mapping[str, str] | None = None
+    min_group_size: int = MIN_AUDIT_GROUP_SIZE
+    min_escalations: int = 10
+    tolerances: Tolerances = field(default_factory=Tolerances)
+    prioritised: str = "calibration_ratio"
+    n_bootstrap: int = 1000
+    confidence: float = 0.95
+    random_state: int = 0
+    n_bins: int = 200
+
+    def __post_init__(self) -> None:
+        y = np.asarray(self.y_true).astype(int)
+        p = np.clip(np.asarray(self.y_proba, dtype=float), 1e-9, 1 - 1e-9)
+        score = p if self.y_score is None else np.asarray(self.y_score, dtype=float)
+        if not (len(y) == len(p) == len(score)):
+            raise ValueError("y_true, y_proba and y_score must have the same length")
+        if self.prioritised not in AUDIT_METRICS:
+            raise ValueError(f"prioritised must be one of {sorted(AUDIT_METRICS)}")
+        sf = (
+            self.sensitive_features
+            if isinstance(self.sensitive_features, pd.DataFrame)
+            else pd.DataFrame(dict(self.sensitive_features))
+        )
+        if len(sf) != len(y):
+            raise ValueError("sensitive_features must have one row per family")
+        sf = sf.reset_index(drop=True)
+        for combo in self.intersections:
+            missing = [c for c in combo if c not in sf.columns]
+            if missing:
+                raise ValueError(
+                    f"intersection {combo}: unknown characteristic(s) {missing}; "
+                    f"available: {list(sf.columns)}"
+                )
+            parts = [sf[c].astype("string") for c in combo]
+            joined = parts[0]
+            for part in parts[1:]:
+                joined = joined + " | " + part
+            sf[" x ".join(combo)] = joined
+        self._y, self._p, self._score = y, p, score
+        self.selected_ = select_at_capacity(score, self.capacity, self.random_state)
+        self._sf = sf
+        self._chars = [_characteristic(c, sf[c]) for c in sf.columns]
+        edges = np.unique(np.quantile(score, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
+        self._bin = np.searchsorted(edges, score, side="right")
+        self._n_bins_used = int(edges.size + 1)
+        self._compute()
+
+    # ------------------------------------------------------------------ computation
+    def _cells(self, char: _Characteristic) -> pd.DataFrame:
+        keep = char.codes >= 0
+        df = pd.DataFrame(
+            {
+                "group": char.codes[keep],
+                "y": self._y[keep],
+                "selected": self.selected_[keep],
+                "bin": self._bin[keep],
+                "p": self._p[keep],
+                "sq": (self._p[keep] - self._y[keep]) ** 2,
+            }
+        )
+        cells = (
+            df.groupby(["group", "y", "selected", "bin"], sort=True)
+            .agg(count=("p", "size"), sum_p=("p", "sum"), sum_sq=("sq", "sum"))
+            .reset_index()
+        )
+        return cells
+
+    def _compute(self) -> None:
+        rng = np.random.default_rng(self.random_state)
+        alpha = (1 - self.confidence) / 2
+        group_rows, diff_rows = [], []
+        for char in self._chars:
+            cells = self._cells(char)
+            n_groups = len(char.groups)
+            count = cells["count"].to_numpy(dtype=float)
+            point = _group_stats(np.ones((1, len(cells))), cells, n_groups, self._n_bins_used)
+            exact_auc = self._exact_auc(char)
+            sizes = point["count"][0]
+            ref_name = (self.reference or {}).get(char.name)
+            ref = char.groups.index(ref_name) if ref_name in char.groups else int(np.argmax(sizes))
+            reps: dict[str, list[np.ndarray]] = {m: [] for m in AUDIT_METRICS}
+            done = 0
+            while done < self.n_bootstrap:
+                b = min(200, self.n_bootstrap - done)
+                w = rng.poisson(np.broadcast_to(count, (b, count.size))) / count
+                stats = _group_stats(w, cells, n_groups, self._n_bins_used)
+                for m in AUDIT_METRICS:
+                    reps[m].append(stats[m])
+                done += b
+            rep = {m: np.concatenate(v) for m, v in reps.items()}
+            events = point["observed_rate"][0] * sizes
+            for gi, group in enumerate(char.groups):
+                small = sizes[gi] < self.min_group_size or events[gi] < self.min_escalations
+                for m in AUDIT_METRICS:
+                    est = exact_auc[gi] if m == "roc_auc" else float(point[m][0, gi])
+                    shift = est - float(point[m][0, gi])
+                    lo, hi = _quantiles(rep[m][:, gi], alpha, shift)
+                    group_rows.append((char.name, group, int(sizes[gi]), small, m, est, lo, hi))
+                    if gi == ref:
+                        continue
+                    kind = "ratio" if m in _RATIO_METRICS else "difference"
+                    ref_est = exact_auc[ref] if m == "roc_auc" else float(point[m][0, ref])
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        if kind == "ratio":
+                            value = est / ref_est if ref_est else np.nan
+                            r = rep[m][:, gi] / rep[m][:, ref]
+                            binned = point[m][0, gi] / point[m][0, ref]
+                        else:
+                            value = est - ref_est
+                            r = rep[m][:, gi] - rep[m][:, ref]
+                            binned = point[m][0, gi] - point[m][0, ref]
+                    lo, hi = _quantiles(r, alpha, value - binned)
+                    diff_rows.append(
+                        (
+                            char.name,
+                            group,
+                            char.groups[ref],
+                            int(sizes[gi]),
+                            small,
+                            m,
+                            kind,
+                            value,
+                            lo,
+                            hi,
+                        )
+                    )
+        self._by_group = pd.DataFrame(
+            group_rows,
+            columns=[
+                "characteristic",
+                "group",
+                "n_families",
+                "too_small",
+                "metric",
+                "estimate",
+                "lower",
+                "upper",
+            ],
+        )
+        self._differences = pd.DataFrame(
+            diff_rows,
+            columns=[
+                "characteristic",
+                "group",
+                "reference",
+                "n_families",
+                "too_small",
+                "metric",
+                "kind",
+                "value",
+                "lower",
+                "upper",
+            ],
+        )
+        self._differences["finding"] = [
+            self._finding(r) for r in self._differences.itertuples(index=False)
+        ]
+
+    def _exact_auc(self, char: _Characteristic) -> list[float]:
+        from sklearn.metrics import roc_auc_score
+
+        out = []
+        for gi in range(len(char.groups)):
+            sel = char.codes == gi
+            y = self._y[sel]
+            out.append(
+                float(roc_auc_score(y, self._score[sel])) if 0 < y.sum() < len(y) else float("nan")
+            )
+        return out
+
+    def _finding(self, row: Any) -> str:
+        if row.too_small:
+            return "too small to assess"
+        band = self.tolerances.band(row.metric)
+        if band is None:
+            return "reported only"
+        lo_tol, hi_tol, _ = band
+        if not (np.isfinite(row.lower) and np.isfinite(row.upper)):
+            return "too uncertain to say"
+        if row.lower >= lo_tol and row.upper <= hi_tol:
+            return "within tolerance"
+        if row.lower > hi_tol or row.upper < lo_tol:
+            return "outside tolerance"
+        return "too uncertain to say"
+
+    # ------------------------------------------------------------------ results
+    @property
+    def by_group(self) -> pd.DataFrame:
+        """Tidy: ``characteristic, group, n_families, too_small, metric, estimate, lower,
+        upper``. Small groups stay visible, flagged ``too_small``."""
+        return self._by_group.copy()
+
+    @property
+    def differences(self) -> pd.DataFrame:
+        """Each group against its reference: a difference, or a ratio for the selection
+        rate and calibration, with its interval and finding."""
+        return self._differences.copy()
+
+    @property
+    def characteristics(self) -> list[str]:
+        return [c.name for c in self._chars]
+
+    def findings(self) -> pd.DataFrame:
+        """The differences with a tolerance, one row per group and metric, with wording."""
+        d = self._differences
+        d = d[d.finding != "reported only"].copy()
+        d["tolerance"] = [_band_text(self.tolerances.band(m)) for m in d.metric]
+        return d[
+            [
+                "characteristic",
+                "group",
+                "reference",
+                "metric",
+                "kind",
+                "value",
+                "lower",
+                "upper",
+                "tolerance",
+                "finding",
+            ]
+        ].reset_index(drop=True)
+
+    def outside_tolerance(self, metric: str | None = None) -> pd.DataFrame:
+        """Rows whose whole interval lies outside the tolerance band."""
+        f = self.findings()
+        f = f[f.finding == "outside tolerance"]
+        if metric is not None:
+            f = f[f.metric == metric]
+        return f.reset_index(drop=True)
+
+    def trade_offs(self) -> str:
+        """Which fairness criteria cannot all hold here, and which the audit prioritised."""
+        rates = self._by_group[self._by_group.metric == "observed_rate"]
+        spread = rates.groupby("characteristic")["estimate"].agg(["min", "max"])
+        differing = [c for c, r in spread.iterrows() if r["max"] > 1.25 * max(r["min"], 1e-9)]
+        text = (
+            "When groups have different base rates of escalation, a model that is calibrated "
+            "within every group cannot also give every group equal true and false positive "
+            "rates (Kleinberg, Mullainathan and Raghavan 2016; Chouldechova 2017), nor equal "
+            "selection rates. "
+        )
+        if differing:
+            text += "Base rates differ here by characteristic: " + ", ".join(differing) + ". "
+        text += (
+            f"This audit prioritises {AUDIT_METRICS[self.prioritised]} "
+            f"('{self.prioritised}'), because the library's outputs are expected counts for "
+            "commissioning: they are right for every group only if the model is calibrated "
+            "within groups. Differences in error and selection rates are reported beside it "
+            "so that their size is visible."
+        )
+        return text
+
+    def summary(self) -> list[str]:
+        """Plain-English findings for the model card, prioritised criterion first."""
+        lines = []
+        f = self.findings()
+        main = f[f.metric == self.prioritised]
+        for finding in ("outside tolerance", "too uncertain to say"):
+            rows = main[main.finding == finding]
+            for r in rows.itertuples(index=False):
+                lines.append(
+                    f"{r.characteristic} = {r.group}: {AUDIT_METRICS[r.metric]} relative to "
+                    f"{r.reference} is {r.value:.2f} ({r.lower:.2f} to {r.upper:.2f}); "
+                    f"{finding} ({r.tolerance})."
+                )
+        n_within = int((main.finding == "within tolerance").sum())
+        lines.insert(
+            0,
+            f"{n_within} of {len(main)} group comparisons are within tolerance on "
+            f"{AUDIT_METRICS[self.prioritised]}; "
+            f"{int((main.finding == 'outside tolerance').sum())} outside; "
+            f"{int((main.finding == 'too uncertain to say').sum())} too uncertain to say; "
+            f"{int((main.finding == 'too small to assess').sum())} too small to assess.",
+        )
+        small = self._by_group[self._by_group.too_small][["characteristic", "group"]]
+        small = small.drop_duplicates()
+        if len(small):
+            lines.append(
+                f"Too small to assess (under {self.min_group_size} families or "
+                f"{self.min_escalations} escalations): "
+                + ", ".join(f"{c} = {g}" for c, g in small.itertuples(index=False))
+                + "."
+            )
+        return lines
+
+    def metric_frame(self, characteristic: str, *, kind: str = "threshold") -> Any:
+        """fairlearn's own ``MetricFrame`` for one characteristic.
+
+        ``kind="threshold"`` gives the metrics at the capacity threshold (``y_pred`` is the
+        selection); ``kind="probability"`` gives ROC AUC, Brier score and mean prediction.
+        """
+        from fairlearn.metrics import (
+            MetricFrame,
+            false_negative_rate,
+            false_positive_rate,
+            selection_rate,
+            true_positive_rate,
+        )
+        from sklearn.metrics import brier_score_loss, precision_score, roc_auc_score
+
+        sf = self._sf[characteristic].astype("string")
+        keep = sf.notna().to_numpy()
+        if kind == "threshold":
+            metrics = {
+                "selection_rate": selection_rate,
+                "true_positive_rate": true_positive_rate,
+                "false_positive_rate": false_positive_rate,
+                "false_negative_rate": false_negative_rate,
+                "precision": lambda yt, yp: precision_score(yt, yp, zero_division=np.nan),
+            }
+            y_pred = self.selected_.astype(int)
+        else:
+            metrics = {
+                "roc_auc": roc_auc_score,
+                "brier": brier_score_loss,
+                "mean_predicted": lambda yt, yp: float(np.mean(yp)),
+            }
+            y_pred = self._p
+        return MetricFrame(
+            metrics=metrics,
+            y_true=self._y[keep],
+            y_pred=y_pred[keep],
+            sensitive_features=sf[keep].to_numpy(),
+        )
+
+    def plot(self, metric: str = "calibration_ratio", characteristic: str | None = None) -> Any:
+        """Each group's estimate of ``metric`` with its interval, one panel a characteristic."""
+        from ._plots import plot_group_metric
+
+        return plot_group_metric(self, metric, characteristic)
+
+    def __repr__(self) -> str:
+        n_out = len(self.outside_tolerance(self.prioritised))
+        return (
+            f"FairnessAudit(characteristics={self.characteristics}, capacity={self.capacity}, "
+            f"prioritised='{self.prioritised}', outside_tolerance={n_out})"
+        )
+
+
+def _quantiles(values: np.ndarray, alpha: float, shift: float) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if finite.size < 10:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(finite, [alpha, 1 - alpha])
+    return float(lo + shift), float(hi + shift)
+
+
+def _band_text(band: tuple[float, float, str] | None) -> str:
+    if band is None:
+        return ""
+    lo, hi, kind = band
+    if kind == "ratio":
+        return f"ratio between {lo:g} and {hi:g}"
+    return f"difference within +/-{hi:g}"

@@ -1,0 +1,51 @@
+"""Plots of group metrics with intervals (matplotlib, imported lazily)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
+
+
+def _published(n: int) -> str:
+    """A group size as it may be published: under the minimum cell, or rounded."""
+    if n < DISCLOSURE_MIN_CELL:
+        return f"<{DISCLOSURE_MIN_CELL}"
+    return f"{int(round(n / DISCLOSURE_ROUND_TO) * DISCLOSURE_ROUND_TO):,}"
+
+
+def plot_group_metric(audit: Any, metric: str, characteristic: str | None = None) -> Any:
+    import matplotlib.pyplot as plt
+
+    table = audit.by_group
+    table = table[table.metric == metric]
+    chars = [characteristic] if characteristic else list(dict.fromkeys(table.characteristic))
+    sizes = [int((table.characteristic == c).sum()) for c in chars]
+    fig, axes = plt.subplots(
+        len(chars),
+        1,
+        figsize=(6.5, 1.0 + 0.28 * len(table) + 0.5 * len(chars)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [max(n, 2) for n in sizes]},
+    )
+    for ax, char in zip(axes[:, 0], chars, strict=True):
+        rows = table[table.characteristic == char].reset_index(drop=True)
+        ypos = np.arange(len(rows))[::-1]
+        for y, r in zip(ypos, rows.itertuples(index=False), strict=True):
+            colour = "lightgrey" if r.too_small else "tab:blue"
+            if np.isfinite(r.lower) and np.isfinite(r.upper):
+                ax.plot([r.lower, r.upper], [y, y], color=colour, linewidth=2)
+            ax.plot([r.estimate], [y], "o", color=colour, markersize=4)
+        labels = [
+            f"{g} (n={_published(n)})" + (" - too small" if s else "")
+            for g, n, s in zip(rows.group, rows.n_families, rows.too_small, strict=True)
+        ]
+        ax.set_yticks(ypos, labels, fontsize=7)
+        ax.set_title(char, fontsize=9, loc="left")
+        if metric == "calibration_ratio":
+            ax.axvline(1.0, color="grey", linewidth=0.8)
+    axes[-1, 0].set_xlabel(f"{metric.replace('_', ' ')} (95% interval)")
+    fig.tight_layout()
+    return fig

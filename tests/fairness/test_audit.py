@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from escalation_model.datasets import make_synthetic_population
+from escalation_model.evaluation import temporal_split
+from escalation_model.fairness import (
+    FairnessAudit,
+    Tolerances,
+    audit_model,
+    compare_mitigations,
+    select_at_capacity,
+    sensitive_features_from,
+)
+from escalation_model.models import LightGBMRiskClassifier
+
+matplotlib.use("Agg")
+
+BIAS = {"column": "child_ethnicity", "group": "Black", "odds_ratio": 3.0}
+
+
+def _audit(bias, seed=3, n_bootstrap=400):
+    pop = make_synthetic_population(100_000, random_state=seed, referral_bias=bias)
+    split = temporal_split(pop.frame)
+    train, test = pop.frame.iloc[split.train], pop.frame.iloc[split.test]
+    model = LightGBMRiskClassifier(n_estimators=200).fit(train, train["escalated"])
+    return audit_model(
+        model,
+        test,
+        intersections=[("child_ethnicity", "deprivation_quintile")],
+        n_bootstrap=n_bootstrap,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_audit():
+    rng = np.random.default_rng(0)
+    n = 3000
+    sex = rng.choice(["F", "M"], n)
+    eth = rng.choice(["A", "B", "C", "tiny"], n, p=[0.6, 0.25, 0.14, 0.01])
+    p = rng.beta(1, 12, n) * np.where(eth == "B", 1.5, 1.0)
+    y = (rng.random(n) < p).astype(int)
+    return FairnessAudit(
+        y,
+        p,
+        {"sex": sex, "ethnicity": eth},
+        intersections=[("sex", "ethnicity")],
+        capacity=0.1,
+        n_bootstrap=300,
+        random_state=1,
+    )
+
+
+def test_point_estimates_equal_fairlearn_metricframe(small_audit):
+    a = small_audit
+    for char in ("sex", "ethnicity"):
+        mf = a.metric_frame(char).by_group
+        mine = a.by_group[a.by_group.characteristic == char]
+        for metric in (
+            "selection_rate",
+            "true_positive_rate",
+            "false_positive_rate",
+            "false_negative_rate",
+            "precision",
+        ):
+            for group, value in mf[metric].items():
+                est = mine[(mine.group == str(group)) & (mine.metric == metric)].estimate.item()
+                assert est == pytest.approx(value, abs=1e-12, nan_ok=True), (char, group, metric)
+        mf_p = a.metric_frame(char, kind="probability").by_group
+        for metric in ("roc_auc", "brier", "mean_predicted"):
+            for group, value in mf_p[metric].items():
+                est = mine[(mine.group == str(group)) & (mine.metric == metric)].estimate.item()
+                assert est == pytest.approx(value, rel=1e-9, nan_ok=True), (char, group, metric)
+
+
+@pytest.mark.slow
+def test_intervals_agree_with_fairlearns_bootstrap(small_audit):
+    a = small_audit
+    mf = a.metric_frame("sex")
+    from fairlearn.metrics import MetricFrame, selection_rate, true_positive_rate
+
+    boot = MetricFrame(
+        metrics={"selection_rate": selection_rate, "true_positive_rate": true_positive_rate},
+        y_true=a._y,
+        y_pred=a.selected_.astype(int),
+        sensitive_features=a._sf["sex"].to_numpy(),
+        n_boot=300,
+        ci_quantiles=[0.025, 0.975],
+        random_state=0,
+    )
+    lo, hi = boot.by_group_ci
+    mine = a.by_group[a.by_group.characteristic == "sex"]
+    for metric in ("selection_rate", "true_positive_rate"):
+        for group in mf.by_group.index:
+            row = mine[(mine.group == group) & (mine.metric == metric)].iloc[0]
+            width = hi.loc[group, metric] - lo.loc[group, metric]
+            assert abs(row.lower - lo.loc[group, metric]) < 0.3 * width
+            assert abs(row.upper - hi.loc[group, metric]) < 0.3 * width
+
+
+def test_small_groups_stay_visible(small_audit):
+    a = small_audit
+    tiny = a.by_group[(a.by_group.characteristic == "ethnicity") & (a.by_group.group == "tiny")]
+    assert len(tiny) > 0 and tiny.too_small.all()
+    f = a.differences
+    assert (f[f.group == "tiny"].finding == "too small to assess").all()
+    assert any("tiny" in line for line in a.summary())
+
+
+def test_reference_defaults_to_largest_and_can_be_chosen(small_audit):
+    d = small_audit.differences
+    assert set(d[d.characteristic == "ethnicity"].reference) == {"A"}
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    p = rng.random(500)
+    a = FairnessAudit(y, p, {"g": np.repeat(["x", "y"], 250)}, reference={"g": "y"}, n_bootstrap=50)
+    assert set(a.differences.reference) == {"y"}
+
+
+def test_findings_wording_is_never_pass_fail(small_audit):
+    words = set(small_audit.findings().finding)
+    assert words <= {
+        "within tolerance",
+        "outside tolerance",
+        "too uncertain to say",
+        "too small to assess",
+    }
+    assert "Kleinberg" in small_audit.trade_offs()
+
+
+def test_tolerances_are_configurable():
+    rng = np.random.default_rng(2)
+    n = 4000
+    g = rng.choice(["a", "b"], n)
+    p = rng.beta(1, 10, n)
+    y = (rng.random(n) < p * np.where(g == "b", 1.6, 1.0)).astype(int)
+    strict = FairnessAudit(y, p, {"g": g}, n_bootstrap=300)
+    loose = FairnessAudit(
+        y, p, {"g": g}, n_bootstrap=300, tolerances=Tolerances(calibration_ratio=(0.2, 5.0))
+    )
+    assert len(strict.outside_tolerance("calibration_ratio")) == 1
+    assert len(loose.outside_tolerance("calibration_ratio")) == 0
+
+
+def test_selection_at_capacity_breaks_ties_evenly():
+    score = np.array([3.0] * 10 + [1.0] * 10)
+    sel = select_at_capacity(score, 5)
+    assert sel.sum() == 5 and sel[:10].sum() == 5
+    np.testing.assert_array_equal(sel, select_at_capacity(score, 5))
+
+
+def test_sensitive_features_from_frame(small_population):
+    sf = sensitive_features_from(small_population.frame)
+    assert list(sf.columns) == [
+        "child_ethnicity",
+        "child_disability",
+        "child_sex",
+        "child_age_band",
+        "deprivation_quintile",
+        "lone_parent",
+    ]
+    assert set(sf.deprivation_quintile.unique()) == {"1", "2", "3", "4", "5"}
+
+
+def test_plot_has_one_panel_per_characteristic(small_audit):
+    fig = small_audit.plot("calibration_ratio")
+    assert len(fig.axes) == 3
+
+
+@pytest.mark.slow
+def test_planted_referral_bias_is_found_and_absent_otherwise():
+    biased = _audit(BIAS)
+    out = biased.outside_tolerance("calibration_ratio")
+    hit = out[(out.characteristic == "child_ethnicity") & (out.group == "Black")]
+    assert len(hit) == 1 and hit.value.item() > 1.25
+    clean = _audit(None)
+    assert clean.outside_tolerance("calibration_ratio").empty
+
+
+def test_mitigation_is_reported_with_its_cost(small_population):
+    f = small_population.frame
+    split = temporal_split(f)
+    train, test = f.iloc[split.train], f.iloc[split.test]
+    model = LightGBMRiskClassifier(n_estimators=80).fit(train, train["escalated"])
+    table = compare_mitigations(
+        model.predict_proba(train)[:, 1],
+        train["escalated"],
+        train["child_sex"],
+        model.predict_proba(test)[:, 1],
+        test["escalated"],
+        test["child_sex"],
+    )
+    assert table.strategy.tolist()[0] == "unmitigated at capacity"
+    assert table.selection_rate.iloc[0] == pytest.approx(0.05, abs=0.001)
+    assert any("randomised" in n for n in table.note)
+    assert isinstance(table, pd.DataFrame) and len(table) == 5
