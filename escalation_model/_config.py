@@ -15,6 +15,7 @@ __all__ = [
     "DataConfig",
     "EvaluationConfig",
     "FairnessConfig",
+    "PopulationConfig",
     "ModelsConfig",
     "RunConfig",
     "SplitConfig",
@@ -85,6 +86,30 @@ class FairnessConfig:
 
 
 @dataclass(frozen=True)
+class PopulationConfig:
+    """Population tables, targeting strategies and scenarios.
+
+    ``risk_reduction`` holds the assumed relative reductions in escalation among families
+    offered early help; ``unit_costs`` (per averted ``escalation`` and ``looked_after``
+    placement) must come from the analyst: none is assumed.
+    """
+
+    groupings: list[str] = field(
+        default_factory=lambda: [
+            "authority_code",
+            "ward_code",
+            "deprivation_quintile",
+            "n_think_family_band",
+            "family_type",
+        ]
+    )
+    risk_reduction: dict[str, float] = field(
+        default_factory=lambda: {"low": 0.1, "central": 0.2, "high": 0.3}
+    )
+    unit_costs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """The whole run. Sections mirror the TOML tables."""
 
@@ -93,6 +118,7 @@ class RunConfig:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
     output: str = "outputs/run"
     source_file: str | None = None
 
@@ -108,6 +134,7 @@ _SECTIONS: dict[str, type] = {
     "models": ModelsConfig,
     "evaluation": EvaluationConfig,
     "fairness": FairnessConfig,
+    "population": PopulationConfig,
 }
 
 

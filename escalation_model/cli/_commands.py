@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import replace
 
-__all__ = ["generate", "run", "validate_file"]
+__all__ = ["generate", "run", "score", "validate_file"]
 
 
 def _err(message: str) -> None:
@@ -82,4 +82,39 @@ def run(args: argparse.Namespace) -> int:
     say(f"done in {time.perf_counter() - started:.1f} s; wrote:")
     for path in written:
         say(f"  {path}")
+    return 0
+
+
+def score(args: argparse.Namespace) -> int:
+    from ..datasets import read_families
+    from ..models import load_model
+    from ..schema import ColumnRoles, RoleError, SchemaError, validate
+    from ..study import population_tables
+    from ._output import OutputFolderError, prepare_output_dir
+
+    try:
+        roles = ColumnRoles.from_toml(args.roles) if args.roles else ColumnRoles()
+        frame = read_families(args.data)
+        validate(frame, roles, require_outcome=False)
+        model = load_model(args.model)
+        out = prepare_output_dir(args.output)
+        proba = model.predict_proba(frame)[:, 1]
+        capacity = args.capacity if args.capacity < 1 else int(args.capacity)
+        tables = population_tables(
+            frame,
+            roles,
+            proba,
+            groupings=[*roles.area, "deprivation_quintile", "n_think_family_band", "family_type"],
+            capacity=capacity,
+        )
+    except SchemaError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except (OutputFolderError, RoleError, OSError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    for name, table in tables.items():
+        table.to_csv(out / name, index=False, float_format="%.6g")
+        print(f"  {out / name}")
+    print(f"scored {len(frame):,} families; wrote population tables only (no family scores)")
     return 0

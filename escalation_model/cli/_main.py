@@ -38,6 +38,20 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="run configuration (TOML); default: built-in defaults")
     run.add_argument("--output", help="output folder (overrides the config)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    score = sub.add_parser(
+        "score", help="score a new file with a saved model and write population tables only"
+    )
+    score.add_argument("--model", required=True, help="model.skops written by run")
+    score.add_argument("--data", required=True, help="CSV or Parquet file, one row per family")
+    score.add_argument("--roles", help="TOML file whose [roles] table maps your columns")
+    score.add_argument("--output", default="outputs/score", help="output folder")
+    score.add_argument(
+        "--capacity",
+        type=float,
+        default=0.05,
+        help="places in the service: a share (<1) or a number",
+    )
     return parser
 
 
@@ -52,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._commands import validate_file
 
         return validate_file(args)
+    if args.command == "score":
+        from ._commands import score
+
+        return score(args)
     from ._commands import run
 
     return run(args)

@@ -2,6 +2,7 @@
 
 from ._factory import make_models
 from ._learned import CalibratedRiskClassifier, LightGBMRiskClassifier, LogisticRiskClassifier
+from ._persist import load_model, save_model
 from ._rules import AreaDeprivationRuleClassifier, FivePlusRuleClassifier
 
 __all__ = [
@@ -10,5 +11,7 @@ __all__ = [
     "FivePlusRuleClassifier",
     "LightGBMRiskClassifier",
     "LogisticRiskClassifier",
+    "load_model",
     "make_models",
+    "save_model",
 ]

@@ -1,6 +1,38 @@
-"""Aggregation by area and segment, targeting strategies and disclosure control."""
+"""Aggregation by area and segment, targeting strategies, scenarios, monitoring and
+disclosure control: evidence for commissioning without exposing any family."""
 
-from ._disclosure import DisclosureRules, apply_disclosure_control
+from ._aggregate import SEGMENTS, add_segments, aggregate, demand_forecast, monitor
+from ._disclosure import (
+    FORBIDDEN_COLUMNS,
+    DisclosureError,
+    DisclosureRules,
+    apply_disclosure_control,
+    assert_publishable,
+)
+from ._plots import plot_funnel, plot_strategies
+from ._poisson_binomial import poisson_binomial_interval, poisson_binomial_pmf
 from ._profile import count_indicators, profile_table
+from ._strategies import Scenario, compare_strategies, scenario_table, strategy_scores
 
-__all__ = ["DisclosureRules", "apply_disclosure_control", "count_indicators", "profile_table"]
+__all__ = [
+    "FORBIDDEN_COLUMNS",
+    "SEGMENTS",
+    "DisclosureError",
+    "DisclosureRules",
+    "Scenario",
+    "add_segments",
+    "aggregate",
+    "apply_disclosure_control",
+    "assert_publishable",
+    "compare_strategies",
+    "count_indicators",
+    "demand_forecast",
+    "monitor",
+    "plot_funnel",
+    "plot_strategies",
+    "poisson_binomial_interval",
+    "poisson_binomial_pmf",
+    "profile_table",
+    "scenario_table",
+    "strategy_scores",
+]

@@ -1,7 +1,9 @@
-"""Disclosure control: the one function every published table passes through."""
+"""Disclosure control: the one function every published table passes through, and the
+checker that proves a table is publishable."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +11,22 @@ import pandas as pd
 
 from .._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
 
-__all__ = ["DisclosureRules", "apply_disclosure_control"]
+__all__ = [
+    "DisclosureError",
+    "DisclosureRules",
+    "apply_disclosure_control",
+    "assert_publishable",
+    "FORBIDDEN_COLUMNS",
+]
+
+#: Columns that would identify families or carry individual scores.
+FORBIDDEN_COLUMNS = frozenset(
+    {"family_id", "score", "probability", "true_probability", "proba", "risk_score"}
+)
+
+
+class DisclosureError(ValueError):
+    """A table that must not be published as it stands."""
 
 
 @dataclass(frozen=True)
@@ -19,7 +36,8 @@ class DisclosureRules:
     Parameters
     ----------
     min_cell : int
-        Cells counting fewer families than this are suppressed.
+        Counts from 1 to ``min_cell - 1`` are suppressed, and so is every figure of a row
+        describing fewer than ``min_cell`` families. Zero is published.
     round_to : int
         Counts are rounded to the nearest multiple of this (1 = no rounding).
     """
@@ -29,57 +47,111 @@ class DisclosureRules:
 
     def describe(self) -> str:
         rounding = f"rounded to the nearest {self.round_to}" if self.round_to > 1 else "unrounded"
-        return f"cells under {self.min_cell} families suppressed; counts {rounding}"
+        return (
+            f"counts of 1 to {self.min_cell - 1} families suppressed, with a second cell "
+            f"suppressed where one could be recovered from a total; counts {rounding}"
+        )
+
+
+def _secondary(raw: np.ndarray, suppressed: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:
+    """Suppress one more cell in any block holding exactly one suppressed non-zero cell, so
+    the suppressed value cannot be recovered by subtraction from the block's total."""
+    suppressed = suppressed.copy()
+    changed = True
+    while changed:
+        changed = False
+        for idx in blocks:
+            sup = suppressed[idx]
+            if sup.sum() == 1 and len(idx) > 1:
+                candidates = idx[~sup & (raw[idx] > 0)]
+                if candidates.size == 0:
+                    candidates = idx[~sup]
+                if candidates.size:
+                    pick = candidates[np.argmin(raw[candidates])]
+                    suppressed[pick] = True
+                    changed = True
+    return suppressed
 
 
 def apply_disclosure_control(
     table: pd.DataFrame,
     *,
-    count_columns: list[str],
+    count_columns: Sequence[str],
     size_column: str,
-    derived_columns: list[str] | None = None,
+    derived_columns: Sequence[str] = (),
+    group_columns: Sequence[str] = (),
     rules: DisclosureRules | None = None,
 ) -> pd.DataFrame:
-    """Suppress small cells and round counts, returning a new table.
+    """Suppress small cells, protect them from recovery, and round counts.
 
-    A row whose ``size_column`` (the number of families it describes) is under
-    ``rules.min_cell`` has every count and derived figure suppressed (set to missing).
-    Counts are then rounded to the nearest ``rules.round_to``. Derived figures (shares,
-    rates) of other rows are kept, since they are computed from unrounded counts of cells
-    large enough to publish.
+    1. Every figure of a row whose ``size_column`` (families described) is under
+       ``rules.min_cell`` is suppressed (set to missing).
+    2. Any other count from 1 to ``min_cell - 1`` is suppressed, with the row's derived
+       figures (a rate would reveal it).
+    3. Secondary suppression: within the table (and within each level of every other
+       group column, for multi-way tables), where exactly one cell of a count column is
+       suppressed, the next smallest is suppressed too, so the total does not give it away.
+    4. Remaining counts are rounded to the nearest ``rules.round_to``.
 
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        One row per group.
-    count_columns : list of str
-        Columns holding counts of families.
-    size_column : str
-        The column holding each row's number of families (one of ``count_columns``).
-    derived_columns : list of str, optional
-        Shares or rates computed from the row's families; suppressed with the row.
-    rules : DisclosureRules, optional
+    The result carries ``attrs["count_columns"]`` and ``attrs["disclosure_control"]`` so
+    that :func:`assert_publishable` can check it.
 
     Examples
     --------
-    >>> t = pd.DataFrame({"area": ["a", "b"], "families": [123, 7], "share": [0.5, 0.1]})
-    >>> apply_disclosure_control(t, count_columns=["families"], size_column="families",
-    ...                          derived_columns=["share"])["families"].tolist()
-    [125.0, nan]
+    >>> t = pd.DataFrame({"area": ["a", "b", "c"], "families": [123, 7, 60],
+    ...                   "share": [0.5, 0.1, 0.2]})
+    >>> out = apply_disclosure_control(t, count_columns=["families"], size_column="families",
+    ...                                derived_columns=["share"])
+    >>> out["families"].tolist()
+    [125.0, nan, nan]
     """
     rules = rules or DisclosureRules()
-    out = table.copy()
-    small = out[size_column].to_numpy(dtype=float) < rules.min_cell
+    out = table.copy().reset_index(drop=True)
+    n = len(out)
+    size = out[size_column].to_numpy(dtype=float)
+    small_row = size < rules.min_cell
+    blocks: list[np.ndarray] = [np.arange(n)]
+    keys = [c for c in group_columns if c in out.columns]
+    if len(keys) > 1:
+        for k in keys:
+            others = [c for c in keys if c != k]
+            for idx in out.groupby(others, sort=False, observed=True).indices.values():
+                blocks.append(np.asarray(idx))
+    row_hidden = small_row.copy()
     for col in count_columns:
-        values = out[col].to_numpy(dtype=float)
-        if rules.round_to > 1:
-            values = np.round(values / rules.round_to) * rules.round_to
-        values = np.where(small, np.nan, values)
-        # a non-zero count under the threshold inside a larger row is suppressed too
         raw = out[col].to_numpy(dtype=float)
-        values = np.where((raw > 0) & (raw < rules.min_cell), np.nan, values)
-        out[col] = values
-    for col in derived_columns or []:
-        out[col] = np.where(small, np.nan, out[col].to_numpy(dtype=float))
+        sup = small_row | ((raw > 0) & (raw < rules.min_cell))
+        sup = _secondary(np.nan_to_num(raw), sup, blocks)
+        row_hidden |= sup & (raw < rules.min_cell)
+        values = raw
+        if rules.round_to > 1:
+            values = np.round(raw / rules.round_to) * rules.round_to
+        out[col] = np.where(sup, np.nan, values)
+    for col in derived_columns:
+        out[col] = np.where(row_hidden, np.nan, out[col].to_numpy(dtype=float))
+    out.attrs["count_columns"] = list(count_columns)
     out.attrs["disclosure_control"] = rules.describe()
+    out.attrs["min_cell"] = rules.min_cell
     return out
+
+
+def assert_publishable(table: pd.DataFrame, *, min_cell: int | None = None) -> None:
+    """Raise :class:`DisclosureError` if ``table`` holds a family identifier, an individual
+    score column, or a count from 1 to ``min_cell - 1``.
+
+    Count columns are those named in ``table.attrs["count_columns"]``; a table without that
+    record has not been through :func:`apply_disclosure_control` and is refused.
+    """
+    bad = sorted(set(map(str, table.columns)) & FORBIDDEN_COLUMNS)
+    if bad:
+        raise DisclosureError(f"columns {bad} identify families or hold individual scores")
+    if "count_columns" not in table.attrs:
+        raise DisclosureError(
+            "the table has not passed through apply_disclosure_control (no count_columns record)"
+        )
+    limit = min_cell if min_cell is not None else table.attrs.get("min_cell", DISCLOSURE_MIN_CELL)
+    for col in table.attrs["count_columns"]:
+        v = table[col].to_numpy(dtype=float)
+        small = (v > 0) & (v < limit)
+        if small.any():
+            raise DisclosureError(f"column '{col}' has {int(small.sum())} cell(s) under {limit}")

@@ -1,5 +1,5 @@
 """One call from data to published aggregates."""
 
-from ._study import StudyData, StudyResult, load_study_data, run_study
+from ._study import StudyData, StudyResult, load_study_data, population_tables, run_study
 
-__all__ = ["StudyData", "StudyResult", "load_study_data", "run_study"]
+__all__ = ["StudyData", "StudyResult", "load_study_data", "population_tables", "run_study"]

@@ -28,11 +28,24 @@ from ..evaluation import (
     transfer_by_authority,
 )
 from ..fairness import FairnessAudit, audit_model, compare_mitigations
-from ..models import make_models
-from ..population import DisclosureRules, count_indicators, profile_table
+from ..models import make_models, save_model
+from ..population import (
+    DisclosureRules,
+    Scenario,
+    add_segments,
+    aggregate,
+    compare_strategies,
+    count_indicators,
+    demand_forecast,
+    monitor,
+    plot_funnel,
+    plot_strategies,
+    profile_table,
+    scenario_table,
+)
 from ..schema import ColumnRoles, ValidationReport, validate
 
-__all__ = ["StudyData", "StudyResult", "load_study_data", "run_study"]
+__all__ = ["StudyData", "StudyResult", "load_study_data", "population_tables", "run_study"]
 
 
 @dataclass
@@ -70,6 +83,7 @@ class StudyResult:
     transfer: pd.DataFrame | None = None
     fairness: FairnessAudit | None = None
     mitigation: pd.DataFrame | None = None
+    population: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def fairness_tables(self) -> dict[str, pd.DataFrame]:
         """The audit's tables as published: counts rounded, small groups' figures withheld."""
@@ -83,6 +97,26 @@ class StudyResult:
             by_group.loc[small, col] = float("nan")
         findings = self.fairness.findings()
         return {"fairness_by_group.csv": by_group, "fairness_findings.csv": findings}
+
+    def _population_summary(self) -> dict[str, Any]:
+        if "strategies.csv" not in self.population:
+            return {}
+        st = self.population["strategies.csv"]
+        return {
+            "capacity_families": st.attrs.get("capacity"),
+            "strategies": st.to_dict(orient="records"),
+            "share_of_expected_need_outside_most_deprived": st.attrs.get(
+                "share_of_all_expected_need_outside_most_deprived"
+            ),
+            "share_of_observed_escalations_outside_most_deprived": st.attrs.get(
+                "share_of_all_observed_escalations_outside_most_deprived"
+            ),
+            "scenario_assumptions": {
+                "risk_reduction": dict(self.config.population.risk_reduction),
+                "unit_costs": dict(self.config.population.unit_costs),
+            },
+            "tables": sorted(self.population),
+        }
 
     def _fairness_summary(self) -> dict[str, Any]:
         if self.fairness is None:
@@ -160,6 +194,7 @@ class StudyResult:
             "overview": self.overview,
             "models": self._models_summary(),
             "fairness": self._fairness_summary(),
+            "population": self._population_summary(),
             "disclosure_control": self.disclosure.describe(),
         }
 
@@ -180,6 +215,7 @@ class StudyResult:
             "transfer_by_authority.csv": self.transfer,
             "fairness_mitigation.csv": self.mitigation,
             **self.fairness_tables(),
+            **self.population,
         }
         for name, table in tables.items():
             if table is not None:
@@ -188,6 +224,11 @@ class StudyResult:
                 written.append(path)
         if self.comparison is not None:
             written += _write_plots(self.comparison, self.fairness, folder / "plots")
+        written += _write_population_plots(self.population, folder / "plots")
+        if "lightgbm" in self.models:
+            path = folder / "model.skops"
+            save_model(self.models["lightgbm"], path, overwrite=True)
+            written.append(path)
         return written
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
@@ -224,6 +265,80 @@ def _write_plots(
             plt.close(fig)
             written.append(path)
     return written
+
+
+def _write_population_plots(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(exist_ok=True)
+    written = []
+    figures = {}
+    if "strategies.csv" in tables:
+        figures["strategies.png"] = plot_strategies(tables["strategies.csv"])
+    for name, table in tables.items():
+        if name.startswith("population_by_") and "ratio" in table.columns:
+            area = name.removeprefix("population_by_").removesuffix(".csv")
+            if area.endswith("_code"):
+                figures[f"funnel_{area}.png"] = plot_funnel(table, label=area.removesuffix("_code"))
+    for fname, fig in figures.items():
+        path = folder / fname
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def population_tables(
+    frame: pd.DataFrame,
+    roles: ColumnRoles,
+    proba: Any,
+    *,
+    groupings: list[str],
+    capacity: float | int,
+    scenario: Scenario | None = None,
+    oracle: Any = None,
+    confidence: float = 0.95,
+    random_state: int = 0,
+) -> dict[str, pd.DataFrame]:
+    """Every published population table for families ``frame`` with probabilities
+    ``proba``: aggregates by each grouping, strategies, scenarios and the demand forecast.
+    With outcomes, observed counts and ratios too. All pass disclosure control."""
+    outcome = roles.outcome if roles.outcome and roles.outcome in frame.columns else None
+    seg = add_segments(frame, roles)
+    tables: dict[str, pd.DataFrame] = {}
+    for by in groupings:
+        if by in seg.columns:
+            tables[f"population_by_{by}.csv"] = aggregate(
+                seg, proba, by, outcome=outcome, confidence=confidence
+            )
+    tables["strategies.csv"] = compare_strategies(
+        frame,
+        roles,
+        proba,
+        capacity=capacity,
+        oracle=oracle,
+        confidence=confidence,
+        random_state=random_state,
+    )
+    tables["scenarios.csv"] = scenario_table(
+        frame,
+        roles,
+        proba,
+        scenario or Scenario(),
+        capacity=capacity,
+        oracle=oracle,
+        confidence=confidence,
+        random_state=random_state,
+    )
+    if roles.profile_date and roles.area:
+        for area in roles.area[::-1]:
+            tables[f"demand_forecast_by_{area}.csv"] = demand_forecast(
+                frame, proba, area, roles, confidence=confidence
+            )
+    return tables
 
 
 def load_study_data(config: RunConfig) -> StudyData:
@@ -373,6 +488,43 @@ def run_study(
             random_state=ev.random_state,
         )
         mitigation.insert(0, "characteristic", fc.mitigation_characteristic)
+    pc = config.population
+    say("aggregating by area and segment; comparing targeting strategies and scenarios")
+    oracle_test = None if data.oracle is None else data.oracle.to_numpy()[split.test]
+    tables = population_tables(
+        test,
+        roles,
+        gbm.predict_proba(test)[:, 1],
+        groupings=list(pc.groupings),
+        capacity=ev.capacity,
+        scenario=Scenario(dict(pc.risk_reduction), dict(pc.unit_costs)),
+        oracle=oracle_test,
+        confidence=ev.confidence,
+        random_state=ev.random_state,
+    )
+    proba_all = gbm.predict_proba(frame)[:, 1]
+    tables.update(
+        {
+            k: v
+            for k, v in population_tables(
+                frame,
+                roles,
+                proba_all,
+                groupings=[],
+                capacity=ev.capacity,
+                confidence=ev.confidence,
+            ).items()
+            if k.startswith("demand_forecast")
+        }
+    )
+    monitoring = monitor(frame, proba_all, roles, confidence=ev.confidence)
+    train_end = pd.Timestamp(split.details["train_end"])
+    monitoring.insert(
+        1,
+        "in_training_period",
+        [pd.Period(p).start_time <= train_end for p in monitoring["period"]],
+    )
+    tables["monitoring_by_quarter.csv"] = monitoring
     return StudyResult(
         config=config,
         data_source=data.source,
@@ -389,4 +541,5 @@ def run_study(
         transfer=transfer,
         fairness=audit,
         mitigation=mitigation,
+        population=tables,
     )

@@ -88,10 +88,18 @@ def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
     assert fairness.loc[fairness.too_small, "estimate"].isna().all()
     assert summary["fairness"]["prioritised"] == "calibration_ratio"
     assert summary["fairness"]["summary"][0].split()[0].isdigit()
-    # nothing individual leaves: no family id or per-family score column in any table
-    for csv in out.glob("*.csv"):
-        cols = set(pd.read_csv(csv).columns)
-        assert not cols & {"family_id", "score", "probability", "true_probability"}, csv
+    # nothing individual leaves: no family id or per-family score column in any table, and
+    # no published count of 1 to 9 families
+    _assert_published_folder(out)
+    for name in (
+        "strategies.csv",
+        "scenarios.csv",
+        "population_by_ward_code.csv",
+        "demand_forecast_by_authority_code.csv",
+        "monitoring_by_quarter.csv",
+    ):
+        assert (out / name).exists(), name
+    assert summary["population"]["share_of_observed_escalations_outside_most_deprived"] > 0.4
     # a second run may reuse its own folder
     assert main(["run", "--config", str(cfg), "--output", str(out), "--quiet"]) == 0
     # but never a folder holding the user's own files
@@ -101,6 +109,55 @@ def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
     assert main(["run", "--config", str(cfg), "--output", str(mine), "--quiet"]) == 2
     assert "did not write" in capsys.readouterr().err
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+COUNT_COLUMNS = {"families", "observed", "families_offered", "observed_reached", "n_families"}
+
+
+def _assert_published_folder(folder):
+    from escalation_model.population import FORBIDDEN_COLUMNS
+
+    for csv in folder.glob("*.csv"):
+        table = pd.read_csv(csv)
+        assert not set(table.columns) & FORBIDDEN_COLUMNS, csv
+        for col in COUNT_COLUMNS & set(table.columns):
+            v = table[col].dropna()
+            assert not ((v > 0) & (v < 10)).any(), (csv, col)
+            assert (v % 5 == 0).all(), (csv, col)
+
+
+def test_score_writes_population_tables_only(tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
+        "[split]\nleave_one_authority_out = false\n"
+    )
+    out = tmp_path / "run"
+    assert main(["run", "--config", str(cfg), "--output", str(out), "--quiet"]) == 0
+    new = tmp_path / "new.csv"
+    assert main(["generate", str(new), "--n-families", "6000", "--seed", "77"]) == 0
+    pd.read_csv(new).drop(columns=["escalated", "outcome_level"]).to_csv(new, index=False)
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[roles]\noutcome = ""\noutcome_level = ""\n')
+    scored = tmp_path / "scored"
+    args = [
+        "score",
+        "--model",
+        str(out / "model.skops"),
+        "--data",
+        str(new),
+        "--roles",
+        str(roles),
+        "--output",
+        str(scored),
+    ]
+    assert main(args) == 0
+    assert "no family scores" in capsys.readouterr().out
+    names = {p.name for p in scored.glob("*.csv")}
+    assert {"strategies.csv", "population_by_ward_code.csv"} <= names
+    _assert_published_folder(scored)
+    strategies = pd.read_csv(scored / "strategies.csv").set_index("strategy")
+    assert strategies.loc["model", "expected_reached"] > strategies.loc["area", "expected_reached"]
 
 
 def test_run_is_reproducible(tmp_path):

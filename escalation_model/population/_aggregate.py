@@ -1,0 +1,255 @@
+"""Expected and observed escalations by area and segment, demand forecasts, monitoring."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2, poisson
+
+from .._limits import FIVE_OR_MORE
+from ..schema import ColumnRoles
+from ._disclosure import DisclosureRules, apply_disclosure_control
+from ._poisson_binomial import poisson_binomial_interval
+from ._profile import count_indicators
+
+__all__ = [
+    "aggregate",
+    "add_segments",
+    "demand_forecast",
+    "monitor",
+    "observed_interval",
+    "SEGMENTS",
+]
+
+#: Segments derived from the roles, usable as ``by`` in :func:`aggregate`.
+SEGMENTS = ("n_think_family_band", "family_type", "deprivation_quintile", "most_deprived_areas")
+
+
+def observed_interval(count: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) interval for a Poisson count."""
+    a = 1 - confidence
+    lo = 0.0 if count == 0 else chi2.ppf(a / 2, 2 * count) / 2
+    hi = chi2.ppf(1 - a / 2, 2 * count + 2) / 2
+    return float(lo), float(hi)
+
+
+def add_segments(frame: pd.DataFrame, roles: ColumnRoles | None = None) -> pd.DataFrame:
+    """A copy of ``frame`` with segment columns: number of Think Family indicators (banded
+    0, 1-2, 3-4, 5+), family type (lone parent or couple), deprivation quintile and whether
+    the area is among the most deprived fifth (deciles 1-2)."""
+    roles = roles or ColumnRoles()
+    out = frame.copy()
+    n_tf = count_indicators(frame, roles.think_family).to_numpy()
+    out["n_think_family_band"] = pd.Categorical(
+        np.select([n_tf == 0, n_tf <= 2, n_tf < FIVE_OR_MORE], ["0", "1-2", "3-4"], "5+"),
+        categories=["0", "1-2", "3-4", "5+"],
+        ordered=True,
+    )
+    if "lone_parent" in frame.columns:
+        out["family_type"] = np.where(frame["lone_parent"] == 1, "lone parent", "couple")
+    if roles.deprivation and roles.deprivation in frame.columns:
+        decile = frame[roles.deprivation].to_numpy(dtype=float)
+        out["deprivation_quintile"] = np.ceil(decile / 2).astype(int)
+        out["most_deprived_areas"] = np.where(decile <= 2, "most deprived fifth", "other areas")
+    return out
+
+
+def aggregate(
+    frame: pd.DataFrame,
+    proba: np.ndarray | pd.Series,
+    by: str | Sequence[str],
+    *,
+    outcome: str | None = None,
+    confidence: float = 0.95,
+    rules: DisclosureRules | None = None,
+    disclosure: bool = True,
+) -> pd.DataFrame:
+    """Families, expected escalations with a Poisson-binomial interval, and (where outcomes
+    are known) observed escalations and the observed/expected ratio, by group.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Families, with the grouping columns (see :func:`add_segments` for derived ones).
+    proba : array
+        Calibrated probability of escalation per family (kept in memory only).
+    by : str or list of str
+        Grouping columns, for example ``"ward_code"`` or ``["authority_code",
+        "n_think_family_band"]``.
+    outcome : str, optional
+        Observed outcome column.
+    disclosure : bool, default=True
+        Pass the table through :func:`apply_disclosure_control`. Only set it to False for
+        analysis that stays in memory.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by...``, ``families``, ``expected``, ``expected_lower``, ``expected_upper``, and
+        with outcomes ``observed``, ``observed_lower``, ``observed_upper``, ``ratio``.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    missing = [k for k in keys if k not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"cannot aggregate by {missing}: not in the data. Fix: use a column of the data "
+            f"or a segment from add_segments ({', '.join(SEGMENTS)})."
+        )
+    p = np.asarray(proba, dtype=float)
+    if len(p) != len(frame):
+        raise ValueError("proba must have one value per family")
+    grouped = frame[keys].reset_index(drop=True).groupby(keys, observed=True, sort=True)
+    rows: list[dict[str, Any]] = []
+    y = frame[outcome].to_numpy(dtype=float) if outcome else None
+    for key, idx in grouped.indices.items():
+        key_t = key if isinstance(key, tuple) else (key,)
+        pg = p[idx]
+        lo, hi = poisson_binomial_interval(pg, confidence)
+        row: dict[str, Any] = dict(zip(keys, key_t, strict=True))
+        row.update(
+            families=len(idx), expected=float(pg.sum()), expected_lower=lo, expected_upper=hi
+        )
+        if y is not None:
+            obs = float(np.nansum(y[idx]))
+            olo, ohi = observed_interval(obs, confidence)
+            row.update(
+                observed=obs,
+                observed_lower=olo,
+                observed_upper=ohi,
+                ratio=obs / row["expected"] if row["expected"] > 0 else np.nan,
+                within_interval=bool(lo <= obs <= hi),
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if not disclosure:
+        return table
+    counts = ["families"] + (["observed"] if y is not None else [])
+    derived = ["expected", "expected_lower", "expected_upper"]
+    if y is not None:
+        derived += ["observed_lower", "observed_upper", "ratio"]
+    out = apply_disclosure_control(
+        table,
+        count_columns=counts,
+        size_column="families",
+        derived_columns=derived,
+        group_columns=keys,
+        rules=rules,
+    )
+    if "within_interval" in out.columns:
+        out = out.drop(columns="within_interval")
+    if y is not None:
+        _observed_from_published(out, confidence)
+    return out
+
+
+def _observed_from_published(table: pd.DataFrame, confidence: float) -> None:
+    """Recompute observed intervals and ratios from the published (rounded) counts, so
+    they cannot be used to recover an unrounded count."""
+    for i, obs in enumerate(table["observed"].to_numpy(dtype=float)):
+        if np.isnan(obs):
+            continue
+        lo, hi = observed_interval(obs, confidence)
+        table.loc[table.index[i], ["observed_lower", "observed_upper"]] = (lo, hi)
+        e = table["expected"].iloc[i]
+        table.loc[table.index[i], "ratio"] = obs / e if e > 0 else np.nan
+
+
+def demand_forecast(
+    frame: pd.DataFrame,
+    proba: np.ndarray | pd.Series,
+    by: str | Sequence[str],
+    roles: ColumnRoles | None = None,
+    *,
+    window_days: int = 365,
+    confidence: float = 0.95,
+    rules: DisclosureRules | None = None,
+) -> pd.DataFrame:
+    """Expected escalations in the next period by group, from the latest profiles.
+
+    Uses each family's most recent profile within ``window_days`` of the latest profile
+    date: the families the service would be planning for now.
+    """
+    roles = roles or ColumnRoles()
+    if not roles.profile_date:
+        raise ValueError("a demand forecast needs the 'profile_date' role")
+    dates = pd.to_datetime(frame[roles.profile_date])
+    recent = (dates >= dates.max() - pd.Timedelta(days=window_days)).to_numpy().copy()
+    if roles.family_id and roles.family_id in frame.columns:
+        ids = frame[roles.family_id].to_numpy()
+        order = np.argsort(dates.to_numpy(), kind="stable")[::-1]
+        first = np.zeros(len(frame), dtype=bool)
+        _, pos = np.unique(ids[order], return_index=True)
+        first[order[pos]] = True
+        recent &= first
+    sub = frame.loc[recent]
+    table = aggregate(sub, np.asarray(proba)[recent], by, confidence=confidence, rules=rules)
+    table.attrs["profiles_from"] = str(dates[recent].min().date())
+    table.attrs["profiles_to"] = str(dates[recent].max().date())
+    return table
+
+
+def monitor(
+    frame: pd.DataFrame,
+    proba: np.ndarray | pd.Series,
+    roles: ColumnRoles | None = None,
+    *,
+    period: str = "Q",
+    confidence: float = 0.95,
+    rules: DisclosureRules | None = None,
+) -> pd.DataFrame:
+    """Risk-adjusted monitoring: observed against expected escalations by profiling period.
+
+    The expected count for each period is what the model predicts for the families actually
+    profiled then, so a change in case mix does not look like a change in services. A ratio
+    whose interval lies below 1 means fewer escalations than expected (for example after
+    early help started); above 1, more.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period``, ``families``, ``expected`` (Poisson-binomial interval), ``observed``,
+        ``ratio`` with ``ratio_lower`` and ``ratio_upper`` (observed interval over expected).
+    """
+    roles = roles or ColumnRoles()
+    if not roles.outcome or not roles.profile_date:
+        raise ValueError("monitoring needs the 'outcome' and 'profile_date' roles")
+    dates = pd.to_datetime(frame[roles.profile_date])
+    periods = dates.dt.to_period(period).astype(str)
+    work = frame.assign(period=periods.to_numpy())
+    table = aggregate(
+        work, proba, "period", outcome=roles.outcome, confidence=confidence, disclosure=False
+    )
+    table["ratio_lower"] = table["observed_lower"] / table["expected"]
+    table["ratio_upper"] = table["observed_upper"] / table["expected"]
+    table = table.drop(columns=["within_interval"])
+    out = apply_disclosure_control(
+        table,
+        count_columns=["families", "observed"],
+        size_column="families",
+        derived_columns=[
+            "expected",
+            "expected_lower",
+            "expected_upper",
+            "observed_lower",
+            "observed_upper",
+            "ratio",
+            "ratio_lower",
+            "ratio_upper",
+        ],
+        rules=rules,
+    )
+    _observed_from_published(out, confidence)
+    out["ratio_lower"] = out["observed_lower"] / out["expected"]
+    out["ratio_upper"] = out["observed_upper"] / out["expected"]
+    return out
+
+
+def funnel_limits(expected: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Control limits of the observed/expected ratio for an area with ``expected``
+    escalations, from the Poisson distribution (Spiegelhalter's funnel plot)."""
+    a = (1 - confidence) / 2
+    e = np.asarray(expected, dtype=float)
+    return poisson.ppf(a, e) / e, poisson.ppf(1 - a, e) / e

@@ -1,0 +1,252 @@
+"""Targeting strategies for an early-help service of fixed capacity, and what-if scenarios."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .._limits import FIVE_OR_MORE
+from ..evaluation._metrics import resolve_capacity
+from ..fairness import select_at_capacity
+from ..schema import ColumnRoles
+from ._aggregate import observed_interval
+from ._disclosure import DisclosureRules, apply_disclosure_control
+from ._poisson_binomial import poisson_binomial_interval
+from ._profile import count_indicators
+
+__all__ = ["Scenario", "compare_strategies", "strategy_scores", "scenario_table"]
+
+STRATEGY_LABELS = {
+    "area": "most deprived wards first",
+    "five_plus": f"{FIVE_OR_MORE}+ Think Family indicators first",
+    "model": "model's ranking",
+    "oracle": "true risk (oracle, synthetic data only)",
+}
+
+
+def strategy_scores(
+    frame: pd.DataFrame,
+    roles: ColumnRoles,
+    model_proba: np.ndarray,
+    oracle: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """The ranking each strategy uses: higher is offered early help first.
+
+    Area-based: most deprived decile first; within it, no preference (ties are broken at
+    random, as a service with no other information would). 5+ rule: number of Think Family
+    indicators. Model: calibrated probability. Oracle: true probability.
+    """
+    scores: dict[str, np.ndarray] = {}
+    if roles.deprivation and roles.deprivation in frame.columns:
+        scores["area"] = 11.0 - frame[roles.deprivation].to_numpy(dtype=float)
+    if roles.think_family:
+        scores["five_plus"] = count_indicators(frame, roles.think_family).to_numpy(dtype=float)
+    scores["model"] = np.asarray(model_proba, dtype=float)
+    if oracle is not None:
+        scores["oracle"] = np.asarray(oracle, dtype=float)
+    return scores
+
+
+def compare_strategies(
+    frame: pd.DataFrame,
+    roles: ColumnRoles | None,
+    model_proba: np.ndarray,
+    *,
+    capacity: float | int,
+    oracle: np.ndarray | None = None,
+    confidence: float = 0.95,
+    random_state: int = 0,
+    rules: DisclosureRules | None = None,
+) -> pd.DataFrame:
+    """Which targeting rule reaches the most future escalations for the service's capacity.
+
+    For each strategy: families offered help, the expected escalations among them (sum of
+    the model's calibrated probabilities, with a Poisson-binomial interval), the observed
+    escalations among them where outcomes are known (exact Poisson interval), the share of
+    all escalations reached, and the share of reached need outside the most deprived fifth
+    of areas.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    roles : ColumnRoles, optional
+    model_proba : array
+        The model's calibrated probabilities (also the basis of "expected" for every
+        strategy, so that strategies are compared on one yardstick).
+    capacity : float or int
+        Places: a share of families (< 1) or a number.
+    oracle : array, optional
+        True probabilities (synthetic data); adds the oracle strategy.
+    """
+    roles = roles or ColumnRoles()
+    p = np.asarray(model_proba, dtype=float)
+    k = int(round(resolve_capacity(capacity, len(frame))))
+    y = (
+        frame[roles.outcome].to_numpy(dtype=float)
+        if roles.outcome and roles.outcome in frame.columns
+        else None
+    )
+    deprived = (
+        frame[roles.deprivation].to_numpy(dtype=float) <= 2
+        if roles.deprivation and roles.deprivation in frame.columns
+        else None
+    )
+    rows = []
+    for name, score in strategy_scores(frame, roles, p, oracle).items():
+        sel = select_at_capacity(score, k, random_state)
+        lo, hi = poisson_binomial_interval(p[sel], confidence)
+        row: dict[str, object] = {
+            "strategy": name,
+            "description": STRATEGY_LABELS[name],
+            "families_offered": int(sel.sum()),
+            "expected_reached": float(p[sel].sum()),
+            "expected_lower": lo,
+            "expected_upper": hi,
+            "expected_share_of_all": float(p[sel].sum() / p.sum()),
+        }
+        if y is not None:
+            obs = float(np.nansum(y[sel]))
+            olo, ohi = observed_interval(obs, confidence)
+            row.update(
+                observed_reached=obs,
+                observed_lower=olo,
+                observed_upper=ohi,
+                observed_share_of_all=obs / np.nansum(y) if np.nansum(y) > 0 else np.nan,
+            )
+        if deprived is not None:
+            row["offered_outside_most_deprived"] = float((~deprived[sel]).mean())
+            row["expected_reached_outside_most_deprived"] = float(
+                p[sel & ~deprived].sum() / p[sel].sum()
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    counts = ["families_offered"] + (["observed_reached"] if y is not None else [])
+    out = apply_disclosure_control(
+        table, count_columns=counts, size_column="families_offered", rules=rules
+    )
+    if y is not None:
+        for i, obs in enumerate(out["observed_reached"].to_numpy(dtype=float)):
+            if not np.isnan(obs):
+                lo_hi = observed_interval(obs, confidence)
+                out.loc[out.index[i], ["observed_lower", "observed_upper"]] = lo_hi
+    out.attrs["capacity"] = k
+    if deprived is not None:
+        out.attrs["share_of_all_expected_need_outside_most_deprived"] = float(
+            p[~deprived].sum() / p.sum()
+        )
+        if y is not None and np.nansum(y) > 0:
+            out.attrs["share_of_all_observed_escalations_outside_most_deprived"] = float(
+                np.nansum(y[~deprived]) / np.nansum(y)
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Assumptions of a what-if scenario. Nothing here is estimated from data: every value
+    is the analyst's assumption and is printed beside every result.
+
+    Parameters
+    ----------
+    risk_reduction : mapping of str to float
+        Relative reduction in escalation among families offered early help, for example
+        ``{"low": 0.1, "central": 0.2, "high": 0.3}``.
+    unit_costs : mapping of str to float, optional
+        Cost per averted outcome, supplied by the analyst, for example
+        ``{"escalation": 12000, "looked_after": 60000}``. No cost is invented: without
+        costs, the table has none.
+    looked_after_share : float, optional
+        Share of escalations that end in a looked-after placement; by default taken from the
+        outcome levels of the families offered help, where known.
+    """
+
+    risk_reduction: Mapping[str, float] = field(
+        default_factory=lambda: {"low": 0.1, "central": 0.2, "high": 0.3}
+    )
+    unit_costs: Mapping[str, float] = field(default_factory=dict)
+    looked_after_share: float | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in self.risk_reduction.items():
+            if not 0 <= value <= 1:
+                raise ValueError(
+                    f"risk_reduction['{name}'] = {value}: a relative reduction lies in [0, 1]"
+                )
+        unknown = set(self.unit_costs) - {"escalation", "looked_after"}
+        if unknown:
+            raise ValueError(
+                f"unit_costs: unknown outcome(s) {sorted(unknown)}; use 'escalation' and/or "
+                "'looked_after'"
+            )
+
+
+def scenario_table(
+    frame: pd.DataFrame,
+    roles: ColumnRoles | None,
+    model_proba: np.ndarray,
+    scenario: Scenario,
+    *,
+    capacity: float | int,
+    oracle: np.ndarray | None = None,
+    confidence: float = 0.95,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Escalations (and placements, and costs where supplied) each strategy might avert.
+
+    Averted escalations = assumed relative reduction x expected escalations among the
+    families offered help; the interval carries the Poisson-binomial uncertainty of the
+    expected count. Each row states its assumptions.
+    """
+    roles = roles or ColumnRoles()
+    p = np.asarray(model_proba, dtype=float)
+    k = int(round(resolve_capacity(capacity, len(frame))))
+    levels = (
+        frame[roles.outcome_level].astype("string").to_numpy()
+        if roles.outcome_level and roles.outcome_level in frame.columns
+        else None
+    )
+    rows = []
+    for name, score in strategy_scores(frame, roles, p, oracle).items():
+        sel = select_at_capacity(score, k, random_state)
+        expected = float(p[sel].sum())
+        lo, hi = poisson_binomial_interval(p[sel], confidence)
+        la_share = scenario.looked_after_share
+        if la_share is None and levels is not None:
+            escalated = np.isin(levels[sel], ["child_in_need", "child_protection", "looked_after"])
+            la_share = (
+                float((levels[sel] == "looked_after").sum() / escalated.sum())
+                if escalated.sum() >= 10
+                else None
+            )
+        for label, rrr in scenario.risk_reduction.items():
+            row: dict[str, object] = {
+                "strategy": name,
+                "assumption": label,
+                "risk_reduction": rrr,
+                "families_offered": k,
+                "expected_escalations_among_offered": expected,
+                "escalations_averted": rrr * expected,
+                "escalations_averted_lower": rrr * lo,
+                "escalations_averted_upper": rrr * hi,
+                "looked_after_share_assumed": la_share,
+            }
+            if la_share is not None:
+                row["placements_averted"] = rrr * expected * la_share
+            if "escalation" in scenario.unit_costs:
+                c = scenario.unit_costs["escalation"]
+                row["cost_per_escalation_assumed"] = c
+                row["escalation_cost_averted"] = rrr * expected * c
+                row["escalation_cost_averted_lower"] = rrr * lo * c
+                row["escalation_cost_averted_upper"] = rrr * hi * c
+            if "looked_after" in scenario.unit_costs and la_share is not None:
+                c = scenario.unit_costs["looked_after"]
+                row["cost_per_placement_assumed"] = c
+                row["placement_cost_averted"] = rrr * expected * la_share * c
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    return apply_disclosure_control(
+        table, count_columns=["families_offered"], size_column="families_offered"
+    )

@@ -1,0 +1,213 @@
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from escalation_model.datasets import make_synthetic_population
+from escalation_model.evaluation import temporal_split
+from escalation_model.models import LightGBMRiskClassifier, make_models
+from escalation_model.population import (
+    DisclosureError,
+    Scenario,
+    add_segments,
+    aggregate,
+    apply_disclosure_control,
+    assert_publishable,
+    compare_strategies,
+    demand_forecast,
+    monitor,
+    plot_funnel,
+    plot_strategies,
+    poisson_binomial_interval,
+    poisson_binomial_pmf,
+    profile_table,
+    scenario_table,
+)
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    pop = make_synthetic_population(200_000, random_state=21)
+    split = temporal_split(pop.frame)
+    train, test = pop.frame.iloc[split.train], pop.frame.iloc[split.test]
+    model = make_models()["lightgbm"].fit(train, train["escalated"])
+    proba = model.predict_proba(test)[:, 1]
+    return pop, test.reset_index(drop=True), proba, pop.oracle.to_numpy()[split.test]
+
+
+def test_poisson_binomial_is_exact_against_convolution():
+    rng = np.random.default_rng(0)
+    p = rng.random(40) * 0.4
+    direct = np.array([1.0])
+    for q in p:
+        direct = np.convolve(direct, [1 - q, q])
+    pmf = poisson_binomial_pmf(p)
+    np.testing.assert_allclose(pmf, direct[: pmf.size], atol=1e-14)
+
+
+def test_interval_coverage_of_totals_by_simulation():
+    rng = np.random.default_rng(1)
+    p = rng.beta(0.5, 12, 3000)
+    lo, hi = poisson_binomial_interval(p)
+    draws = (rng.random((4000, p.size)) < p).sum(axis=1)
+    coverage = np.mean((draws >= lo) & (draws <= hi))
+    assert 0.94 <= coverage <= 0.975
+
+
+def test_expected_counts_by_area_are_calibrated(fitted):
+    _, test, proba, _ = fitted
+    table = aggregate(test, proba, "ward_code", outcome="escalated", disclosure=False)
+    coverage = table["within_interval"].mean()
+    print(f"\nobserved within the 95% interval in {coverage:.1%} of {len(table)} wards")
+    assert 0.90 <= coverage <= 0.99
+
+
+def test_published_aggregate_passes_the_checker(fitted):
+    _, test, proba, _ = fitted
+    seg = add_segments(test)
+    for by in (
+        "ward_code",
+        "authority_code",
+        "deprivation_quintile",
+        "n_think_family_band",
+        "family_type",
+        ["authority_code", "n_think_family_band"],
+    ):
+        table = aggregate(seg, proba, by, outcome="escalated")
+        assert_publishable(table)
+        assert (table["families"].dropna() % 5 == 0).all()
+
+
+def test_every_output_table_is_publishable(fitted):
+    pop, test, proba, oracle = fitted
+    tables = [
+        aggregate(add_segments(test), proba, "ward_code", outcome="escalated"),
+        compare_strategies(test, pop.roles, proba, capacity=0.05, oracle=oracle),
+        scenario_table(test, pop.roles, proba, Scenario(), capacity=0.05),
+        demand_forecast(test, proba, "authority_code", pop.roles),
+        monitor(test, proba, pop.roles),
+    ]
+    for t in tables:
+        assert_publishable(t)
+        assert not set(t.columns) & {"family_id", "true_probability"}
+        assert len(t) < len(test) / 10  # aggregates, not families
+
+
+def test_checker_fails_on_small_cells_ids_and_scores():
+    ok = apply_disclosure_control(
+        pd.DataFrame({"g": ["a", "b"], "n": [40, 55]}), count_columns=["n"], size_column="n"
+    )
+    assert_publishable(ok)
+    leaky = ok.copy()
+    leaky.attrs = ok.attrs
+    leaky.loc[0, "n"] = 3
+    with pytest.raises(DisclosureError, match="under 10"):
+        assert_publishable(leaky)
+    with pytest.raises(DisclosureError, match="family_id"):
+        assert_publishable(ok.assign(family_id=1))
+    with pytest.raises(DisclosureError, match="apply_disclosure_control"):
+        assert_publishable(pd.DataFrame({"n": [50]}))
+
+
+def test_suppressed_cell_cannot_be_recovered_from_a_total():
+    t = pd.DataFrame({"area": list("abcd"), "families": [200, 150, 6, 90]})
+    out = apply_disclosure_control(t, count_columns=["families"], size_column="families")
+    hidden = out["families"].isna()
+    assert hidden.sum() == 2 and hidden[2]
+    two_way = pd.DataFrame(
+        {"la": ["x", "x", "y", "y"], "seg": ["p", "q", "p", "q"], "families": [40, 4, 30, 50]}
+    )
+    out = apply_disclosure_control(
+        two_way, count_columns=["families"], size_column="families", group_columns=["la", "seg"]
+    )
+    # the small cell is hidden, and so is one more in its row and one more in its column
+    assert out["families"].isna().sum() >= 3
+
+
+def test_model_reaches_more_than_both_rules_and_need_lies_outside_deprived_areas(fitted):
+    pop, test, proba, oracle = fitted
+    t = compare_strategies(test, pop.roles, proba, capacity=0.05, oracle=oracle).set_index(
+        "strategy"
+    )
+    print("\n", t[["expected_reached", "observed_reached", "offered_outside_most_deprived"]])
+    assert t.loc["model", "observed_reached"] > t.loc["five_plus", "observed_reached"]
+    assert t.loc["model", "observed_reached"] > t.loc["area", "observed_reached"]
+    assert t.loc["model", "expected_lower"] > t.loc["five_plus", "expected_upper"]
+    share = t.attrs["share_of_all_observed_escalations_outside_most_deprived"]
+    assert 0.45 < share < 0.65  # the founding paper: 50-60% of need outside deprived wards
+    assert t.loc["area", "offered_outside_most_deprived"] == 0.0
+
+
+def test_scenarios_state_assumptions_and_invent_no_costs(fitted):
+    pop, test, proba, _ = fitted
+    plain = scenario_table(test, pop.roles, proba, Scenario(), capacity=0.05)
+    assert not any("cost" in c for c in plain.columns)
+    assert set(plain.assumption) == {"low", "central", "high"}
+    central = plain[(plain.strategy == "model") & (plain.assumption == "central")].iloc[0]
+    assert central.escalations_averted == pytest.approx(
+        0.2 * central.expected_escalations_among_offered
+    )
+    costed = scenario_table(
+        test, pop.roles, proba, Scenario(unit_costs={"escalation": 1000.0}), capacity=0.05
+    )
+    row = costed[(costed.strategy == "model") & (costed.assumption == "high")].iloc[0]
+    assert row.escalation_cost_averted == pytest.approx(row.escalations_averted * 1000.0)
+    with pytest.raises(ValueError, match="relative reduction"):
+        Scenario(risk_reduction={"central": 1.5})
+
+
+def test_monitoring_detects_the_early_help_effect():
+    pop = make_synthetic_population(
+        300_000, random_state=8, early_help_effect=0.5, early_help_start="2014-01-01"
+    )
+    f = pop.frame
+    before = (f["profile_date"] < "2013-01-01").to_numpy()
+    model = LightGBMRiskClassifier(n_estimators=200).fit(f[before], f.loc[before, "escalated"])
+    proba = model.predict_proba(f)[:, 1]
+    table = monitor(f, proba, pop.roles, period="Y").set_index("period")
+    print("\n", table[["expected", "observed", "ratio", "ratio_lower", "ratio_upper"]])
+    # 2013 is the out-of-sample baseline; early help starts in 2014
+    base = table.loc["2013"]
+    assert 0.85 < base.ratio < 1.15
+    for year in ("2014", "2015"):
+        assert table.loc[year, "ratio_upper"] < base.ratio_lower  # a clear drop
+        assert table.loc[year, "ratio"] < 0.9 * base.ratio
+    # and no such signal without the effect
+    clean = make_synthetic_population(300_000, random_state=8)
+    cf = clean.frame
+    model = LightGBMRiskClassifier(n_estimators=200).fit(cf[before], cf.loc[before, "escalated"])
+    t2 = monitor(cf, model.predict_proba(cf)[:, 1], clean.roles, period="Y").set_index("period")
+    for year in ("2014", "2015"):
+        assert t2.loc[year, "ratio_upper"] > t2.loc["2013", "ratio_lower"]
+        assert abs(t2.loc[year, "ratio"] / t2.loc["2013", "ratio"] - 1) < 0.08
+
+
+def test_demand_forecast_uses_the_latest_profiles(fitted):
+    pop, test, proba, _ = fitted
+    t = demand_forecast(test, proba, "authority_code", pop.roles)
+    assert len(t) == 8
+    assert t.attrs["profiles_to"] == "2015-12-31"
+    assert "observed" not in t.columns
+
+
+def test_plots(fitted):
+    pop, test, proba, oracle = fitted
+    fig = plot_funnel(aggregate(test, proba, "ward_code", outcome="escalated"), label="ward")
+    assert fig.axes[0].get_title() == "Funnel plot of wards"
+    fig = plot_strategies(compare_strategies(test, pop.roles, proba, capacity=0.05))
+    assert len(fig.axes[0].patches) == 3
+
+
+def test_profile_table_is_publishable(small_population):
+    t = profile_table(small_population.frame)
+    assert t["share_high_need"].notna().all()
+
+
+def test_aggregate_names_a_missing_column(fitted):
+    _, test, proba, _ = fitted
+    with pytest.raises(ValueError, match="family_type"):
+        aggregate(test, proba, "family_type")
