@@ -53,6 +53,8 @@ def validate_file(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
     from .._config import ConfigError, load_config
     from ..schema import RoleError, SchemaError
     from ..study import load_study_data, run_study
@@ -63,16 +65,29 @@ def run(args: argparse.Namespace) -> int:
             print(msg, flush=True)
 
     started = time.perf_counter()
+    info: dict[str, object] = {}
     try:
         config = load_config(args.config)
         if args.output:
             config = replace(config, output=args.output)
         out = prepare_output_dir(config.output)
-        say(f"- loading data ({config.data.source})")
-        data = load_study_data(config)
-        result = run_study(config, data, progress=lambda m: say(f"- {m}"))
-        say("- writing outputs")
-        written = result.write(out)
+        if args.no_tracking:
+            context: object = nullcontext()
+        else:
+            from ..tracking import tracked_run
+
+            context = tracked_run(tracking_uri=args.tracking_uri, experiment=args.experiment)
+        with context:  # type: ignore[attr-defined]
+            say(f"- loading data ({config.data.source})")
+            data = load_study_data(config)
+            result = run_study(config, data, progress=lambda m: say(f"- {m}"))
+            say("- writing outputs")
+            written = result.write(out)
+            if not args.no_tracking:
+                from ..tracking import log_study
+
+                say("- logging the run to MLflow and registering the model")
+                info = log_study(result, out)
     except SchemaError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -82,6 +97,12 @@ def run(args: argparse.Namespace) -> int:
     say(f"done in {time.perf_counter() - started:.1f} s; wrote:")
     for path in written:
         say(f"  {path}")
+    if info:
+        say(
+            f"MLflow run {info['run_id']}; model registered as {info['model_uri']} "
+            f"(version {info['model_version']}). See it with: mlflow ui --backend-store-uri "
+            f"{args.tracking_uri or 'sqlite:///mlflow.db'}"
+        )
     return 0
 
 
@@ -96,7 +117,12 @@ def score(args: argparse.Namespace) -> int:
         roles = ColumnRoles.from_toml(args.roles) if args.roles else ColumnRoles()
         frame = read_families(args.data)
         validate(frame, roles, require_outcome=False)
-        model = load_model(args.model)
+        if args.model.startswith("models:/"):
+            from ..tracking import load_registered_model
+
+            model = load_registered_model(args.model, tracking_uri=args.tracking_uri)
+        else:
+            model = load_model(args.model)
         out = prepare_output_dir(args.output)
         proba = model.predict_proba(frame)[:, 1]
         capacity = args.capacity if args.capacity < 1 else int(args.capacity)

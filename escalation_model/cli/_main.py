@@ -38,11 +38,23 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="run configuration (TOML); default: built-in defaults")
     run.add_argument("--output", help="output folder (overrides the config)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking store (default: sqlite:///mlflow.db in the working directory)",
+    )
+    run.add_argument("--experiment", default="escalation_model", help="MLflow experiment")
+    run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
 
     score = sub.add_parser(
         "score", help="score a new file with a saved model and write population tables only"
     )
-    score.add_argument("--model", required=True, help="model.skops written by run")
+    score.add_argument(
+        "--model",
+        required=True,
+        help="model.skops written by run, or a registered model such as "
+        "models:/escalation_model@candidate",
+    )
+    score.add_argument("--tracking-uri", help="MLflow store for models:/ URIs")
     score.add_argument("--data", required=True, help="CSV or Parquet file, one row per family")
     score.add_argument("--roles", help="TOML file whose [roles] table maps your columns")
     score.add_argument("--output", default="outputs/score", help="output folder")

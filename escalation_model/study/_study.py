@@ -84,6 +84,12 @@ class StudyResult:
     fairness: FairnessAudit | None = None
     mitigation: pd.DataFrame | None = None
     population: dict[str, pd.DataFrame] = field(default_factory=dict)
+    roles: ColumnRoles | None = None
+
+    @property
+    def roles_dict(self) -> dict[str, Any]:
+        """The column roles used, as plain data."""
+        return self.roles.to_dict() if self.roles is not None else {}
 
     def fairness_tables(self) -> dict[str, pd.DataFrame]:
         """The audit's tables as published: counts rounded, small groups' figures withheld."""
@@ -542,4 +548,5 @@ def run_study(
         fairness=audit,
         mitigation=mitigation,
         population=tables,
+        roles=roles,
     )

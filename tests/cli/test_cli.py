@@ -61,7 +61,9 @@ def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
         "[evaluation]\nn_bootstrap = 100\n[split]\nleave_one_authority_out = false\n"
     )
     out = tmp_path / "elsewhere"
-    assert main(["run", "--config", str(cfg), "--output", str(out), "--quiet"]) == 0
+    assert (
+        main(["run", "--config", str(cfg), "--output", str(out), "--quiet", "--no-tracking"]) == 0
+    )
     assert capsys.readouterr().out == ""
     summary = json.loads((out / "summary.json").read_text())
     assert summary["data"]["synthetic"] is True
@@ -101,12 +103,16 @@ def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
         assert (out / name).exists(), name
     assert summary["population"]["share_of_observed_escalations_outside_most_deprived"] > 0.4
     # a second run may reuse its own folder
-    assert main(["run", "--config", str(cfg), "--output", str(out), "--quiet"]) == 0
+    assert (
+        main(["run", "--config", str(cfg), "--output", str(out), "--quiet", "--no-tracking"]) == 0
+    )
     # but never a folder holding the user's own files
     mine = tmp_path / "my_notes"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
-    assert main(["run", "--config", str(cfg), "--output", str(mine), "--quiet"]) == 2
+    assert (
+        main(["run", "--config", str(cfg), "--output", str(mine), "--quiet", "--no-tracking"]) == 2
+    )
     assert "did not write" in capsys.readouterr().err
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
 
@@ -133,7 +139,9 @@ def test_score_writes_population_tables_only(tmp_path, capsys):
         "[split]\nleave_one_authority_out = false\n"
     )
     out = tmp_path / "run"
-    assert main(["run", "--config", str(cfg), "--output", str(out), "--quiet"]) == 0
+    assert (
+        main(["run", "--config", str(cfg), "--output", str(out), "--quiet", "--no-tracking"]) == 0
+    )
     new = tmp_path / "new.csv"
     assert main(["generate", str(new), "--n-families", "6000", "--seed", "77"]) == 0
     pd.read_csv(new).drop(columns=["escalated", "outcome_level"]).to_csv(new, index=False)
@@ -164,7 +172,15 @@ def test_run_is_reproducible(tmp_path):
     cfg = tmp_path / "run.toml"
     cfg.write_text("[data]\nn_families = 8000\nseed = 9\n[evaluation]\nn_bootstrap = 100\n")
     for name in ("a", "b"):
-        args = ["run", "--config", str(cfg), "--output", str(tmp_path / name), "--quiet"]
+        args = [
+            "run",
+            "--config",
+            str(cfg),
+            "--output",
+            str(tmp_path / name),
+            "--quiet",
+            "--no-tracking",
+        ]
         assert main(args) == 0
     a = json.loads((tmp_path / "a" / "summary.json").read_text())
     b = json.loads((tmp_path / "b" / "summary.json").read_text())
@@ -190,7 +206,9 @@ def test_run_is_reproducible(tmp_path):
 def test_bad_config_names_the_key(tmp_path, capsys, text, fragment):
     cfg = tmp_path / "run.toml"
     cfg.write_text(text)
-    assert main(["run", "--config", str(cfg), "--output", str(tmp_path / "o")]) == 2
+    assert (
+        main(["run", "--config", str(cfg), "--output", str(tmp_path / "o"), "--no-tracking"]) == 2
+    )
     err = capsys.readouterr().err
     assert fragment in err and "Fix" in err
 
@@ -200,7 +218,20 @@ def test_run_on_invalid_analyst_file_fails_before_work(tmp_path, capsys):
     pd.DataFrame({"family_id": [1, 2], "escalated": [0, 1]}).to_csv(data, index=False)
     cfg = tmp_path / "run.toml"
     cfg.write_text(f"[data]\nsource = 'file'\npath = '{data.name}'\n")
-    assert main(["run", "--config", str(cfg), "--output", str(tmp_path / "o"), "--quiet"]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "--config",
+                str(cfg),
+                "--output",
+                str(tmp_path / "o"),
+                "--quiet",
+                "--no-tracking",
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "not in the data" in err
     assert not (tmp_path / "o" / "summary.json").exists()

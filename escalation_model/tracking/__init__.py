@@ -1,0 +1,23 @@
+"""MLflow logging and the model registry (imported lazily: mlflow is heavy)."""
+
+from ._mlflow import (
+    DEFAULT_ALIAS,
+    DEFAULT_MODEL_NAME,
+    DEFAULT_TRACKING_URI,
+    code_version,
+    input_example,
+    load_registered_model,
+    log_study,
+    tracked_run,
+)
+
+__all__ = [
+    "DEFAULT_ALIAS",
+    "DEFAULT_MODEL_NAME",
+    "DEFAULT_TRACKING_URI",
+    "code_version",
+    "input_example",
+    "load_registered_model",
+    "log_study",
+    "tracked_run",
+]

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from escalation_model._config import RunConfig, load_config
+from escalation_model.cli import main
+from escalation_model.datasets import make_synthetic_population
+from escalation_model.study import run_study
+from escalation_model.tracking import input_example, load_registered_model, log_study, tracked_run
+
+pytest.importorskip("mlflow")
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def _config(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
+        "[split]\nleave_one_authority_out = false\n"
+    )
+    return load_config(cfg)
+
+
+def test_registered_model_reloads_with_identical_predictions(tmp_path, store):
+    import mlflow
+
+    config = _config(tmp_path)
+    with tracked_run(tracking_uri=store) as run:
+        result = run_study(config)
+        out = tmp_path / "out"
+        out.mkdir()
+        result.write(out)
+        info = log_study(result, out)
+    assert info["model_uri"] == "models:/escalation_model@candidate"
+    model = load_registered_model(info["model_uri"], tracking_uri=store)
+    families = make_synthetic_population(3000, random_state=99).frame
+    np.testing.assert_array_equal(
+        model.predict_proba(families), result.models["lightgbm"].predict_proba(families)
+    )
+    finished = mlflow.get_run(run.info.run_id)
+    assert finished.info.status == "FINISHED"
+    m = finished.data.metrics
+    assert m["lightgbm.roc_auc.lower"] < m["lightgbm.roc_auc"] < m["lightgbm.roc_auc.upper"]
+    assert finished.data.params["data.fingerprint_sha256"] == result.data_fingerprint
+    assert "escalation_model.version" in finished.data.tags
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
+    assert {"summary.json", "roles.json", "model_comparison.csv", "plots"} <= artifacts
+    assert not any(a.endswith(".skops") for a in artifacts)
+
+
+def test_failed_run_is_recorded_as_failed(tmp_path, store):
+    import mlflow
+
+    with pytest.raises(RuntimeError), tracked_run(tracking_uri=store) as run:
+        raise RuntimeError("the extract could not be read")
+    failed = mlflow.get_run(run.info.run_id)
+    assert failed.info.status == "FAILED"
+    assert "could not be read" in failed.data.tags["error"]
+
+
+def test_cli_run_tracks_and_score_reads_the_registry(tmp_path, store, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
+        "[split]\nleave_one_authority_out = false\n"
+    )
+    assert main(["run", "--config", str(cfg), "--output", "out", "--tracking-uri", store]) == 0
+    assert "models:/escalation_model@candidate" in capsys.readouterr().out
+    new = tmp_path / "new.csv"
+    main(["generate", str(new), "--n-families", "10000", "--seed", "5"])
+    args = [
+        "score",
+        "--model",
+        "models:/escalation_model@candidate",
+        "--tracking-uri",
+        store,
+        "--data",
+        str(new),
+        "--output",
+        "scored",
+    ]
+    assert main(args) == 0
+    assert (tmp_path / "scored" / "strategies.csv").exists()
+
+
+def test_input_example_holds_no_family(small_population):
+    from escalation_model.models import LightGBMRiskClassifier
+
+    f = small_population.frame
+    model = LightGBMRiskClassifier(n_estimators=10).fit(f, f["escalated"])
+    ex = input_example(model)
+    assert "family_id" not in ex.columns
+    assert set(ex["domestic_abuse"]) <= {0, 1}
+    assert model.predict_proba(ex).shape == (2, 2)
+
+
+def test_default_config_is_valid():
+    assert load_config("training/configs/default.toml").evaluation.capacity == 0.05
+    assert isinstance(RunConfig(), RunConfig)
