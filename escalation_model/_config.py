@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "EvaluationConfig",
+    "ExplainConfig",
     "FairnessConfig",
     "PopulationConfig",
     "ModelsConfig",
@@ -110,6 +111,14 @@ class PopulationConfig:
 
 
 @dataclass(frozen=True)
+class ExplainConfig:
+    """SHAP summaries: families sampled for attributions and for interactions."""
+
+    sample_size: int = 10_000
+    interaction_sample: int = 1_000
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """The whole run. Sections mirror the TOML tables."""
 
@@ -119,6 +128,7 @@ class RunConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
+    explain: ExplainConfig = field(default_factory=ExplainConfig)
     output: str = "outputs/run"
     source_file: str | None = None
 
@@ -135,6 +145,7 @@ _SECTIONS: dict[str, type] = {
     "evaluation": EvaluationConfig,
     "fairness": FairnessConfig,
     "population": PopulationConfig,
+    "explain": ExplainConfig,
 }
 
 

@@ -90,6 +90,13 @@ class SyntheticPopulation:
     parameters: SyntheticParameters
     options: dict[str, Any] = field(default_factory=dict)
 
+    def true_probability(self, frame: pd.DataFrame) -> pd.Series:
+        """The exact probability of escalation for any families in this population's
+        wards, given their visible columns: for counterfactuals such as "the same family
+        without domestic abuse"."""
+        p = true_probability(frame, self.wards, self.parameters, self.options)
+        return pd.Series(p, index=frame.index, name="true_probability")
+
     def __repr__(self) -> str:
         n = len(self.frame)
         rate = float(self.frame[self.roles.outcome].mean()) if n else float("nan")
@@ -232,6 +239,62 @@ def _oracle(
     return (post * p_k).sum(axis=1) * multiplier
 
 
+def _visible_terms(
+    cols: dict[str, np.ndarray],
+    z: np.ndarray,
+    dates: np.ndarray,
+    years: np.ndarray,
+    params: SyntheticParameters,
+    opts: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The escalation log-odds without the class term, and the early-help multiplier."""
+    bias = np.zeros(z.shape[0])
+    if opts["referral_bias"] is not None:
+        b = opts["referral_bias"]
+        if b["column"] == "child_ethnicity":
+            member = np.asarray(params.ethnicity_levels)[cols["_ethnicity_code"]] == b["group"]
+        elif b["column"] == "child_sex":
+            member = np.asarray(["Female", "Male"])[cols["_sex_code"]] == b["group"]
+        elif b["column"] == "child_age_band":
+            member = np.asarray(params.age_levels)[cols["_age_code"]] == b["group"]
+        else:
+            member = cols[b["column"]] == float(b["group"])
+        bias = np.where(member, np.log(b["odds_ratio"]), 0.0)
+    base_logit = _escalation_base_logit(cols, z, years, params, bias)
+    n_tf = sum(np.nan_to_num(cols[c], nan=0.0) for c in params.think_family)
+    multiplier = np.ones(z.shape[0])
+    if opts["early_help_effect"] > 0:
+        reached = (n_tf >= FIVE_OR_MORE) & (dates >= np.datetime64(opts["early_help_start"], "D"))
+        multiplier = np.where(reached, 1.0 - opts["early_help_effect"], 1.0)
+    return base_logit, multiplier
+
+
+def true_probability(
+    frame: pd.DataFrame,
+    wards: pd.DataFrame,
+    params: SyntheticParameters,
+    options: dict[str, Any],
+) -> np.ndarray:
+    """The exact ``P(escalated | visible columns)`` for any rows in the default roles,
+    including counterfactual ones (an indicator switched on or off)."""
+    ward_index = pd.Index(wards["ward_code"]).get_indexer(frame["ward_code"].astype(str))
+    if (ward_index < 0).any():
+        raise ValueError("rows name wards that are not in this population's ward table")
+    z = wards["deprivation_score"].to_numpy()[ward_index]
+    cols: dict[str, np.ndarray] = {}
+    for name in (*params.think_family, *params.secondary, *params.household, "child_disability"):
+        cols[name] = frame[name].to_numpy(dtype=float, na_value=np.nan)
+    cols["_ethnicity_code"] = pd.Index(params.ethnicity_levels).get_indexer(
+        frame["child_ethnicity"].astype(str)
+    )
+    cols["_age_code"] = pd.Index(params.age_levels).get_indexer(frame["child_age_band"].astype(str))
+    cols["_sex_code"] = (frame["child_sex"].astype(str) == "Male").to_numpy().astype(np.int8)
+    dates = frame["profile_date"].to_numpy().astype("datetime64[D]")
+    years = 2011.0 + (dates - _START).astype(float) / 365.25
+    base_logit, multiplier = _visible_terms(cols, z, dates, years, params, options)
+    return _oracle(base_logit, _class_log_posterior(cols, z, params), params, multiplier)
+
+
 def _generate_chunk(
     n: int,
     rng: np.random.Generator,
@@ -274,26 +337,7 @@ def _generate_chunk(
     years = 2011.0 + days / 365.25
     cols["_date"] = dates
 
-    bias = np.zeros(n)
-    if opts["referral_bias"] is not None:
-        b = opts["referral_bias"]
-        if b["column"] == "child_ethnicity":
-            member = np.asarray(params.ethnicity_levels)[cols["_ethnicity_code"]] == b["group"]
-        elif b["column"] == "child_sex":
-            member = np.asarray(["Female", "Male"])[cols["_sex_code"]] == b["group"]
-        elif b["column"] == "child_age_band":
-            member = np.asarray(params.age_levels)[cols["_age_code"]] == b["group"]
-        else:
-            member = cols[b["column"]] == float(b["group"])
-        bias = np.where(member, np.log(b["odds_ratio"]), 0.0)
-
-    base_logit = _escalation_base_logit(cols, z, years, params, bias)
-    n_tf = sum(np.nan_to_num(cols[c], nan=0.0) for c in params.think_family)
-    multiplier = np.ones(n)
-    if opts["early_help_effect"] > 0:
-        reached = (n_tf >= FIVE_OR_MORE) & (dates >= np.datetime64(opts["early_help_start"], "D"))
-        multiplier = np.where(reached, 1.0 - opts["early_help_effect"], 1.0)
-
+    base_logit, multiplier = _visible_terms(cols, z, dates, years, params, opts)
     p_true = expit(base_logit + params.esc_class * latent) * multiplier
     escalated = rng.random(n) < p_true
     cols["_oracle"] = _oracle(base_logit, _class_log_posterior(cols, z, params), params, multiplier)

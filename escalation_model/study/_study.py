@@ -85,6 +85,7 @@ class StudyResult:
     mitigation: pd.DataFrame | None = None
     population: dict[str, pd.DataFrame] = field(default_factory=dict)
     roles: ColumnRoles | None = None
+    explanation: Any = None
 
     @property
     def roles_dict(self) -> dict[str, Any]:
@@ -103,6 +104,33 @@ class StudyResult:
             by_group.loc[small, col] = float("nan")
         findings = self.fairness.findings()
         return {"fairness_by_group.csv": by_group, "fairness_findings.csv": findings}
+
+    def explain_tables(self) -> dict[str, pd.DataFrame]:
+        """Aggregate explanation tables (no family appears in any of them)."""
+        ex = self.explanation
+        if ex is None:
+            return {}
+        out = {
+            "explain_importance.csv": ex.importance,
+            "explain_by_segment.csv": ex.by_segment,
+        }
+        combined = ex.combined_needs(list(self.roles.indicators()) if self.roles else None)
+        if combined is not None:
+            out["explain_combined_needs.csv"] = combined
+        return out
+
+    def _explain_summary(self) -> dict[str, Any]:
+        ex = self.explanation
+        if ex is None:
+            return {}
+        return {
+            "model": "lightgbm",
+            "sample_size": ex.sample_size,
+            "summary": ex.summary(),
+            "top_drivers": ex.importance.head(10)[
+                ["feature", "label", "mean_abs", "lower", "upper", "relative_se"]
+            ].to_dict(orient="records"),
+        }
 
     def _population_summary(self) -> dict[str, Any]:
         if "strategies.csv" not in self.population:
@@ -201,6 +229,7 @@ class StudyResult:
             "models": self._models_summary(),
             "fairness": self._fairness_summary(),
             "population": self._population_summary(),
+            "explanations": self._explain_summary(),
             "disclosure_control": self.disclosure.describe(),
         }
 
@@ -222,6 +251,7 @@ class StudyResult:
             "fairness_mitigation.csv": self.mitigation,
             **self.fairness_tables(),
             **self.population,
+            **self.explain_tables(),
         }
         for name, table in tables.items():
             if table is not None:
@@ -231,6 +261,8 @@ class StudyResult:
         if self.comparison is not None:
             written += _write_plots(self.comparison, self.fairness, folder / "plots")
         written += _write_population_plots(self.population, folder / "plots")
+        if self.explanation is not None:
+            written += _write_explain_plots(self.explanation, folder / "plots")
         if "lightgbm" in self.models:
             path = folder / "model.skops"
             save_model(self.models["lightgbm"], path, overwrite=True)
@@ -270,6 +302,28 @@ def _write_plots(
             fig.savefig(path, dpi=110, bbox_inches="tight")
             plt.close(fig)
             written.append(path)
+    return written
+
+
+def _write_explain_plots(explanation: Any, folder: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(exist_ok=True)
+    figures = {
+        "explain_importance.png": explanation.plot_importance(),
+        "explain_dependence.png": explanation.plot_dependence(),
+    }
+    if explanation.interactions is not None:
+        figures["explain_interactions.png"] = explanation.plot_interactions()
+    written = []
+    for fname, fig in figures.items():
+        path = folder / fname
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
     return written
 
 
@@ -531,6 +585,20 @@ def run_study(
         [pd.Period(p).start_time <= train_end for p in monitoring["period"]],
     )
     tables["monitoring_by_quarter.csv"] = monitoring
+    say(
+        f"explaining the LightGBM model with SHAP on {config.explain.sample_size:,} sampled "
+        "families"
+    )
+    from ..explain import explain_model
+
+    explanation = explain_model(
+        gbm,
+        test,
+        roles,
+        sample_size=config.explain.sample_size,
+        interaction_sample=config.explain.interaction_sample,
+        random_state=ev.random_state,
+    )
     return StudyResult(
         config=config,
         data_source=data.source,
@@ -549,4 +617,5 @@ def run_study(
         mitigation=mitigation,
         population=tables,
         roles=roles,
+        explanation=explanation,
     )

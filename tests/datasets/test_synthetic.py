@@ -198,3 +198,12 @@ def test_parameters_carry_their_provenance():
     params = load_parameters()
     assert "calibrate_synthetic.py" in params.note
     assert params.n_classes == 4
+
+
+def test_true_probability_reproduces_the_oracle_and_answers_counterfactuals(small_population):
+    pop = small_population
+    np.testing.assert_array_equal(pop.true_probability(pop.frame).to_numpy(), pop.oracle)
+    rows = pop.frame.head(500).copy()
+    with_da = rows.assign(domestic_abuse=pd.array([1] * len(rows), dtype="Int8"))
+    without = rows.assign(domestic_abuse=pd.array([0] * len(rows), dtype="Int8"))
+    assert (pop.true_probability(with_da) > pop.true_probability(without)).all()

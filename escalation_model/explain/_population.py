@@ -1,0 +1,406 @@
+"""Population-level explanations with SHAP: what drives predicted risk, where, and how needs
+combine. Computed on a seeded sample of families, with the sampling uncertainty reported;
+nothing is published for identifiable families (tables are means over groups)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._limits import DISCLOSURE_MIN_CELL
+from ..features import feature_matrix
+
+__all__ = ["PopulationExplanation", "explain_model"]
+
+
+def _unwrap(model: Any) -> Any:
+    """The fitted risk model inside a calibration wrapper (attributions explain its
+    log-odds; isotonic calibration is a monotone map applied after)."""
+    return getattr(model, "model_", model)
+
+
+@dataclass
+class PopulationExplanation:
+    """SHAP attributions on a seeded sample and their population-level summaries.
+
+    Attributes
+    ----------
+    explanation : shap.Explanation
+        Attributions on the log-odds scale for the sampled families, with plain-English
+        feature names. In memory only.
+    importance : pandas.DataFrame
+        ``feature, label, mean_abs, lower, upper, relative_se``: global importance (mean
+        absolute attribution) with a bootstrap interval over the sample.
+    by_segment : pandas.DataFrame
+        ``segment, group, n_families, feature, label, mean_attribution``: what drives risk
+        in each authority, deprivation decile, indicator band and family type.
+    interactions : pandas.DataFrame or None
+        ``feature_a, feature_b, label_a, label_b, mean_abs_interaction,
+        mean_interaction_when_both, n_both_sampled`` on families with two or more recorded
+        needs (LightGBM only; a logistic model is additive).
+    """
+
+    explanation: Any
+    importance: pd.DataFrame
+    by_segment: pd.DataFrame
+    interactions: pd.DataFrame | None
+    sample_size: int
+    model_kind: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def top(self, n: int = 10) -> pd.DataFrame:
+        return self.importance.head(n)
+
+    def summary(self, n: int = 3) -> list[str]:
+        """Plain-English sentences for the model card, generated from the numbers."""
+        imp = self.importance
+        total = imp["mean_abs"].sum()
+        top = imp.head(n)
+        share = top["mean_abs"].sum() / total if total > 0 else float("nan")
+        names = ", ".join(top["label"].str.lower().tolist()[:-1]) + (
+            f" and {top['label'].iloc[-1].lower()}" if len(top) > 1 else top["label"].iloc[0]
+        )
+        lines = [
+            f"The strongest drivers of predicted risk are {names}: together {share:.0%} of "
+            f"the total attribution (mean absolute SHAP value on the log-odds scale, "
+            f"{self.sample_size:,} sampled families).",
+        ]
+        r = imp.iloc[0]
+        lines.append(
+            f"The top driver, {r.label.lower()}, moves a family's log-odds of escalation by "
+            f"{r.mean_abs:.2f} on average ({r.lower:.2f} to {r.upper:.2f})."
+        )
+        combined = self.combined_needs()
+        if combined is not None and len(combined):
+            i = combined.iloc[0]
+            lines.append(
+                "Needs combine: where a family has both "
+                f"{i.label_a.lower()} and {i.label_b.lower()}, the model adds "
+                f"{i.mean_interaction_when_both:+.2f} to the log-odds beyond the two needs "
+                "on their own, the largest such effect among pairs of indicators."
+            )
+        return lines
+
+    def combined_needs(self, indicators: list[str] | None = None) -> pd.DataFrame | None:
+        """Pairs of indicators ranked by the extra log-odds when a family has both."""
+        if self.interactions is None:
+            return None
+        t = self.interactions.dropna(subset=["mean_interaction_when_both"])
+        if indicators is not None:
+            t = t[t.feature_a.isin(indicators) & t.feature_b.isin(indicators)]
+        return t.sort_values("mean_interaction_when_both", ascending=False, ignore_index=True)
+
+    # ------------------------------------------------------------------ plots
+    def plot_importance(self, n: int = 15, ax: Any = None) -> Any:
+        """Mean absolute attribution of the top ``n`` features, with intervals."""
+        import matplotlib.pyplot as plt
+
+        t = self.importance.head(n).iloc[::-1]
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(6.5, 0.3 * len(t) + 1.2))
+        else:
+            fig = ax.figure
+        y = np.arange(len(t))
+        ax.barh(y, t["mean_abs"], color="tab:blue", alpha=0.75)
+        ax.errorbar(
+            t["mean_abs"],
+            y,
+            xerr=[t["mean_abs"] - t["lower"], t["upper"] - t["mean_abs"]],
+            fmt="none",
+            color="black",
+            capsize=2,
+        )
+        ax.set_yticks(y, t["label"], fontsize=8)
+        ax.set(
+            xlabel="Mean |SHAP value| (log-odds), 95% interval", title="What drives predicted risk"
+        )
+        fig.tight_layout()
+        return fig
+
+    def plot_interactions(self, n: int = 10, ax: Any = None) -> Any:
+        """Heatmap of mean absolute interactions among the ``n`` most important features."""
+        import matplotlib.pyplot as plt
+
+        if self.interactions is None:
+            raise ValueError("this model has no interaction attributions (it is additive)")
+        top = self.importance.head(n)["feature"].tolist()
+        labels = self.importance.head(n)["label"].tolist()
+        mat = np.zeros((len(top), len(top)))
+        lookup = {
+            (a, b): v
+            for a, b, v in zip(
+                self.interactions.feature_a,
+                self.interactions.feature_b,
+                self.interactions.mean_abs_interaction,
+                strict=True,
+            )
+        }
+        for i, a in enumerate(top):
+            for j, b in enumerate(top):
+                if i != j:
+                    mat[i, j] = lookup.get((a, b), lookup.get((b, a), 0.0))
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(7, 6))
+        else:
+            fig = ax.figure
+        im = ax.imshow(mat, cmap="Reds")
+        ax.set_xticks(range(len(top)), labels, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(len(top)), labels, fontsize=7)
+        fig.colorbar(im, ax=ax, label="mean |interaction| (log-odds)")
+        ax.set_title("How needs combine")
+        fig.tight_layout()
+        return fig
+
+    def plot_dependence(self, n: int = 4) -> Any:
+        """Mean attribution by value (present, absent, not known) for the top drivers:
+        aggregates, not families."""
+        import matplotlib.pyplot as plt
+
+        top = self.importance.head(n)
+        fig, axes = plt.subplots(1, len(top), figsize=(3 * len(top), 3), squeeze=False)
+        values = self.explanation.values
+        data = self.explanation.data
+        names = list(self.details["feature_names"])
+        for ax, row in zip(axes[0], top.itertuples(index=False), strict=True):
+            j = names.index(row.feature)
+            x, v = data[:, j], values[:, j]
+            groups = {"absent": x == 0, "present": x == 1, "not known": np.isnan(x)}
+            if not set(np.unique(x[~np.isnan(x)])) <= {0.0, 1.0}:
+                q = np.unique(np.quantile(x[~np.isnan(x)], [0, 0.25, 0.5, 0.75, 1.0]))
+                groups = {
+                    f"<= {b:g}": (x <= b) & (x > a) if i else x <= b
+                    for i, (a, b) in enumerate(zip(np.r_[-np.inf, q[:-1]], q, strict=True))
+                }
+            keep = {k: m for k, m in groups.items() if m.sum() >= DISCLOSURE_MIN_CELL}
+            ax.bar(list(keep), [v[m].mean() for m in keep.values()], color="tab:blue")
+            ax.axhline(0, color="grey", linewidth=0.8)
+            ax.set_title(row.label, fontsize=8)
+            ax.tick_params(axis="x", labelsize=7)
+        axes[0, 0].set_ylabel("mean SHAP value (log-odds)")
+        fig.tight_layout()
+        return fig
+
+    def plot_beeswarm(self, max_display: int = 12) -> Any:
+        """SHAP's beeswarm of the sampled families (for the analyst's notebook; not written
+        by ``run``, since each dot is one family)."""
+        import matplotlib.pyplot as plt
+        import shap
+
+        shap.plots.beeswarm(self.explanation, max_display=max_display, show=False)
+        return plt.gcf()
+
+
+def _segments(frame: pd.DataFrame, roles: Any) -> dict[str, pd.Series]:
+    from ..population import add_segments
+
+    seg = add_segments(frame, roles)
+    out: dict[str, pd.Series] = {}
+    if roles.area:
+        out[roles.area[-1]] = frame[roles.area[-1]].astype("string")
+    if roles.deprivation and roles.deprivation in frame.columns:
+        out[roles.deprivation] = frame[roles.deprivation].astype("string")
+    out["n_think_family_band"] = seg["n_think_family_band"].astype("string")
+    if "family_type" in seg.columns:
+        out["family_type"] = seg["family_type"].astype("string")
+    return out
+
+
+def _tree_interactions(
+    explainer: Any,
+    frame: pd.DataFrame,
+    spec: Any,
+    roles: Any,
+    names: list[str],
+    labels: list[str],
+    size: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Pairwise SHAP interactions on families with at least two recorded needs (where
+    needs can overlap): the mean absolute interaction, and the mean interaction among the
+    families that have both (the extra log-odds of the pair beyond its parts)."""
+    from ..population import count_indicators
+
+    eligible = np.flatnonzero(count_indicators(frame, roles.indicators()).to_numpy() >= 2)
+    m = min(size, eligible.size)
+    rows_idx = np.sort(rng.choice(eligible, size=m, replace=False))
+    X = feature_matrix(frame.iloc[rows_idx], spec)
+    inter = np.asarray(explainer.shap_interaction_values(X))
+    mean_abs = np.abs(inter).mean(axis=0)
+    binary = [
+        bool(set(np.unique(X[:, j][~np.isnan(X[:, j])])) <= {0.0, 1.0}) for j in range(len(names))
+    ]
+    rows = []
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            both = (X[:, a] == 1) & (X[:, b] == 1) if binary[a] and binary[b] else None
+            n_both = int(both.sum()) if both is not None else 0
+            when_both = (
+                float(2 * inter[both, a, b].mean()) if n_both >= DISCLOSURE_MIN_CELL else np.nan
+            )
+            rows.append(
+                (names[a], names[b], labels[a], labels[b], 2 * mean_abs[a, b], when_both, n_both)
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "feature_a",
+            "feature_b",
+            "label_a",
+            "label_b",
+            "mean_abs_interaction",
+            "mean_interaction_when_both",
+            "n_both_sampled",
+        ],
+    ).sort_values("mean_abs_interaction", ascending=False, ignore_index=True)
+
+
+def explain_model(
+    model: Any,
+    frame: pd.DataFrame,
+    roles: Any = None,
+    *,
+    sample_size: int = 10_000,
+    interaction_sample: int = 1000,
+    n_bootstrap: int = 500,
+    random_state: int = 0,
+) -> PopulationExplanation:
+    """Explain a fitted LightGBM or logistic model at population level.
+
+    Parameters
+    ----------
+    model : LightGBMRiskClassifier, LogisticRiskClassifier or CalibratedRiskClassifier
+        Fitted on a frame in column roles.
+    frame : pandas.DataFrame
+        Families to explain (a seeded sample of ``sample_size`` is drawn).
+    sample_size : int, default=10_000
+        Families sampled for attributions; the importance table reports the sampling error.
+    interaction_sample : int, default=1000
+        Families with two or more recorded needs sampled for pairwise interaction
+        attributions (LightGBM; 0 to skip).
+
+    Examples
+    --------
+    >>> from escalation_model.datasets import make_synthetic_population
+    >>> from escalation_model.models import LightGBMRiskClassifier
+    >>> pop = make_synthetic_population(20_000, random_state=0)
+    >>> gbm = LightGBMRiskClassifier(n_estimators=50).fit(pop.frame, pop.frame["escalated"])
+    >>> ex = explain_model(gbm, pop.frame, sample_size=2_000, interaction_sample=0)
+    >>> ex.importance.columns.tolist()[:3]
+    ['feature', 'label', 'mean_abs']
+    """
+    import shap
+
+    from ..models import LightGBMRiskClassifier, LogisticRiskClassifier
+    from ..schema import ColumnRoles
+
+    roles = roles or ColumnRoles()
+    inner = _unwrap(model)
+    spec = getattr(inner, "feature_spec_", None)
+    if spec is None:
+        raise ValueError("explain_model needs a model fitted on a DataFrame in column roles")
+    rng = np.random.default_rng(random_state)
+    n = min(sample_size, len(frame))
+    idx = np.sort(rng.choice(len(frame), size=n, replace=False))
+    sample = frame.iloc[idx]
+    X = feature_matrix(sample, spec)
+    names, labels = list(spec.names), list(spec.labels)
+
+    interactions = None
+    if isinstance(inner, LightGBMRiskClassifier):
+        booster = inner.booster_model_.booster_
+        explainer = shap.TreeExplainer(booster)
+        raw = explainer(X)
+        values = np.asarray(raw.values)
+        base = np.asarray(raw.base_values, dtype=float).reshape(-1)
+        if base.size == 1:
+            base = np.full(n, base[0])
+        data = X
+        kind = "lightgbm"
+        if interaction_sample:
+            interactions = _tree_interactions(
+                explainer, frame, spec, roles, names, labels, interaction_sample, rng
+            )
+    elif isinstance(inner, LogisticRiskClassifier):
+        pipe = inner.pipeline_
+        imputer, scaler, lr = (pipe.named_steps[k] for k in ("impute", "scale", "model"))
+        full = np.asarray(imputer.transform(X))
+        if imputer.indicator_ is not None:
+            for j in imputer.indicator_.features_:
+                names.append(f"{spec.names[j]} not known")
+                labels.append(f"{spec.labels[j]}: not known")
+        Z = np.asarray(scaler.transform(full))
+        background = np.asarray(
+            scaler.transform(
+                np.asarray(
+                    imputer.transform(
+                        feature_matrix(
+                            frame.iloc[
+                                rng.choice(len(frame), size=min(2000, len(frame)), replace=False)
+                            ],
+                            spec,
+                        )
+                    )
+                )
+            )
+        )
+        explainer = shap.LinearExplainer(lr, background)
+        raw = explainer(Z)
+        values = np.asarray(raw.values)
+        base = np.asarray(raw.base_values, dtype=float).reshape(-1)
+        if base.size == 1:
+            base = np.full(n, base[0])
+        data = full
+        kind = "logistic"
+    else:
+        raise TypeError(f"no explainer for {type(inner).__name__}")
+
+    explanation = shap.Explanation(values=values, base_values=base, data=data, feature_names=labels)
+    # global importance with a bootstrap interval over the sample
+    absval = np.abs(values)
+    mean_abs = absval.mean(axis=0)
+    w = rng.poisson(1.0, size=(n_bootstrap, n)).astype(float)
+    reps = (w @ absval) / w.sum(axis=1, keepdims=True)
+    lo, hi = np.quantile(reps, [0.025, 0.975], axis=0)
+    importance = pd.DataFrame(
+        {
+            "feature": names,
+            "label": labels,
+            "mean_abs": mean_abs,
+            "lower": lo,
+            "upper": hi,
+            "relative_se": reps.std(axis=0) / np.where(mean_abs > 0, mean_abs, np.nan),
+            "mean_attribution": values.mean(axis=0),
+        }
+    ).sort_values("mean_abs", ascending=False, ignore_index=True)
+    # mean attribution by segment, aggregates only
+    rows = []
+    for seg_name, seg in _segments(sample, roles).items():
+        codes = seg.to_numpy(dtype=object)
+        for group in sorted({g for g in codes if g is not None and g is not pd.NA}, key=str):
+            mask = codes == group
+            count = int(mask.sum())
+            if count < DISCLOSURE_MIN_CELL:
+                continue
+            means = values[mask].mean(axis=0)
+            for j in range(len(names)):
+                rows.append((seg_name, str(group), count, names[j], labels[j], means[j]))
+    by_segment = pd.DataFrame(
+        rows, columns=["segment", "group", "n_sampled", "feature", "label", "mean_attribution"]
+    )
+    return PopulationExplanation(
+        explanation=explanation,
+        importance=importance,
+        by_segment=by_segment,
+        interactions=interactions,
+        sample_size=n,
+        model_kind=kind,
+        details={
+            "feature_names": names,
+            "sample_rows": n,
+            "random_state": random_state,
+            "interaction_sample": interaction_sample if kind == "lightgbm" else 0,
+        },
+    )

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+from scipy.special import logit
+from scipy.stats import spearmanr
+
+from escalation_model.datasets import make_synthetic_population
+from escalation_model.explain import explain_model
+from escalation_model.models import LogisticRiskClassifier, make_models
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def population():
+    return make_synthetic_population(200_000, random_state=5)
+
+
+@pytest.fixture(scope="module")
+def gbm_explanation(population):
+    f = population.frame
+    model = make_models()["lightgbm"].fit(f, f["escalated"])
+    return model, explain_model(model, f, sample_size=10_000, interaction_sample=1000)
+
+
+def test_attributions_add_up_to_the_log_odds(gbm_explanation, population):
+    model, ex = gbm_explanation
+    f = population.frame
+    idx = np.sort(np.random.default_rng(0).choice(len(f), size=10_000, replace=False))
+    log_odds = model.model_.predict_log_odds(f.iloc[idx])
+    total = ex.explanation.values.sum(axis=1) + ex.explanation.base_values
+    np.testing.assert_allclose(total, log_odds, atol=1e-6)
+
+
+def test_logistic_attributions_add_up(small_population):
+    f = small_population.frame
+    lr = LogisticRiskClassifier().fit(f, f["escalated"])
+    ex = explain_model(lr, f, sample_size=3000)
+    idx = np.sort(np.random.default_rng(0).choice(len(f), size=3000, replace=False))
+    p = lr.predict_proba(f.iloc[idx])[:, 1]
+    total = ex.explanation.values.sum(axis=1) + ex.explanation.base_values
+    np.testing.assert_allclose(total, logit(p), atol=1e-6)
+    assert ex.interactions is None
+    assert any(n.endswith("not known") for n in ex.importance.feature)
+
+
+def test_driver_ranking_recovers_the_true_effects(gbm_explanation, population):
+    _, ex = gbm_explanation
+    f = population.frame
+    indicators = list(population.roles.indicators())
+    sample = f.sample(5000, random_state=1)
+    true = []
+    for col in indicators:
+        on, off = sample.copy(), sample.copy()
+        on[col] = on[col].astype("Float64")
+        on[col] = 1
+        off[col] = 0
+        effect = np.abs(
+            logit(population.true_probability(on)) - logit(population.true_probability(off))
+        ).mean()
+        prevalence = f[col].mean()
+        true.append(effect * 2 * prevalence * (1 - prevalence))  # mean |SHAP| if additive
+    shap_imp = ex.importance.set_index("feature").loc[indicators, "mean_abs"].to_numpy()
+    rho = spearmanr(shap_imp, true).statistic
+    print(f"\nSpearman correlation with the generator's effects: {rho:.3f}")
+    assert rho >= 0.8
+
+
+def test_planted_interaction_is_among_the_strongest_pairs(gbm_explanation, population):
+    _, ex = gbm_explanation
+    combined = ex.combined_needs(list(population.roles.indicators()))
+    top = {
+        frozenset((a, b))
+        for a, b in zip(combined.feature_a[:3], combined.feature_b[:3], strict=True)
+    }
+    assert frozenset(("domestic_abuse", "substance_misuse")) in top
+    assert "domestic abuse and substance misuse" in " ".join(ex.summary())
+
+
+def test_sampling_error_and_segments(gbm_explanation):
+    _, ex = gbm_explanation
+    assert (ex.importance.head(10)["relative_se"] < 0.05).all()
+    assert (ex.importance.lower <= ex.importance.mean_abs).all()
+    seg = ex.by_segment
+    assert set(seg.segment) >= {
+        "authority_code",
+        "deprivation_decile",
+        "n_think_family_band",
+        "family_type",
+    }
+    assert (seg.n_sampled >= 10).all()
+    assert "family_id" not in seg.columns
+
+
+def test_same_seed_same_summaries(small_population):
+    f = small_population.frame
+    model = make_models()["lightgbm"].fit(f, f["escalated"])
+    a = explain_model(model, f, sample_size=2000, interaction_sample=200, random_state=3)
+    b = explain_model(model, f, sample_size=2000, interaction_sample=200, random_state=3)
+    assert a.importance.equals(b.importance)
+
+
+def test_plots(gbm_explanation):
+    _, ex = gbm_explanation
+    assert ex.plot_importance().axes[0].get_title() == "What drives predicted risk"
+    assert ex.plot_interactions().axes[0].get_title() == "How needs combine"
+    assert len(ex.plot_dependence(3).axes) == 3
+    assert ex.plot_beeswarm() is not None
