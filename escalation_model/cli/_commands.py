@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import replace
 
-__all__ = ["generate", "run", "score", "validate_file"]
+__all__ = ["card", "generate", "run", "score", "validate_file"]
 
 
 def _err(message: str) -> None:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             data = load_study_data(config)
             result = run_study(config, data, progress=lambda m: say(f"- {m}"))
             say("- writing outputs")
-            written = result.write(out)
+            written = result.write(out, card_fields=args.card_fields)
             if not args.no_tracking:
                 from ..tracking import log_study
 
@@ -143,4 +143,46 @@ def score(args: argparse.Namespace) -> int:
         table.to_csv(out / name, index=False, float_format="%.6g")
         print(f"  {out / name}")
     print(f"scored {len(frame):,} families; wrote population tables only (no family scores)")
+    return 0
+
+
+def card(args: argparse.Namespace) -> int:
+    """Rebuild the model card from a tracked run's summary and plots."""
+    import json
+    from pathlib import Path
+
+    from ..reporting import ModelCard
+    from ..tracking._mlflow import DEFAULT_TRACKING_URI, _mlflow
+    from ._output import OutputFolderError, prepare_output_dir
+
+    try:
+        mlflow = _mlflow()
+        mlflow.set_tracking_uri(args.tracking_uri or DEFAULT_TRACKING_URI)
+        out = prepare_output_dir(args.output)
+        summary_path = Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=args.run_id, artifact_path="summary.json", dst_path=str(out / ".run")
+            )
+        )
+        try:
+            plots = Path(
+                mlflow.artifacts.download_artifacts(
+                    run_id=args.run_id, artifact_path="plots", dst_path=str(out / ".run")
+                )
+            )
+        except Exception:  # a run without plots still gets a card
+            plots = None
+        summary = json.loads(summary_path.read_text("utf-8"))
+        model_card = ModelCard.from_summary(summary, plots_dir=plots)
+        if args.card_fields:
+            model_card.fill_from_toml(args.card_fields)
+        written = model_card.write(out)
+    except (OutputFolderError, OSError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    except Exception as exc:  # MLflow reports an unknown run with its own exception types
+        _err(f"could not read run {args.run_id}: {exc}")
+        return 2
+    for path in written:
+        print(f"  {path}")
     return 0

@@ -44,6 +44,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--experiment", default="escalation_model", help="MLflow experiment")
     run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
+    run.add_argument(
+        "--card-fields",
+        help="TOML file whose [card] table fills the model "
+        "card's owner, contact and impact assessment",
+    )
+
+    card = sub.add_parser("card", help="rebuild the model card from a tracked MLflow run")
+    card.add_argument("run_id", help="the MLflow run id")
+    card.add_argument("--tracking-uri", help="MLflow store (default sqlite:///mlflow.db)")
+    card.add_argument("--output", default="outputs/card", help="output folder")
+    card.add_argument("--card-fields", help="TOML file with a [card] table")
 
     score = sub.add_parser(
         "score", help="score a new file with a saved model and write population tables only"
@@ -78,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._commands import validate_file
 
         return validate_file(args)
+    if args.command == "card":
+        from ._commands import card
+
+        return card(args)
     if args.command == "score":
         from ._commands import score
 

@@ -186,6 +186,11 @@ def demand_forecast(
         recent &= first
     sub = frame.loc[recent]
     table = aggregate(sub, np.asarray(proba)[recent], by, confidence=confidence, rules=rules)
+    lo, hi = poisson_binomial_interval(np.asarray(proba, dtype=float)[recent], confidence)
+    table.attrs["total_families"] = int(recent.sum())
+    table.attrs["total_expected"] = float(np.asarray(proba, dtype=float)[recent].sum())
+    table.attrs["total_lower"] = lo
+    table.attrs["total_upper"] = hi
     table.attrs["profiles_from"] = str(dates[recent].min().date())
     table.attrs["profiles_to"] = str(dates[recent].max().date())
     return table

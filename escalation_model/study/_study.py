@@ -105,6 +105,26 @@ class StudyResult:
         findings = self.fairness.findings()
         return {"fairness_by_group.csv": by_group, "fairness_findings.csv": findings}
 
+    def _variables(self) -> list[dict[str, Any]]:
+        from ..schema import REGISTRY, label_for
+
+        if self.roles is None:
+            return []
+        out = []
+        for role, col in self.roles.assignments():
+            var = REGISTRY.get(col)
+            out.append(
+                {
+                    "column": col,
+                    "role": role,
+                    "label": label_for(col),
+                    "source": var.source if var else "",
+                    "model_feature": col
+                    in self.roles.features(include_protected=self.config.models.include_protected),
+                }
+            )
+        return out
+
     def explain_tables(self) -> dict[str, pd.DataFrame]:
         """Aggregate explanation tables (no family appears in any of them)."""
         ex = self.explanation
@@ -136,7 +156,21 @@ class StudyResult:
         if "strategies.csv" not in self.population:
             return {}
         st = self.population["strategies.csv"]
+        forecast = {
+            name.removeprefix("demand_forecast_by_").removesuffix(".csv"): {
+                "profiles_from": t.attrs.get("profiles_from"),
+                "profiles_to": t.attrs.get("profiles_to"),
+                "total_families": _rounded(int(t.attrs.get("total_families", 0)), self.disclosure),
+                "total_expected": t.attrs.get("total_expected"),
+                "total_lower": t.attrs.get("total_lower"),
+                "total_upper": t.attrs.get("total_upper"),
+                "rows": t.to_dict(orient="records"),
+            }
+            for name, t in self.population.items()
+            if name.startswith("demand_forecast_by_") and not name.endswith("ward_code.csv")
+        }
         return {
+            "demand_forecast": forecast,
             "capacity_families": st.attrs.get("capacity"),
             "strategies": st.to_dict(orient="records"),
             "share_of_expected_need_outside_most_deprived": st.attrs.get(
@@ -216,13 +250,17 @@ class StudyResult:
         """The machine-readable summary written as ``summary.json``."""
         return {
             "escalation_model_version": __version__,
+            "code_version": _code_version(),
             "python": platform.python_version(),
             "data": {
                 "source": self.data_source,
                 "synthetic": self.is_synthetic,
                 "fingerprint_sha256": self.data_fingerprint,
+                "n_families": self.overview.get("families"),
                 "missing_share": self.validation.missing_share,
                 "warnings": [str(w) for w in self.validation.warnings],
+                "roles": self.roles_dict,
+                "variables": self._variables(),
             },
             "config": self.config.to_dict(),
             "overview": self.overview,
@@ -233,8 +271,10 @@ class StudyResult:
             "disclosure_control": self.disclosure.describe(),
         }
 
-    def write(self, folder: str | Path) -> list[Path]:
-        """Write the summary and tables into ``folder`` (which must already be prepared)."""
+    def write(self, folder: str | Path, *, card_fields: str | Path | None = None) -> list[Path]:
+        """Write the summary, tables, plots, model and model card into ``folder`` (which must
+        already be prepared). ``card_fields`` is a TOML file whose ``[card]`` table fills the
+        card's person-only fields."""
         folder = Path(folder)
         written = []
         path = folder / "summary.json"
@@ -267,6 +307,12 @@ class StudyResult:
             path = folder / "model.skops"
             save_model(self.models["lightgbm"], path, overwrite=True)
             written.append(path)
+        from ..reporting import ModelCard
+
+        card = ModelCard.from_study(self, plots_dir=folder / "plots")
+        if card_fields is not None:
+            card.fill_from_toml(card_fields)
+        written += card.write(folder)
         return written
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
@@ -303,6 +349,12 @@ def _write_plots(
             plt.close(fig)
             written.append(path)
     return written
+
+
+def _code_version() -> str:
+    from ..tracking._mlflow import code_version
+
+    return code_version()
 
 
 def _write_explain_plots(explanation: Any, folder: Path) -> list[Path]:

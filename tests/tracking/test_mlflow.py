@@ -103,3 +103,27 @@ def test_input_example_holds_no_family(small_population):
 def test_default_config_is_valid():
     assert load_config("training/configs/default.toml").evaluation.capacity == 0.05
     assert isinstance(RunConfig(), RunConfig)
+
+
+def test_card_is_rebuilt_from_a_tracked_run(tmp_path, store, capsys):
+    import json
+
+    import mlflow
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
+        "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 2000\n"
+    )
+    assert (
+        main(["run", "--config", str(cfg), "--output", "out", "--tracking-uri", store, "--quiet"])
+        == 0
+    )
+    run_id = mlflow.search_runs(experiment_names=["escalation_model"]).run_id.iloc[0]
+    assert main(["card", run_id, "--tracking-uri", store, "--output", "rebuilt"]) == 0
+    original = json.loads((tmp_path / "out" / "model_card.json").read_text())
+    rebuilt = json.loads((tmp_path / "rebuilt" / "model_card.json").read_text())
+    assert rebuilt["facts"] == original["facts"]
+    assert rebuilt["first_page"] == original["first_page"]
+    assert (tmp_path / "rebuilt" / "model_card.html").read_text().count("data:image/png") >= 8
+    assert main(["card", "no-such-run", "--tracking-uri", store, "--output", "x"]) == 2

@@ -1,0 +1,409 @@
+"""Filling a ModelCard from a run's summary. Every figure comes from the summary; missing
+analyses are named as missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
+
+MODEL_NAMES = {
+    "five_plus_rule": "5+ Think Family indicators rule",
+    "area_rule": "most deprived areas first",
+    "logistic": "logistic regression",
+    "lightgbm": "LightGBM (gradient-boosted trees)",
+    "oracle": "oracle (true probability, synthetic data only)",
+}
+METRIC_NAMES = {
+    "roc_auc": "ROC AUC",
+    "average_precision": "average precision",
+    "brier": "Brier score",
+    "calibration_slope": "calibration slope",
+    "calibration_intercept": "calibration intercept",
+    "ece": "expected calibration error",
+    "recall_at_capacity": "share of escalations reached at capacity",
+    "precision_at_capacity": "precision at capacity",
+}
+MISSING = "This run did not include {what}, so this section has nothing to report."
+
+
+def _ci(v: dict[str, float], digits: int = 3, pct: bool = False) -> str:
+    if pct:
+        return f"{v['estimate']:.1%} ({v['lower']:.1%} to {v['upper']:.1%})"
+    return f"{v['estimate']:.{digits}f} ({v['lower']:.{digits}f} to {v['upper']:.{digits}f})"
+
+
+def build_card(cls: type[ModelCard], s: dict[str, Any], plots_dir: str | None) -> ModelCard:
+    data = s.get("data", {})
+    synthetic = bool(data.get("synthetic"))
+    card = cls(
+        title="Model card and commissioning report: risk of escalation into statutory "
+        "children's services",
+        synthetic=synthetic,
+        plots_dir=plots_dir,
+        provenance={
+            "code_version": s.get("code_version", s.get("escalation_model_version")),
+            "data_fingerprint_sha256": data.get("fingerprint_sha256"),
+            "data_source": data.get("source"),
+            "config": s.get("config"),
+            "python": s.get("python"),
+        },
+    )
+    models = s.get("models") or {}
+    metrics = models.get("metrics", {})
+    fairness = s.get("fairness") or {}
+    population = s.get("population") or {}
+    explanations = s.get("explanations") or {}
+    _first_page(card, s, models, metrics, fairness, population, explanations)
+    _mitchell(card, s, models, metrics, fairness, population, explanations)
+    _atrs(card, s, models, fairness)
+    return card
+
+
+def _first_page(card, s, models, metrics, fairness, population, explanations) -> None:
+    fp = card.first_page
+    if card.synthetic:
+        fp.append(
+            "These results come from the library's synthetic population of families, not "
+            "from real families. They show what the analysis produces; they say nothing about "
+            "any real area."
+        )
+    forecast = population.get("demand_forecast") or {}
+    area_key = next(iter(forecast), None)
+    if area_key is not None and forecast[area_key].get("total_expected") is not None:
+        f = forecast[area_key]
+        total = card.add_fact("forecast_total", f["total_expected"], f"{f['total_expected']:,.0f}")
+        lo = card.add_fact("forecast_lower", f["total_lower"], f"{f['total_lower']:,.0f}")
+        hi = card.add_fact("forecast_upper", f["total_upper"], f"{f['total_upper']:,.0f}")
+        fam = card.add_fact(
+            "forecast_families", f.get("total_families"), _fmt_int(f.get("total_families"))
+        )
+        rows = sorted(f["rows"], key=lambda r: -(r.get("expected") or 0))
+        top = [r for r in rows if r.get("expected") is not None][:3]
+        where = ", ".join(
+            f"{r[area_key]} ("
+            + card.add_fact(f"forecast_{r[area_key]}", r["expected"], f"{r['expected']:,.0f}")
+            + ")"
+            for r in top
+        )
+        fp.append(
+            f"**Demand.** Of the {fam} families profiled in the latest year "
+            f"({f.get('profiles_from')} to {f.get('profiles_to')}), about {total} are expected "
+            f"to need statutory children's services within 12 months (95% interval {lo} to "
+            f"{hi}). Most expected: {where}."
+        )
+    else:
+        fp.append(MISSING.format(what="a demand forecast"))
+    strategies = population.get("strategies") or []
+    if strategies:
+        by = {r["strategy"]: r for r in strategies}
+        cap = population.get("capacity_families")
+        capt = card.add_fact("capacity_families", cap, _fmt_int(cap))
+        parts = []
+        for key in ("model", "five_plus", "area"):
+            if key in by and by[key].get("observed_share_of_all") is not None:
+                share = by[key]["observed_share_of_all"]
+                parts.append(
+                    f"{by[key]['description']}: "
+                    + card.add_fact(f"reach_{key}", share, _pct(share))
+                )
+        outside = population.get("share_of_observed_escalations_outside_most_deprived")
+        out_txt = card.add_fact("need_outside_deprived", outside, _pct(outside))
+        fp.append(
+            f"**Targeting.** With early-help places for {capt} families, the share of the "
+            f"test year's escalations each way of choosing families would have reached: "
+            + "; ".join(parts)
+            + f". {out_txt} of escalations came from families outside the most deprived fifth "
+            "of areas, so area-based targeting misses most of the need."
+        )
+    else:
+        fp.append(MISSING.format(what="a comparison of targeting strategies"))
+    if "lightgbm" in metrics:
+        auc = metrics["lightgbm"]["roc_auc"]
+        a = card.add_fact("auc_lightgbm", auc["estimate"], f"{auc['estimate']:.2f}")
+        lo = card.add_fact("auc_lightgbm_lower", auc["lower"], f"{auc['lower']:.2f}")
+        hi = card.add_fact("auc_lightgbm_upper", auc["upper"], f"{auc['upper']:.2f}")
+        diffs = (models.get("differences_to_reference") or {}).get("lightgbm", {})
+        line = (
+            f"**How sure.** The model ranks families well (ROC AUC {a}, 95% interval {lo} to "
+            f"{hi}, on a later year it was not trained on)."
+        )
+        if "recall_at_capacity" in diffs:
+            d = diffs["recall_at_capacity"]
+            dd = card.add_fact(
+                "reach_gain_vs_rule", d["difference"], f"{d['difference'] * 100:+.1f}"
+            )
+            dlo = card.add_fact("reach_gain_lower", d["lower"], f"{d['lower'] * 100:+.1f}")
+            dhi = card.add_fact("reach_gain_upper", d["upper"], f"{d['upper'] * 100:+.1f}")
+            if d["lower"] > 0:
+                verdict = "more of the escalations than the 5+ indicators rule"
+            elif d["upper"] < 0:
+                verdict = "fewer of the escalations than the 5+ indicators rule"
+            else:
+                verdict = (
+                    "of the escalations compared with the 5+ indicators rule, a difference "
+                    "this data cannot distinguish from none"
+                )
+            line += (
+                f" At this capacity it reaches {dd} percentage points {verdict} (95% interval "
+                f"{dlo} to {dhi})."
+            )
+        if "oracle" in metrics:
+            o = metrics["oracle"]["roc_auc"]["estimate"]
+            line += (
+                " The best possible ROC AUC on this data is "
+                + card.add_fact("auc_oracle", o, f"{o:.2f}")
+                + "."
+            )
+        fp.append(line)
+    else:
+        fp.append(MISSING.format(what="a model evaluation"))
+    if explanations.get("summary"):
+        fp.append(
+            "**What drives risk.** "
+            + " ".join(explanations["summary"][:1] + explanations["summary"][2:3])
+        )
+    else:
+        fp.append(MISSING.format(what="explanations"))
+    if fairness.get("summary"):
+        fp.append(
+            "**Fairness.** "
+            + fairness["summary"][0]
+            + " Groups outside tolerance: "
+            + (
+                ", ".join(
+                    f"{r['characteristic']} = {r['group']} ({r['metric']})"
+                    for r in fairness.get("outside_tolerance", [])
+                    if r["metric"] == fairness.get("prioritised")
+                )
+                or "none"
+            )
+            + ". Nothing was changed to the model as a result; any mitigation is a "
+            "decision for the owner (see Mitigations)."
+        )
+    else:
+        fp.append(MISSING.format(what="a fairness audit"))
+    fp.append(f"**Not for individual decisions.** {NOT_FOR}")
+
+
+def _mitchell(card, s, models, metrics, fairness, population, explanations) -> None:
+    config = s.get("config", {})
+    card.add_text(
+        "model_details",
+        "Developed with the open-source library escalation_model "
+        f"(version {card.provenance['code_version']}). Models compared: "
+        + ", ".join(MODEL_NAMES.get(m, m) for m in metrics)
+        + ". The LightGBM model is the one used for population tables; its hyperparameters "
+        "are listed under Technical specification.",
+    )
+    card.add_text(
+        "intended_use",
+        NOT_FOR,
+        "Intended users: commissioners and analysts of a local authority and its "
+        "partners, planning early-help services for populations of families.",
+    )
+    card.add_text(
+        "factors",
+        "Results are broken down by local authority and area, deprivation, number of Think "
+        "Family indicators and family type, and audited by the protected characteristics "
+        "(child ethnicity, disability, sex, age band), area deprivation quintile and "
+        "lone-parent households. Protected characteristics are "
+        + ("" if config.get("models", {}).get("include_protected") else "not ")
+        + "used as model features.",
+    )
+    if metrics:
+        rows = []
+        for model, table in metrics.items():
+            row = {"model": MODEL_NAMES.get(model, model)}
+            for key, name in METRIC_NAMES.items():
+                if key in table:
+                    row[name] = _ci(table[key], pct=key == "recall_at_capacity")
+            rows.append(row)
+        card.add_text(
+            "metrics",
+            "Every metric has a 95% bootstrap confidence interval "
+            f"({models.get('n_bootstrap')} resamples). Capacity metrics assume a service "
+            f"taking {models.get('capacity')} of families (a share if below 1). Each model "
+            "is compared with the simple rule it would replace (the 5+ rule).",
+        ).add_table("metrics", "Performance on the test period", rows)
+        for fig, cap in (
+            ("capacity.png", "Escalations reached for a given capacity"),
+            ("calibration.png", "Calibration with 95% intervals"),
+            ("roc.png", "ROC curves"),
+        ):
+            card.add_figure("metrics", cap, fig)
+    else:
+        card.add_text("metrics", MISSING.format(what="a model evaluation"))
+    split = models.get("split") or {}
+    card.add_text(
+        "evaluation_data",
+        (f"Test families: {_fmt_int(models.get('test_families'))}; {split.get('description', '')}.")
+        if split
+        else MISSING.format(what="a test split"),
+    )
+    card.add_text(
+        "training_data",
+        f"Data: {s.get('data', {}).get('source')}; {_fmt_int(s.get('data', {}).get('n_families'))}"
+        f" families (fingerprint SHA-256 {s.get('data', {}).get('fingerprint_sha256')}). "
+        + (
+            "SYNTHETIC: generated by the library's documented structural model; no real family "
+            "is represented."
+            if card.synthetic
+            else "The analyst's own extract."
+        ),
+    )
+    qa = card.add_section("quantitative_analyses")
+    if fairness:
+        qa.text.extend(fairness.get("summary", []))
+        qa.text.append(fairness.get("trade_offs", ""))
+        card.add_figure(
+            "quantitative_analyses",
+            "Calibration by group (observed / expected)",
+            "fairness_calibration_ratio.png",
+        )
+        card.add_figure(
+            "quantitative_analyses",
+            "Share of each group's escalations reached",
+            "fairness_true_positive_rate.png",
+        )
+    else:
+        qa.text.append(MISSING.format(what="a fairness audit"))
+    if explanations:
+        qa.text.extend(explanations.get("summary", []))
+        card.add_figure(
+            "quantitative_analyses", "What drives predicted risk", "explain_importance.png"
+        )
+        card.add_figure("quantitative_analyses", "How needs combine", "explain_interactions.png")
+    else:
+        qa.text.append(MISSING.format(what="explanations"))
+    if population.get("strategies"):
+        card.add_table(
+            "quantitative_analyses",
+            "Targeting strategies at capacity (counts rounded to 5)",
+            [
+                {
+                    k: r.get(k)
+                    for k in (
+                        "description",
+                        "families_offered",
+                        "expected_reached",
+                        "observed_reached",
+                        "observed_share_of_all",
+                        "offered_outside_most_deprived",
+                    )
+                }
+                for r in population["strategies"]
+            ],
+        )
+        card.add_figure(
+            "quantitative_analyses", "Which targeting reaches most need", "strategies.png"
+        )
+    card.add_text(
+        "ethical_considerations",
+        "Predictive tools in children's services have been criticised for encoding "
+        "surveillance bias (families in contact with public services are more visible), for "
+        "opaque models, and for use on individual families (Allegheny, Hackney, Bristol). "
+        "This library publishes aggregates only, with disclosure control "
+        f"({s.get('disclosure_control', '')}), reports calibration and error rates by group, "
+        "compares every model with the rule it would replace, and publishes the variables and "
+        "the code.",
+    )
+    card.add_text(
+        "caveats_and_recommendations",
+        "Outcomes record service contact, which depends on referral practice as well as need. "
+        "Models trained on one period may drift; re-run the monitoring table each quarter. "
+        "Scenario results depend on the assumed effect of early help, which is an assumption "
+        "to be tested, not an estimate.",
+        "Do not use individual scores; use area and group totals with their intervals.",
+    )
+
+
+def _atrs(card, s, models, fairness) -> None:
+    card.add_text(
+        "owner_and_responsibility",
+        "The owner, senior responsible owner and contact are named by the analyst.",
+    )
+    for f in ("owner", "senior_responsible_owner", "contact"):
+        card.add_gap("owner_and_responsibility", f)
+    card.add_text(
+        "description_and_rationale",
+        "The tool estimates, for populations of families, the risk of escalation into "
+        "statutory children's services within 12 months, so that early help can be "
+        "commissioned where it prevents most harm (Rees 2015).",
+    )
+    card.add_text("decision_process", "Outputs inform commissioning of services only.")
+    card.add_gap("decision_process", "decision_process")
+    hp = models.get("hyperparameters", {})
+    card.add_text(
+        "technical_specification",
+        "Temporal split, calibrated LightGBM, bootstrap intervals; variables below.",
+    )
+    card.add_table(
+        "technical_specification",
+        "Variables",
+        [
+            {k: v.get(k) for k in ("column", "role", "label", "source", "model_feature")}
+            for v in s.get("data", {}).get("variables", [])
+        ],
+    )
+    if hp:
+        card.add_table(
+            "technical_specification",
+            "Hyperparameters (get_params)",
+            [
+                {"model": m, "parameters": ", ".join(f"{k}={v}" for k, v in p.items())}
+                for m, p in hp.items()
+            ],
+        )
+    card.add_text(
+        "risks",
+        "Misuse on individual families; miscalibration for groups the data under-represents; "
+        "drift in referral practice; over-reliance on a single score.",
+    )
+    mitigation = fairness.get("mitigation") or []
+    text = (
+        "Aggregate outputs only, with disclosure control; fairness audit with findings "
+        "against tolerances; monitoring of observed against expected escalations."
+    )
+    if mitigation:
+        text += (
+            " fairlearn's ThresholdOptimizer was compared but not applied: its decisions "
+            "are randomised and it ignores the service's capacity."
+        )
+    card.add_text("mitigations", text)
+    if mitigation:
+        card.add_table("mitigations", "Mitigation comparison (reported, not applied)", mitigation)
+    card.add_text("impact_assessments", "Impact assessments are the owner's to record.")
+    card.add_gap("impact_assessments", "impact_assessment")
+    card.add_text(
+        "reproducibility",
+        f"Code version {card.provenance['code_version']}; data fingerprint "
+        f"{card.provenance['data_fingerprint_sha256']}. Re-run with the configuration below "
+        "(escalation-model run --config ...) to reproduce every figure; with MLflow, "
+        "`escalation-model card RUN_ID` rebuilds this card from the tracked run.",
+    )
+    card.add_table(
+        "reproducibility",
+        "Configuration",
+        [{"setting": k, "value": str(v)} for k, v in _flatten(s.get("config") or {}).items()],
+    )
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if (
+            isinstance(v, dict)
+            and v
+            and all(isinstance(x, dict) for x in v.values())
+            or (
+                isinstance(v, dict)
+                and any(not isinstance(x, dict) for x in v.values())
+                and prefix == ""
+            )
+        ):
+            out.update(_flatten(v, key))
+        else:
+            out[key] = v
+    return out

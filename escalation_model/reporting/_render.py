@@ -1,0 +1,84 @@
+"""Rendering a ModelCard through the templates in ``templates/`` (Jinja2)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from ._card import NOT_FOR, PERSON_FIELDS, ModelCard
+
+__all__ = ["render_html", "render_markdown"]
+
+SYNTHETIC_BANNER = (
+    "SYNTHETIC DATA: these figures describe the library's synthetic population, not real families."
+)
+
+
+def _env() -> Any:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("escalation_model.reporting", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["cell"] = _cell
+    env.filters["inline"] = _inline
+    return env
+
+
+def _inline(text: str) -> Any:
+    """Escape, then render Markdown's **bold** and `code` as HTML."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    html = str(escape(text))
+    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
+    html = re.sub(r"`(.+?)`", r"<code>\1</code>", html)
+    return Markup(html)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "suppressed"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _context(card: ModelCard, *, embed: bool) -> dict[str, Any]:
+    images: dict[str, str] = {}
+    if card.plots_dir:
+        for section in card.sections.values():
+            for fig in section.figures:
+                path = Path(card.plots_dir) / fig["file"]
+                if path.is_file():
+                    images[fig["file"]] = (
+                        "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+                        if embed
+                        else f"plots/{fig['file']}"
+                    )
+    return {
+        "card": card,
+        "sections": card.ordered_sections(),
+        "images": images,
+        "not_for": NOT_FOR,
+        "banner": SYNTHETIC_BANNER if card.synthetic else "",
+        "person_fields": PERSON_FIELDS,
+    }
+
+
+def render_markdown(card: ModelCard) -> str:
+    return _env().get_template("card.md.j2").render(**_context(card, embed=False))
+
+
+def render_html(card: ModelCard) -> str:
+    """One self-contained HTML file: plots embedded, no network needed, printable."""
+    return _env().get_template("card.html.j2").render(**_context(card, embed=True))

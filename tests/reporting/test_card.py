@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from escalation_model._config import load_config
+from escalation_model.reporting import PERSON_FIELDS, SECTION_ORDER, ModelCard
+from escalation_model.study import run_study
+
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "escalation_model" / "reporting" / "card.schema.json").read_text()
+)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    cfg = folder / "run.toml"
+    cfg.write_text(
+        "[data]\nn_families = 30000\nseed = 4\n[evaluation]\nn_bootstrap = 100\n"
+        "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 3000\n"
+        "interaction_sample = 300\n"
+    )
+    result = run_study(load_config(cfg))
+    out = folder / "out"
+    out.mkdir()
+    result.write(out)
+    return result, out
+
+
+def test_card_json_validates_against_the_schema(study):
+    _, out = study
+    card = json.loads((out / "model_card.json").read_text())
+    jsonschema.validate(card, SCHEMA)
+    assert card["synthetic_data"] is True
+    assert [s["key"] for s in card["sections"]] == [k for k, _ in SECTION_ORDER]
+    assert set(card["open_gaps"]) == set(PERSON_FIELDS)
+
+
+def test_every_number_on_the_first_page_comes_from_the_results(study):
+    result, _ = study
+    s = result.summary()
+    card = ModelCard.from_study(result)
+    facts = {k: v["value"] for k, v in card.facts.items()}
+    f = s["population"]["demand_forecast"]["authority_code"]
+    assert facts["forecast_total"] == f["total_expected"]
+    assert (facts["forecast_lower"], facts["forecast_upper"]) == (
+        f["total_lower"],
+        f["total_upper"],
+    )
+    m = s["models"]["metrics"]
+    assert facts["auc_lightgbm"] == m["lightgbm"]["roc_auc"]["estimate"]
+    assert facts["auc_oracle"] == m["oracle"]["roc_auc"]["estimate"]
+    d = s["models"]["differences_to_reference"]["lightgbm"]["recall_at_capacity"]
+    assert facts["reach_gain_vs_rule"] == d["difference"]
+    by = {r["strategy"]: r for r in s["population"]["strategies"]}
+    assert facts["reach_model"] == by["model"]["observed_share_of_all"]
+    assert (
+        facts["need_outside_deprived"]
+        == (s["population"]["share_of_observed_escalations_outside_most_deprived"])
+    )
+    # every figure the demand, targeting and confidence paragraphs print is a recorded fact
+    printed = {v["text"].lstrip("+-") for v in card.facts.values()}
+    for paragraph in card.first_page[1:4]:
+        body = re.sub(r"\d{4}-\d{2}-\d{2}", "", paragraph)  # dates of the profiles
+        body = re.sub(r"\b(12 months|95%|5\+|LA\d\d)", "", body)
+        numbers = re.findall(r"\d[\d,]*\.?\d*%?", body)
+        for num in numbers:
+            num = num.rstrip(".")
+            assert num in printed or num.rstrip("%") in {"0"}, (num, paragraph)
+    # and the metrics table prints the summary's figures
+    table = next(t for t in card.sections["metrics"].tables)
+    gbm = next(r for r in table["rows"] if r["model"].startswith("LightGBM"))
+    assert gbm["ROC AUC"].startswith(f"{m['lightgbm']['roc_auc']['estimate']:.3f}")
+
+
+def test_a_run_without_analyses_gets_a_card_that_says_so(study):
+    result, _ = study
+    summary = result.summary()
+    for key in ("models", "fairness", "population", "explanations"):
+        summary[key] = {}
+    card = ModelCard.from_summary(summary)
+    text = card.to_markdown()
+    assert text.count("This run did not include") >= 5
+    jsonschema.validate(json.loads(card.to_json()), SCHEMA)
+
+
+def test_person_fields_are_marked_gaps_until_filled(study, tmp_path):
+    result, _ = study
+    card = ModelCard.from_study(result)
+    md = card.to_markdown()
+    assert md.count("GAP, to be completed by the owner") == len(PERSON_FIELDS)
+    fields = tmp_path / "card.toml"
+    fields.write_text(
+        '[card]\nowner = "Children\'s Services, Example Council"\ncontact = "data@example.org"\n'
+        'senior_responsible_owner = "Director of Children\'s Services"\n'
+        'decision_process = "Reviewed quarterly by the commissioning board"\n'
+        'impact_assessment = "DPIA and EqIA approved 2026-10-01"\n'
+    )
+    card.fill_from_toml(fields)
+    assert card.open_gaps == []
+    assert "Example Council" in card.to_markdown()
+    with pytest.raises(ValueError, match="fillable"):
+        card.fill(favourite_colour="blue")
+
+
+def test_html_is_self_contained_and_says_synthetic(study):
+    _, out = study
+    html = (out / "model_card.html").read_text()
+    assert "http://" not in html and "https://" not in html.replace("https://json-schema.org", "")
+    assert html.count("data:image/png;base64,") >= 8
+    for key, _title in SECTION_ORDER:
+        assert f'id="{key}"' in html
+    assert html.count("SYNTHETIC DATA") >= len(SECTION_ORDER)
+    md = (out / "model_card.md").read_text()
+    assert md.count("SYNTHETIC DATA") >= len(SECTION_ORDER)
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_html_renders_in_headless_chromium(study, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip(
+            "no Chromium on this machine: install the distribution's 'chromium' "
+            "package (.ci/run does) to run the rendering test"
+        )
+    _, out = study
+    flags = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    url = (out / "model_card.html").as_uri()
+    shot = tmp_path / "card.png"
+    subprocess.run(
+        [*flags, "--window-size=1200,3000", f"--screenshot={shot}", url],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.stat().st_size > 50_000
+    dom = subprocess.run(
+        [*flags, "--virtual-time-budget=5000", "--dump-dom", url],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    match = re.search(r'data-images="(\d+):(\w+)"', dom)
+    assert match, "the page's load script did not run"
+    assert int(match.group(1)) >= 8 and match.group(2) == "loaded"
+    for key, title in SECTION_ORDER:
+        assert f'id="{key}"' in dom
+        assert title.split(" (")[0] in dom
