@@ -28,12 +28,18 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest
+	$(BIN)/pytest --nbmake notebooks -q
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python evaluation/bench_generation.py
+	$(BIN)/python evaluation/bench_models.py
+	$(BIN)/python evaluation/bench_fairness.py
+	$(BIN)/python evaluation/bench_explain.py
+	$(BIN)/python evaluation/bench_population.py
+	$(BIN)/python evaluation/bench_stages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -20,8 +20,11 @@ ORACLE = "oracle"
 
 
 def _scores(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Probability and ranking score. A rule ranks by its own score; a model by its
+    probability (its decision function is a monotone map of it, so ranks are the same
+    and predicting twice would be wasted work)."""
     proba = np.asarray(model.predict_proba(X)[:, 1], dtype=float)
-    if hasattr(model, "decision_function"):
+    if hasattr(model, "rule_score"):
         score = np.asarray(model.decision_function(X), dtype=float)
     else:
         score = proba

@@ -54,6 +54,7 @@ def _newton_logistic(
     b = np.ones(shape)
     n = w1 + w0
     for _ in range(n_iter):
+        a_old, b_old = a, b
         eta = a[..., None] + b[..., None] * x
         mu = expit(eta)
         r = w1 - n * mu  # score contributions
@@ -71,6 +72,12 @@ def _newton_logistic(
             b = b + db
         else:
             a = a + ga / haa
+        step = max(
+            float(np.max(np.abs(a - a_old), initial=0.0)),
+            float(np.max(np.abs(b - b_old), initial=0.0)),
+        )
+        if not np.isfinite(step) or step < 1e-12:
+            break
     return np.stack([a, b], axis=-1)
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import platform
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
@@ -27,7 +29,7 @@ from ..evaluation import (
     temporal_split,
     transfer_by_authority,
 )
-from ..fairness import FairnessAudit, audit_model, compare_mitigations
+from ..fairness import FairnessAudit, compare_mitigations, sensitive_features_from
 from ..models import make_models, save_model
 from ..population import (
     DisclosureRules,
@@ -86,6 +88,7 @@ class StudyResult:
     population: dict[str, pd.DataFrame] = field(default_factory=dict)
     roles: ColumnRoles | None = None
     explanation: Any = None
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def roles_dict(self) -> dict[str, Any]:
@@ -508,8 +511,14 @@ def run_study(
         Aggregates only: no identifier or individual score leaves this function.
     """
     say = progress or (lambda message: None)
+    marks: list[tuple[str, float]] = []
+
+    def stage(key: str, message: str) -> None:
+        marks.append((key, time.perf_counter()))
+        say(message)
+
     data = data if data is not None else load_study_data(config)
-    say(f"validating {len(data.frame):,} families")
+    stage("validate", f"validating {len(data.frame):,} families")
     report = validate(data.frame, data.roles)
     rules = DisclosureRules()
     frame, roles = data.frame, data.roles
@@ -533,7 +542,7 @@ def run_study(
     profile = profile_table(frame, roles, rules=rules)
 
     ev, mc = config.evaluation, config.models
-    say("splitting by time")
+    stage("split", "splitting by time")
     split = temporal_split(
         frame, roles, test_start=config.split.test_start, horizon_days=config.split.horizon_days
     )
@@ -545,9 +554,10 @@ def run_study(
         lightgbm_params=mc.lightgbm,
         logistic_params=mc.logistic,
     )
-    say(
+    stage(
+        "fit_and_evaluate",
         f"fitting {len(models)} models on {len(split.train):,} families, evaluating on "
-        f"{len(split.test):,} with {ev.n_bootstrap} bootstrap resamples"
+        f"{len(split.test):,} with {ev.n_bootstrap} bootstrap resamples",
     )
     bootstrap: dict[str, Any] = dict(
         capacity=ev.capacity,
@@ -560,7 +570,7 @@ def run_study(
     )
     transfer = None
     if config.split.leave_one_authority_out and roles.area:
-        say("checking transfer to unseen authorities (leave one authority out)")
+        stage("transfer", "checking transfer to unseen authorities (leave one authority out)")
         lineup = {k: models[k] for k in ("five_plus_rule", "lightgbm")}
         lineup["lightgbm"] = make_models(
             roles,
@@ -569,16 +579,24 @@ def run_study(
             random_state=mc.random_state,
             lightgbm_params=mc.lightgbm,
         )["lightgbm"]
-        transfer = transfer_by_authority(frame, roles, lineup, **bootstrap)
+        transfer = transfer_by_authority(
+            frame,
+            roles,
+            lineup,
+            max_train=config.split.transfer_max_train,
+            **{**bootstrap, "n_bootstrap": config.split.transfer_n_bootstrap},
+        )
     fc = config.fairness
-    say("auditing fairness of the LightGBM model on the test families")
+    stage("fairness", "auditing fairness of the LightGBM model on the test families")
     test = frame.iloc[split.test]
     train = frame.iloc[split.train]
     gbm = fitted["lightgbm"]
-    audit = audit_model(
-        gbm,
-        test,
-        roles,
+    proba_all = gbm.predict_proba(frame)[:, 1]  # in memory only; scored once, used below
+    p_test, p_train = proba_all[split.test], proba_all[split.train]
+    audit = FairnessAudit(
+        test[roles.outcome].to_numpy(),
+        p_test,
+        sensitive_features_from(test, roles),
         intersections=[tuple(i) for i in fc.intersections],
         capacity=ev.capacity,
         min_group_size=fc.min_group_size,
@@ -589,11 +607,17 @@ def run_study(
     )
     mitigation = None
     if fc.mitigation_characteristic in test.columns:
+        # ThresholdOptimizer learns a handful of thresholds: a seeded sample of the
+        # training families is plenty, and keeps the cost flat at any scale
+        rng = np.random.default_rng(ev.random_state)
+        fit_rows = np.arange(len(train))
+        if len(fit_rows) > 100_000:
+            fit_rows = np.sort(rng.choice(fit_rows, size=100_000, replace=False))
         mitigation = compare_mitigations(
-            gbm.predict_proba(train)[:, 1],
-            train[roles.outcome].to_numpy(),
-            train[fc.mitigation_characteristic].to_numpy(),
-            gbm.predict_proba(test)[:, 1],
+            p_train[fit_rows],
+            train[roles.outcome].to_numpy()[fit_rows],
+            train[fc.mitigation_characteristic].to_numpy()[fit_rows],
+            p_test,
             test[roles.outcome].to_numpy(),
             test[fc.mitigation_characteristic].to_numpy(),
             capacity=ev.capacity,
@@ -601,12 +625,15 @@ def run_study(
         )
         mitigation.insert(0, "characteristic", fc.mitigation_characteristic)
     pc = config.population
-    say("aggregating by area and segment; comparing targeting strategies and scenarios")
+    stage(
+        "population",
+        "aggregating by area and segment; comparing targeting strategies and scenarios",
+    )
     oracle_test = None if data.oracle is None else data.oracle.to_numpy()[split.test]
     tables = population_tables(
         test,
         roles,
-        gbm.predict_proba(test)[:, 1],
+        p_test,
         groupings=list(pc.groupings),
         capacity=ev.capacity,
         scenario=Scenario(dict(pc.risk_reduction), dict(pc.unit_costs)),
@@ -614,7 +641,6 @@ def run_study(
         confidence=ev.confidence,
         random_state=ev.random_state,
     )
-    proba_all = gbm.predict_proba(frame)[:, 1]
     tables.update(
         {
             k: v
@@ -637,9 +663,10 @@ def run_study(
         [pd.Period(p).start_time <= train_end for p in monitoring["period"]],
     )
     tables["monitoring_by_quarter.csv"] = monitoring
-    say(
+    stage(
+        "explain",
         f"explaining the LightGBM model with SHAP on {config.explain.sample_size:,} sampled "
-        "families"
+        "families",
     )
     from ..explain import explain_model
 
@@ -651,6 +678,8 @@ def run_study(
         interaction_sample=config.explain.interaction_sample,
         random_state=ev.random_state,
     )
+    marks.append(("end", time.perf_counter()))
+    timings = {k: round(t2 - t1, 3) for (k, t1), (_, t2) in zip(marks, marks[1:], strict=False)}
     return StudyResult(
         config=config,
         data_source=data.source,
@@ -670,4 +699,5 @@ def run_study(
         population=tables,
         roles=roles,
         explanation=explanation,
+        timings=timings,
     )

@@ -1,0 +1,132 @@
+"""Benchmark: every stage of `escalation-model run`, at 100,000 and 1,000,000 families.
+
+    python evaluation/bench_stages.py                  # both sizes
+    python evaluation/bench_stages.py --sizes 100000   # one size
+
+Each size runs in a fresh process (so its peak memory is its own) with the default
+configuration (training/configs/default.toml) on the synthetic population: generation,
+then run_study's stages, writing the outputs and card, and logging to a throwaway MLflow
+store. Next to it, the time to fit the LightGBM model alone on the same training families
+and predict every family. Quality is reported against the oracle. Results are written to
+evaluation/results/bench_stages.json, which the README quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_stages.json"
+CONFIG = Path(__file__).resolve().parents[1] / "training" / "configs" / "default.toml"
+
+
+def _one(n: int) -> dict:
+    from escalation_model._config import load_config
+    from escalation_model.evaluation import temporal_split
+    from escalation_model.models import LightGBMRiskClassifier
+    from escalation_model.study import load_study_data, run_study
+    from escalation_model.tracking import log_study, tracked_run
+
+    config = load_config(CONFIG)
+    config = replace(config, data=replace(config.data, n_families=n))
+    t0 = time.perf_counter()
+    data = load_study_data(config)
+    t_generate = time.perf_counter() - t0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = f"sqlite:///{tmp}/mlflow.db"
+        import os
+
+        os.chdir(tmp)
+        t1 = time.perf_counter()
+        with tracked_run(tracking_uri=store):
+            result = run_study(config, data)
+            t2 = time.perf_counter()
+            out = Path(tmp) / "out"
+            out.mkdir()
+            result.write(out)
+            t3 = time.perf_counter()
+            log_study(result, out)
+            t4 = time.perf_counter()
+    run_seconds = t4 - t1
+
+    split = temporal_split(data.frame, data.roles)
+    train = data.frame.iloc[split.train]
+    params = dict(config.models.lightgbm)
+    b0 = time.perf_counter()
+    gbm = LightGBMRiskClassifier(**params).fit(train, train["escalated"])
+    gbm.predict_proba(data.frame)
+    baseline = time.perf_counter() - b0
+
+    metrics = result.summary()["models"]["metrics"]
+    return {
+        "n_families": n,
+        "generate_seconds": round(t_generate, 1),
+        "stages_seconds": {
+            **result.timings,
+            "write_outputs_and_card": round(t3 - t2, 3),
+            "mlflow_logging": round(t4 - t3, 3),
+        },
+        "run_seconds_from_loaded_frame": round(run_seconds, 1),
+        "lightgbm_fit_and_predict_seconds": round(baseline, 1),
+        "ratio_run_to_lightgbm": round(run_seconds / baseline, 2),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+        "lightgbm_roc_auc": metrics["lightgbm"]["roc_auc"]["estimate"],
+        "oracle_roc_auc": metrics["oracle"]["roc_auc"]["estimate"],
+        "lightgbm_calibration_slope": metrics["lightgbm"]["calibration_slope"]["estimate"],
+        "lightgbm_recall_at_capacity": metrics["lightgbm"]["recall_at_capacity"]["estimate"],
+        "oracle_recall_at_capacity": metrics["oracle"]["recall_at_capacity"]["estimate"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        print(json.dumps(_one(args.child)))
+        return 0
+    rows = []
+    for n in args.sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(
+            f"{n:,} families: generate {row['generate_seconds']} s; run from a loaded frame "
+            f"{row['run_seconds_from_loaded_frame']} s = {row['ratio_run_to_lightgbm']} x "
+            f"LightGBM fit+predict ({row['lightgbm_fit_and_predict_seconds']} s); peak "
+            f"{row['peak_rss_gb']} GB; AUC {row['lightgbm_roc_auc']:.3f} vs oracle "
+            f"{row['oracle_roc_auc']:.3f}"
+        )
+        for stage, seconds in row["stages_seconds"].items():
+            print(f"    {stage:28s} {seconds:8.1f} s")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "machine": f"{platform.machine()}, Python {platform.python_version()}",
+                "results": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
