@@ -71,3 +71,16 @@ def test_labels_come_from_the_registry():
     assert label_for("substance_misuse") == "Substance misuse"
     assert REGISTRY["lone_parent"].source.startswith("Bebbington")
     assert label_for("unknown_col") == "unknown_col"
+
+
+def test_shipped_analyst_example_roles_load():
+    from pathlib import Path
+
+    from escalation_model._config import load_config
+
+    root = Path(__file__).parents[2] / "training" / "configs"
+    roles = ColumnRoles.from_toml(root / "analyst_roles.toml")
+    assert roles.family_id == "FamilyRef" and len(roles.think_family) == 10
+    assert not roles.duplicated_assignments()
+    config = load_config(root / "analyst_example.toml")
+    assert config.data.source == "file" and config.data.roles.endswith("analyst_roles.toml")
