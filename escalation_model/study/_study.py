@@ -40,12 +40,11 @@ from ..population import (
     count_indicators,
     demand_forecast,
     monitor,
-    plot_funnel,
-    plot_strategies,
     profile_table,
     scenario_table,
 )
 from ..schema import ColumnRoles, ValidationReport, validate
+from ._figures import save_figures, study_figures
 
 __all__ = ["StudyData", "StudyResult", "load_study_data", "population_tables", "run_study"]
 
@@ -301,11 +300,7 @@ class StudyResult:
                 path = folder / name
                 table.to_csv(path, index=False, float_format="%.6g")
                 written.append(path)
-        if self.comparison is not None:
-            written += _write_plots(self.comparison, self.fairness, folder / "plots")
-        written += _write_population_plots(self.population, folder / "plots")
-        if self.explanation is not None:
-            written += _write_explain_plots(self.explanation, folder / "plots")
+        written += save_figures(study_figures(self), folder / "plots")
         if "lightgbm" in self.models:
             path = folder / "model.skops"
             save_model(self.models["lightgbm"], path, overwrite=True)
@@ -328,82 +323,10 @@ class StudyResult:
         )
 
 
-def _write_plots(
-    comparison: ModelComparison, audit: FairnessAudit | None, folder: Path
-) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(exist_ok=True)
-    written = []
-    for name in ("roc", "precision_recall", "calibration", "capacity"):
-        fig = getattr(comparison, f"plot_{name}")()
-        path = folder / f"{name}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        written.append(path)
-    if audit is not None:
-        for metric in ("calibration_ratio", "true_positive_rate"):
-            fig = audit.plot(metric)
-            path = folder / f"fairness_{metric}.png"
-            fig.savefig(path, dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            written.append(path)
-    return written
-
-
 def _code_version() -> str:
     from ..tracking._mlflow import code_version
 
     return code_version()
-
-
-def _write_explain_plots(explanation: Any, folder: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(exist_ok=True)
-    figures = {
-        "explain_importance.png": explanation.plot_importance(),
-        "explain_dependence.png": explanation.plot_dependence(),
-    }
-    if explanation.interactions is not None:
-        figures["explain_interactions.png"] = explanation.plot_interactions()
-    written = []
-    for fname, fig in figures.items():
-        path = folder / fname
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        written.append(path)
-    return written
-
-
-def _write_population_plots(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(exist_ok=True)
-    written = []
-    figures = {}
-    if "strategies.csv" in tables:
-        figures["strategies.png"] = plot_strategies(tables["strategies.csv"])
-    for name, table in tables.items():
-        if name.startswith("population_by_") and "ratio" in table.columns:
-            area = name.removeprefix("population_by_").removesuffix(".csv")
-            if area.endswith("_code"):
-                figures[f"funnel_{area}.png"] = plot_funnel(table, label=area.removesuffix("_code"))
-    for fname, fig in figures.items():
-        path = folder / fname
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        written.append(path)
-    return written
 
 
 def population_tables(
