@@ -94,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, OutputFolderError, RoleError, OSError, ValueError) as exc:
         _err(str(exc))
         return 2
+    for note in result.notes:
+        say(f"note: {note}")
     say(f"done in {time.perf_counter() - started:.1f} s; wrote:")
     for path in written:
         say(f"  {path}")

@@ -315,6 +315,7 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
         "Scenario results depend on the assumed effect of early help, which is an assumption "
         "to be tested, not an estimate.",
         "Do not use individual scores; use area and group totals with their intervals.",
+        *s.get("notes", []),
     )
 
 

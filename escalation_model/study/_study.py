@@ -88,6 +88,7 @@ class StudyResult:
     roles: ColumnRoles | None = None
     explanation: Any = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def roles_dict(self) -> dict[str, Any]:
@@ -271,6 +272,7 @@ class StudyResult:
             "population": self._population_summary(),
             "explanations": self._explain_summary(),
             "disclosure_control": self.disclosure.describe(),
+            "notes": self.notes,
         }
 
     def write(self, folder: str | Path, *, card_fields: str | Path | None = None) -> list[Path]:
@@ -492,6 +494,12 @@ def run_study(
         frame, roles, split, models, oracle=data.oracle, **bootstrap
     )
     transfer = None
+    notes: list[str] = []
+    if not roles.area:
+        notes.append(
+            "No 'area' role: no tables by area, no funnel plots, no demand forecast by area "
+            "and no leave-one-authority-out check."
+        )
     if config.split.leave_one_authority_out and roles.area:
         stage("transfer", "checking transfer to unseen authorities (leave one authority out)")
         lineup = {k: models[k] for k in ("five_plus_rule", "lightgbm")}
@@ -514,13 +522,24 @@ def run_study(
     test = frame.iloc[split.test]
     train = frame.iloc[split.train]
     gbm = fitted["lightgbm"]
+    sensitive = sensitive_features_from(test, roles)
+    intersections = [tuple(i) for i in fc.intersections if set(i) <= set(sensitive.columns)]
+    for dropped in [i for i in fc.intersections if not set(i) <= set(sensitive.columns)]:
+        notes.append(
+            f"Intersection {' x '.join(dropped)} not audited: the data lacks "
+            f"{sorted(set(dropped) - set(sensitive.columns))}."
+        )
+    if not roles.protected:
+        notes.append(
+            "No 'protected' role: the fairness audit covers only deprivation and family type."
+        )
     proba_all = gbm.predict_proba(frame)[:, 1]  # in memory only; scored once, used below
     p_test, p_train = proba_all[split.test], proba_all[split.train]
     audit = FairnessAudit(
         test[roles.outcome].to_numpy(),
         p_test,
-        sensitive_features_from(test, roles),
-        intersections=[tuple(i) for i in fc.intersections],
+        sensitive,
+        intersections=intersections,
         capacity=ev.capacity,
         min_group_size=fc.min_group_size,
         prioritised=fc.prioritised,
@@ -529,7 +548,9 @@ def run_study(
         random_state=ev.random_state,
     )
     mitigation = None
-    if fc.mitigation_characteristic in test.columns:
+    if fc.mitigation_characteristic not in test.columns:
+        notes.append(f"Mitigation comparison skipped: no column '{fc.mitigation_characteristic}'.")
+    else:
         # ThresholdOptimizer learns a handful of thresholds: a seeded sample of the
         # training families is plenty, and keeps the cost flat at any scale
         rng = np.random.default_rng(ev.random_state)
@@ -623,4 +644,5 @@ def run_study(
         roles=roles,
         explanation=explanation,
         timings=timings,
+        notes=notes,
     )

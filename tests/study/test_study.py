@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from escalation_model._config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
+from escalation_model.datasets import fingerprint
+from escalation_model.reporting import ModelCard
+from escalation_model.schema import ColumnRoles
+from escalation_model.study import StudyData, run_study
+
+
+def test_missing_roles_are_allowed_and_said_plainly(small_population, tmp_path):
+    roles = ColumnRoles(area=(), protected=())
+    frame = small_population.frame.drop(
+        columns=[
+            "ward_code",
+            "authority_code",
+            "child_ethnicity",
+            "child_sex",
+            "child_age_band",
+            "child_disability",
+        ]
+    )
+    data = StudyData(
+        frame=frame, roles=roles, source="reduced extract", fingerprint=fingerprint(frame)
+    )
+    config = RunConfig(
+        split=SplitConfig(leave_one_authority_out=True),
+        evaluation=EvaluationConfig(n_bootstrap=50),
+        explain=ExplainConfig(sample_size=2000, interaction_sample=200),
+    )
+    result = run_study(config, data)
+    assert any("No 'area' role" in n for n in result.notes)
+    assert result.transfer is None
+    assert not any(k.startswith("demand_forecast") for k in result.population)
+    assert result.fairness.characteristics == ["deprivation_quintile", "lone_parent"]
+    result.write(tmp_path)
+    card = ModelCard.from_summary(result.summary())
+    assert "This run did not include a demand forecast" in card.to_markdown()
+    assert "No 'area' role" in card.to_markdown()
+
+
+def test_stage_timings_are_recorded_but_not_in_the_summary(small_population):
+    config = RunConfig(
+        split=SplitConfig(leave_one_authority_out=False),
+        evaluation=EvaluationConfig(n_bootstrap=50),
+        explain=ExplainConfig(sample_size=2000, interaction_sample=0),
+    )
+    data = StudyData(
+        frame=small_population.frame,
+        roles=small_population.roles,
+        source="synthetic",
+        fingerprint="x",
+        oracle=small_population.oracle,
+    )
+    result = run_study(config, data)
+    assert {"validate", "fit_and_evaluate", "fairness", "population", "explain"} <= set(
+        result.timings
+    )
+    assert "timings" not in result.summary()  # the summary stays reproducible bit for bit
