@@ -21,3 +21,13 @@ def large_population() -> SyntheticPopulation:
 def frame(small_population: SyntheticPopulation):
     """A fresh copy of the small population's frame, for tests that break it."""
     return small_population.frame.copy()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Tests that draw leave no figure open for the next one."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
