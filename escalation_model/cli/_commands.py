@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import replace
 
-__all__ = ["card", "generate", "run", "score", "validate_file"]
+__all__ = ["card", "generate", "list_roles", "run", "score", "validate_file"]
 
 
 def _err(message: str) -> None:
@@ -187,4 +187,37 @@ def card(args: argparse.Namespace) -> int:
         return 2
     for path in written:
         print(f"  {path}")
+    return 0
+
+
+def list_roles(args: argparse.Namespace) -> int:
+    """Print the roles with their default columns, labels and sources; optionally write a
+    TOML template an analyst edits to map their own column names."""
+    from pathlib import Path
+
+    from ..schema import REGISTRY, ColumnRoles, label_for
+
+    roles = ColumnRoles()
+    lines = ["[roles]", "# Replace each default column name with the name in your extract."]
+    current = None
+    for role, column in roles.assignments():
+        if role != current:
+            print(f"\n{role}")
+            current = role
+        var = REGISTRY.get(column)
+        source = f"  [{var.source}]" if var else ""
+        print(f"  {column:28s} {label_for(column)}{source}")
+    for key, value in roles.to_dict().items():
+        if isinstance(value, list):
+            items = ", ".join(f'"{v}"' for v in value)
+            lines.append(f"{key} = [{items}]")
+        else:
+            lines.append(f'{key} = "{value or ""}"')
+    if args.template:
+        path = Path(args.template)
+        if path.exists():
+            _err(f"{path} already exists; nothing was written. Fix: choose another name.")
+            return 2
+        path.write_text("\n".join(lines) + "\n", "utf-8")
+        print(f"\nwrote a roles template to {path}")
     return 0

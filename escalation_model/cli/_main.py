@@ -27,6 +27,11 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=2015)
     gen.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
+    roles = sub.add_parser(
+        "roles", help="list the data contract's roles, default columns, labels and sources"
+    )
+    roles.add_argument("--template", help="also write a [roles] TOML template to this file")
+
     val = sub.add_parser("validate", help="check a file of families against the data contract")
     val.add_argument("data", help="CSV or Parquet file, one row per family")
     val.add_argument("--roles", help="TOML file whose [roles] table maps your columns")
@@ -89,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._commands import validate_file
 
         return validate_file(args)
+    if args.command == "roles":
+        from ._commands import list_roles
+
+        return list_roles(args)
     if args.command == "card":
         from ._commands import card
 

@@ -235,3 +235,14 @@ def test_run_on_invalid_analyst_file_fails_before_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not in the data" in err
     assert not (tmp_path / "o" / "summary.json").exists()
+
+
+def test_roles_lists_the_contract_and_writes_a_template(tmp_path, capsys):
+    from escalation_model.schema import ColumnRoles
+
+    template = tmp_path / "roles.toml"
+    assert main(["roles", "--template", str(template)]) == 0
+    out = capsys.readouterr().out
+    assert "Domestic abuse" in out and "Bebbington" in out
+    assert ColumnRoles.from_toml(template) == ColumnRoles()
+    assert main(["roles", "--template", str(template)]) == 2  # never overwrites
