@@ -145,16 +145,26 @@ def aggregate(
     return out
 
 
-def _observed_from_published(table: pd.DataFrame, confidence: float) -> None:
-    """Recompute observed intervals and ratios from the published (rounded) counts, so
-    they cannot be used to recover an unrounded count."""
-    for i, obs in enumerate(table["observed"].to_numpy(dtype=float)):
-        if np.isnan(obs):
-            continue
-        lo, hi = observed_interval(obs, confidence)
-        table.loc[table.index[i], ["observed_lower", "observed_upper"]] = (lo, hi)
-        e = table["expected"].iloc[i]
-        table.loc[table.index[i], "ratio"] = obs / e if e > 0 else np.nan
+def _observed_from_published(
+    table: pd.DataFrame,
+    confidence: float,
+    *,
+    count: str = "observed",
+    ratio: str | None = "ratio",
+) -> None:
+    """Recompute observed intervals (and ratios to expected) from the published, rounded
+    counts in ``count``, so that they cannot be used to recover an unrounded count."""
+    obs = table[count].to_numpy(dtype=float)
+    known = ~np.isnan(obs)
+    a = 1 - confidence
+    lo = np.where(obs > 0, chi2.ppf(a / 2, 2 * np.where(known, obs, 0)) / 2, 0.0)
+    hi = chi2.ppf(1 - a / 2, 2 * np.where(known, obs, 0) + 2) / 2
+    table["observed_lower"] = np.where(known, lo, table["observed_lower"])
+    table["observed_upper"] = np.where(known, hi, table["observed_upper"])
+    if ratio is not None:
+        e = table["expected"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table[ratio] = np.where(known & (e > 0), obs / e, table[ratio])
 
 
 def demand_forecast(

@@ -12,7 +12,7 @@ from .._limits import FIVE_OR_MORE
 from ..evaluation._metrics import resolve_capacity
 from ..fairness import select_at_capacity
 from ..schema import ColumnRoles
-from ._aggregate import observed_interval
+from ._aggregate import _observed_from_published, observed_interval
 from ._disclosure import DisclosureRules, apply_disclosure_control
 from ._poisson_binomial import poisson_binomial_interval
 from ._profile import count_indicators
@@ -128,10 +128,7 @@ def compare_strategies(
         table, count_columns=counts, size_column="families_offered", rules=rules
     )
     if y is not None:
-        for i, obs in enumerate(out["observed_reached"].to_numpy(dtype=float)):
-            if not np.isnan(obs):
-                lo_hi = observed_interval(obs, confidence)
-                out.loc[out.index[i], ["observed_lower", "observed_upper"]] = lo_hi
+        _observed_from_published(out, confidence, count="observed_reached", ratio=None)
     out.attrs["capacity"] = k
     if deprived is not None:
         out.attrs["share_of_all_expected_need_outside_most_deprived"] = float(
