@@ -1,36 +1,30 @@
 """The study: one call from data to published aggregates.
 
-Each stage is a function of the ones before it; later work adds stages (models, evaluation,
-fairness, explanations, population tables, the model card) to :func:`run_study`.
+Stages run in order (validate, split, fit and evaluate, transfer, fairness, population,
+explain), each a function of the ones before it; :class:`~._result.StudyResult` holds what
+they found and writes it (tables, plots, model, card).
 """
 
 from __future__ import annotations
 
-import json
-import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .. import __version__
 from .._config import RunConfig
 from .._limits import FIVE_OR_MORE
 from ..datasets import fingerprint, make_synthetic_population, read_families
 from ..evaluation import (
-    ORACLE,
-    ModelComparison,
-    Split,
     evaluate_models,
     temporal_split,
     transfer_by_authority,
 )
 from ..fairness import FairnessAudit, compare_mitigations, sensitive_features_from
-from ..models import make_models, save_model
+from ..models import make_models
 from ..population import (
     DisclosureRules,
     Scenario,
@@ -43,292 +37,10 @@ from ..population import (
     profile_table,
     scenario_table,
 )
-from ..schema import ColumnRoles, ValidationReport, validate
-from ._figures import save_figures, study_figures
+from ..schema import ColumnRoles, validate
+from ._result import StudyData, StudyResult, _rounded
 
-__all__ = ["StudyData", "StudyResult", "load_study_data", "population_tables", "run_study"]
-
-
-@dataclass
-class StudyData:
-    """The families a study runs on, their roles and, on synthetic data, the oracle."""
-
-    frame: pd.DataFrame
-    roles: ColumnRoles
-    source: str
-    fingerprint: str
-    oracle: pd.Series | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_synthetic(self) -> bool:
-        return self.oracle is not None
-
-
-@dataclass
-class StudyResult:
-    """What a study found, as aggregates only."""
-
-    config: RunConfig
-    data_source: str
-    data_fingerprint: str
-    is_synthetic: bool
-    validation: ValidationReport
-    overview: dict[str, Any]
-    profile: pd.DataFrame
-    disclosure: DisclosureRules = field(default_factory=DisclosureRules)
-    split: Split | None = None
-    comparison: ModelComparison | None = None
-    models: dict[str, Any] = field(default_factory=dict)
-    odds_ratios: pd.DataFrame | None = None
-    transfer: pd.DataFrame | None = None
-    fairness: FairnessAudit | None = None
-    mitigation: pd.DataFrame | None = None
-    population: dict[str, pd.DataFrame] = field(default_factory=dict)
-    roles: ColumnRoles | None = None
-    explanation: Any = None
-    timings: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def roles_dict(self) -> dict[str, Any]:
-        """The column roles used, as plain data."""
-        return self.roles.to_dict() if self.roles is not None else {}
-
-    def fairness_tables(self) -> dict[str, pd.DataFrame]:
-        """The audit's tables as published: counts rounded, small groups' figures withheld."""
-        if self.fairness is None:
-            return {}
-        rules = self.disclosure
-        by_group = self.fairness.by_group
-        small = by_group.too_small.to_numpy()
-        by_group["n_families"] = [_rounded(int(n), rules) for n in by_group.n_families]
-        for col in ("estimate", "lower", "upper"):
-            by_group.loc[small, col] = float("nan")
-        findings = self.fairness.findings()
-        return {"fairness_by_group.csv": by_group, "fairness_findings.csv": findings}
-
-    def _variables(self) -> list[dict[str, Any]]:
-        from ..schema import REGISTRY, label_for
-
-        if self.roles is None:
-            return []
-        out = []
-        for role, col in self.roles.assignments():
-            var = REGISTRY.get(col)
-            out.append(
-                {
-                    "column": col,
-                    "role": role,
-                    "label": label_for(col),
-                    "source": var.source if var else "",
-                    "model_feature": col
-                    in self.roles.features(include_protected=self.config.models.include_protected),
-                }
-            )
-        return out
-
-    def explain_tables(self) -> dict[str, pd.DataFrame]:
-        """Aggregate explanation tables (no family appears in any of them)."""
-        ex = self.explanation
-        if ex is None:
-            return {}
-        out = {
-            "explain_importance.csv": ex.importance,
-            "explain_by_segment.csv": ex.by_segment,
-        }
-        combined = ex.combined_needs(list(self.roles.indicators()) if self.roles else None)
-        if combined is not None:
-            out["explain_combined_needs.csv"] = combined
-        return out
-
-    def _explain_summary(self) -> dict[str, Any]:
-        ex = self.explanation
-        if ex is None:
-            return {}
-        return {
-            "model": "lightgbm",
-            "sample_size": ex.sample_size,
-            "summary": ex.summary(),
-            "top_drivers": ex.importance.head(10)[
-                ["feature", "label", "mean_abs", "lower", "upper", "relative_se"]
-            ].to_dict(orient="records"),
-        }
-
-    def _population_summary(self) -> dict[str, Any]:
-        if "strategies.csv" not in self.population:
-            return {}
-        st = self.population["strategies.csv"]
-        forecast = {
-            name.removeprefix("demand_forecast_by_").removesuffix(".csv"): {
-                "profiles_from": t.attrs.get("profiles_from"),
-                "profiles_to": t.attrs.get("profiles_to"),
-                "total_families": _rounded(int(t.attrs.get("total_families", 0)), self.disclosure),
-                "total_expected": t.attrs.get("total_expected"),
-                "total_lower": t.attrs.get("total_lower"),
-                "total_upper": t.attrs.get("total_upper"),
-                "rows": t.to_dict(orient="records"),
-            }
-            for name, t in self.population.items()
-            if name.startswith("demand_forecast_by_") and not name.endswith("ward_code.csv")
-        }
-        return {
-            "demand_forecast": forecast,
-            "capacity_families": st.attrs.get("capacity"),
-            "strategies": st.to_dict(orient="records"),
-            "share_of_expected_need_outside_most_deprived": st.attrs.get(
-                "share_of_all_expected_need_outside_most_deprived"
-            ),
-            "share_of_observed_escalations_outside_most_deprived": st.attrs.get(
-                "share_of_all_observed_escalations_outside_most_deprived"
-            ),
-            "scenario_assumptions": {
-                "risk_reduction": dict(self.config.population.risk_reduction),
-                "unit_costs": dict(self.config.population.unit_costs),
-            },
-            "tables": sorted(self.population),
-        }
-
-    def _fairness_summary(self) -> dict[str, Any]:
-        if self.fairness is None:
-            return {}
-        a = self.fairness
-        out = a.outside_tolerance()
-        return {
-            "model": "lightgbm",
-            "capacity": a.capacity,
-            "prioritised": a.prioritised,
-            "summary": a.summary(),
-            "trade_offs": a.trade_offs(),
-            "outside_tolerance": out.to_dict(orient="records"),
-            "mitigation": None
-            if self.mitigation is None
-            else self.mitigation.to_dict(orient="records"),
-        }
-
-    def _models_summary(self) -> dict[str, Any]:
-        if self.comparison is None or self.split is None:
-            return {}
-        cmp_ = self.comparison
-
-        def nested(table: pd.DataFrame, value: str) -> dict[str, dict[str, dict[str, float]]]:
-            out: dict[str, dict[str, dict[str, float]]] = {}
-            for r in table.itertuples(index=False):
-                out.setdefault(str(r.model), {})[str(r.metric)] = {
-                    value: float(getattr(r, value)),
-                    "lower": float(r.lower),
-                    "upper": float(r.upper),
-                }
-            return out
-
-        calibration = {
-            name: m.calibration_report_
-            for name, m in self.models.items()
-            if hasattr(m, "calibration_report_")
-        }
-        return {
-            "split": {"description": self.split.description, **self.split.details},
-            "test_families": _rounded(cmp_.n_families, self.disclosure),
-            "test_escalations": _rounded(cmp_.n_escalations, self.disclosure),
-            "capacity": cmp_.capacity,
-            "n_bootstrap": cmp_.n_bootstrap,
-            "confidence": cmp_.confidence,
-            "reference": cmp_.reference,
-            "oracle_included": ORACLE in cmp_.models,
-            "metrics": nested(cmp_.table, "estimate"),
-            "differences_to_reference": nested(cmp_.differences, "difference"),
-            "calibration": calibration,
-            "hyperparameters": {
-                name: {
-                    k: v
-                    for k, v in m.get_params(deep=True).items()
-                    if isinstance(v, int | float | str | bool | None) and not k.endswith("roles")
-                }
-                for name, m in self.models.items()
-                if hasattr(m, "get_params")
-            },
-        }
-
-    def summary(self) -> dict[str, Any]:
-        """The machine-readable summary written as ``summary.json``."""
-        return {
-            "escalation_model_version": __version__,
-            "code_version": _code_version(),
-            "python": platform.python_version(),
-            "data": {
-                "source": self.data_source,
-                "synthetic": self.is_synthetic,
-                "fingerprint_sha256": self.data_fingerprint,
-                "n_families": self.overview.get("families"),
-                "missing_share": self.validation.missing_share,
-                "warnings": [str(w) for w in self.validation.warnings],
-                "roles": self.roles_dict,
-                "variables": self._variables(),
-            },
-            "config": self.config.to_dict(),
-            "overview": self.overview,
-            "models": self._models_summary(),
-            "fairness": self._fairness_summary(),
-            "population": self._population_summary(),
-            "explanations": self._explain_summary(),
-            "disclosure_control": self.disclosure.describe(),
-            "notes": self.notes,
-        }
-
-    def write(self, folder: str | Path, *, card_fields: str | Path | None = None) -> list[Path]:
-        """Write the summary, tables, plots, model and model card into ``folder`` (which must
-        already be prepared). ``card_fields`` is a TOML file whose ``[card]`` table fills the
-        card's person-only fields."""
-        folder = Path(folder)
-        written = []
-        path = folder / "summary.json"
-        path.write_text(json.dumps(self.summary(), indent=2, default=str) + "\n", "utf-8")
-        written.append(path)
-        path = folder / "profile_table.csv"
-        self.profile.to_csv(path, index=False, float_format="%.4f")
-        written.append(path)
-        tables = {
-            "model_comparison.csv": self.comparison.table if self.comparison else None,
-            "model_differences.csv": self.comparison.differences if self.comparison else None,
-            "odds_ratios.csv": self.odds_ratios,
-            "transfer_by_authority.csv": self.transfer,
-            "fairness_mitigation.csv": self.mitigation,
-            **self.fairness_tables(),
-            **self.population,
-            **self.explain_tables(),
-        }
-        for name, table in tables.items():
-            if table is not None:
-                path = folder / name
-                table.to_csv(path, index=False, float_format="%.6g")
-                written.append(path)
-        written += save_figures(study_figures(self), folder / "plots")
-        if "lightgbm" in self.models:
-            path = folder / "model.skops"
-            save_model(self.models["lightgbm"], path, overwrite=True)
-            written.append(path)
-        from ..reporting import ModelCard
-
-        card = ModelCard.from_study(self, plots_dir=folder / "plots")
-        if card_fields is not None:
-            card.fill_from_toml(card_fields)
-        written += card.write(folder)
-        return written
-
-    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
-        o = self.overview
-        return (
-            f"<b>escalation_model study</b> on {o['families']:,.0f} families "
-            f"({'synthetic' if self.is_synthetic else 'analyst data'}); escalation rate "
-            f"{o['escalation_rate']:.1%}; {o['share_five_plus']:.1%} with "
-            f"{FIVE_OR_MORE}+ Think Family indicators."
-        )
-
-
-def _code_version() -> str:
-    from ..tracking._mlflow import code_version
-
-    return code_version()
+__all__ = ["load_study_data", "population_tables", "run_study"]
 
 
 def population_tables(
@@ -404,12 +116,6 @@ def load_study_data(config: RunConfig) -> StudyData:
         source=f"analyst file {Path(str(d.path)).name}",
         fingerprint=fingerprint(frame),
     )
-
-
-def _rounded(value: int, rules: DisclosureRules) -> float | None:
-    if value < rules.min_cell:
-        return None
-    return float(round(value / rules.round_to) * rules.round_to)
 
 
 def run_study(
