@@ -11,17 +11,14 @@ Results go to evaluation/results/bench_explain.json.
 
 from __future__ import annotations
 
-import json
-import platform
 import sys
 import time
-from pathlib import Path
+
+from _results import write_results
 
 from escalation_model.datasets import make_synthetic_population
 from escalation_model.explain import explain_model
 from escalation_model.models import make_models
-
-RESULTS = Path(__file__).resolve().parent / "results" / "bench_explain.json"
 
 
 def main() -> int:
@@ -37,21 +34,14 @@ def main() -> int:
     )
     print(f"largest relative sampling error in the top ten: {top.relative_se.max():.1%}")
     print("\n".join(ex.summary()))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "machine": f"{platform.machine()}, Python {platform.python_version()}",
-                "seconds_1m": round(seconds, 1),
-                "max_relative_se_top10": round(float(top.relative_se.max()), 4),
-                "top10": top[["feature", "mean_abs", "relative_se"]]
-                .round(5)
-                .to_dict(orient="records"),
-                "summary": ex.summary(),
-            },
-            indent=2,
-        )
-        + "\n"
+    write_results(
+        "bench_explain",
+        {
+            "seconds_1m": round(seconds, 1),
+            "max_relative_se_top10": round(float(top.relative_se.max()), 4),
+            "top10": top[["feature", "mean_abs", "relative_se"]].round(5).to_dict(orient="records"),
+            "summary": ex.summary(),
+        },
     )
     return 0
 

@@ -10,16 +10,13 @@ resamples and scaled to 1,000. Results go to evaluation/results/bench_fairness.j
 
 from __future__ import annotations
 
-import json
-import platform
 import sys
 import time
-from pathlib import Path
+
+from _results import write_results
 
 from escalation_model.datasets import make_synthetic_population
 from escalation_model.fairness import FairnessAudit, select_at_capacity, sensitive_features_from
-
-RESULTS = Path(__file__).resolve().parent / "results" / "bench_fairness.json"
 
 
 def main() -> int:
@@ -71,18 +68,13 @@ def main() -> int:
         f"fairlearn MetricFrame bootstrap, 4 threshold metrics, {n_small:,} families, "
         f"scaled to 1,000 resamples: {theirs:.0f} s"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "machine": f"{platform.machine()}, Python {platform.python_version()}",
-                "audit_seconds_1m_1000_resamples": round(ours, 1),
-                "fairlearn_seconds_50k_scaled_to_1000": round(theirs, 1),
-                "characteristics": audit.characteristics,
-            },
-            indent=2,
-        )
-        + "\n"
+    write_results(
+        "bench_fairness",
+        {
+            "audit_seconds_1m_1000_resamples": round(ours, 1),
+            "fairlearn_seconds_50k_scaled_to_1000": round(theirs, 1),
+            "characteristics": audit.characteristics,
+        },
     )
     return 0
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "bench_generation.json"
+from _results import write_results
 
 
 def _one(n: int) -> dict:
@@ -64,17 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['frame_megabytes']:9.1f} {row['peak_rss_megabytes']:9.1f}",
             flush=True,
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "machine": f"{platform.machine()}, Python {platform.python_version()}",
-                "results": rows,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    write_results("bench_generation", {"results": rows})
     return 0
 
 

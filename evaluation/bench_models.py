@@ -14,13 +14,11 @@ next to the naive approach (recomputing every metric with sklearn on each resamp
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _results import write_results
 
 from escalation_model.datasets import make_synthetic_population
 from escalation_model.evaluation import (
@@ -30,8 +28,6 @@ from escalation_model.evaluation import (
     temporal_split,
 )
 from escalation_model.models import make_models
-
-RESULTS = Path(__file__).resolve().parent / "results" / "bench_models.json"
 
 
 def quality(n: int, n_bootstrap: int) -> dict:
@@ -118,18 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         q, s = quality(100_000, 1000), speed(1_000_000, 100_000, 1000)
     if not args.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(
-            json.dumps(
-                {
-                    "machine": f"{platform.machine()}, Python {platform.python_version()}",
-                    "quality": q,
-                    "speed": s,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+        write_results("bench_models", {"quality": q, "speed": s})
     return 0
 
 

@@ -11,13 +11,11 @@ monitoring over all 1,000,000 families. Results go to evaluation/results/bench_p
 
 from __future__ import annotations
 
-import json
-import platform
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
+from _results import write_results
 
 from escalation_model.datasets import make_synthetic_population
 from escalation_model.evaluation import temporal_split
@@ -30,8 +28,6 @@ from escalation_model.population import (
     monitor,
     scenario_table,
 )
-
-RESULTS = Path(__file__).resolve().parent / "results" / "bench_population.json"
 
 
 def main() -> int:
@@ -81,21 +77,14 @@ def main() -> int:
         f"1,000,000 families: aggregation by 5 groupings {t1 - t0:.1f} s; strategies, "
         f"scenarios and monitoring {t2 - t1:.1f} s; total {t2 - t0:.1f} s"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "machine": f"{platform.machine()}, Python {platform.python_version()}",
-                "strategies_2015_capacity_5pct": strategies[cols]
-                .round(4)
-                .to_dict(orient="records"),
-                "share_of_escalations_outside_most_deprived": round(share, 4),
-                "seconds_aggregation_1m": round(t1 - t0, 2),
-                "seconds_strategies_scenarios_monitoring_1m": round(t2 - t1, 2),
-            },
-            indent=2,
-        )
-        + "\n"
+    write_results(
+        "bench_population",
+        {
+            "strategies_2015_capacity_5pct": strategies[cols].round(4).to_dict(orient="records"),
+            "share_of_escalations_outside_most_deprived": round(share, 4),
+            "seconds_aggregation_1m": round(t1 - t0, 2),
+            "seconds_strategies_scenarios_monitoring_1m": round(t2 - t1, 2),
+        },
     )
     return 0
 

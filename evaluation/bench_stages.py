@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -24,7 +23,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "bench_stages.json"
+from _results import write_results
+
 CONFIG = Path(__file__).resolve().parents[1] / "training" / "configs" / "default.toml"
 
 
@@ -114,17 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for stage, seconds in row["stages_seconds"].items():
             print(f"    {stage:28s} {seconds:8.1f} s")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "machine": f"{platform.machine()}, Python {platform.python_version()}",
-                "results": rows,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    write_results("bench_stages", {"results": rows})
     return 0
 
 

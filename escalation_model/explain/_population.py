@@ -208,6 +208,15 @@ def _segments(frame: pd.DataFrame, roles: Any) -> dict[str, pd.Series]:
     return out
 
 
+def _attributions(explainer: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SHAP values and one base value per row (log-odds scale)."""
+    raw = explainer(X)
+    base = np.asarray(raw.base_values, dtype=float).reshape(-1)
+    if base.size == 1:
+        base = np.full(X.shape[0], base[0])
+    return np.asarray(raw.values), base
+
+
 def _tree_interactions(
     explainer: Any,
     frame: pd.DataFrame,
@@ -312,11 +321,7 @@ def explain_model(
     if isinstance(inner, LightGBMRiskClassifier):
         booster = inner.booster_model_.booster_
         explainer = shap.TreeExplainer(booster)
-        raw = explainer(X)
-        values = np.asarray(raw.values)
-        base = np.asarray(raw.base_values, dtype=float).reshape(-1)
-        if base.size == 1:
-            base = np.full(n, base[0])
+        values, base = _attributions(explainer, X)
         data = X
         kind = "lightgbm"
         if interaction_sample:
@@ -332,26 +337,10 @@ def explain_model(
                 names.append(f"{spec.names[j]} not known")
                 labels.append(f"{spec.labels[j]}: not known")
         Z = np.asarray(scaler.transform(full))
-        background = np.asarray(
-            scaler.transform(
-                np.asarray(
-                    imputer.transform(
-                        feature_matrix(
-                            frame.iloc[
-                                rng.choice(len(frame), size=min(2000, len(frame)), replace=False)
-                            ],
-                            spec,
-                        )
-                    )
-                )
-            )
-        )
-        explainer = shap.LinearExplainer(lr, background)
-        raw = explainer(Z)
-        values = np.asarray(raw.values)
-        base = np.asarray(raw.base_values, dtype=float).reshape(-1)
-        if base.size == 1:
-            base = np.full(n, base[0])
+        bg_rows = rng.choice(len(frame), size=min(2000, len(frame)), replace=False)
+        bg_full = np.asarray(imputer.transform(feature_matrix(frame.iloc[bg_rows], spec)))
+        explainer = shap.LinearExplainer(lr, np.asarray(scaler.transform(bg_full)))
+        values, base = _attributions(explainer, Z)
         data = full
         kind = "logistic"
     else:

@@ -13,6 +13,7 @@ import pandas as pd
 from .. import __version__
 from .._config import RunConfig
 from .._limits import FIVE_OR_MORE
+from .._provenance import code_version
 from ..evaluation import ORACLE, ModelComparison, Split
 from ..fairness import FairnessAudit
 from ..models import save_model
@@ -227,7 +228,7 @@ class StudyResult:
         """The machine-readable summary written as ``summary.json``."""
         return {
             "escalation_model_version": __version__,
-            "code_version": _code_version(),
+            "code_version": code_version(),
             "python": platform.python_version(),
             "data": {
                 "source": self.data_source,
@@ -297,12 +298,6 @@ class StudyResult:
             f"{o['escalation_rate']:.1%}; {o['share_five_plus']:.1%} with "
             f"{FIVE_OR_MORE}+ Think Family indicators."
         )
-
-
-def _code_version() -> str:
-    from ..tracking._mlflow import code_version
-
-    return code_version()
 
 
 def _rounded(value: int, rules: DisclosureRules) -> float | None:
