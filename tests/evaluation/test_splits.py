@@ -11,6 +11,7 @@ from escalation_model.evaluation import (
     evaluate_models,
     leave_one_authority_out,
     temporal_split,
+    transfer_by_authority,
 )
 from escalation_model.models import make_models
 from escalation_model.schema import ColumnRoles, SchemaError
@@ -46,7 +47,8 @@ def test_a_split_where_a_family_straddles_is_refused(small_population):
     f = small_population.frame.head(1000).copy()
     f.loc[f.index[900], "family_id"] = f.loc[f.index[0], "family_id"]
     bad = Split("manual", train=np.arange(0, 500), test=np.arange(500, 1000), description="")
-    with pytest.raises(SplitError, match=r"straddle.*Fix"):
+    shared = f.loc[f.index[0], "family_id"]
+    with pytest.raises(SplitError, match=rf"1 family\(ies\) straddle.*\[{shared}\].*Fix"):
         check_split(f, ColumnRoles(), bad)
     with pytest.raises(SplitError, match="straddle"):
         evaluate_models(f, ColumnRoles(), bad, make_models(calibrate=False))
@@ -73,6 +75,48 @@ def test_leave_one_authority_out(small_population):
     assert len(splits) == 8
     total = sum(len(s.test) for s in splits)
     assert total == len(small_population.frame)
+
+
+def test_leave_one_authority_out_within_the_temporal_split(small_population):
+    f = small_population.frame
+    temporal = temporal_split(f)
+    splits = leave_one_authority_out(f, within=temporal)
+    assert len(splits) == 8
+    authority = f["authority_code"].to_numpy()
+    assert sum(len(s.test) for s in splits) == len(temporal.test)
+    for s in splits:
+        a = s.details["authority"]
+        assert set(s.test) <= set(temporal.test) and (authority[s.test] == a).all()
+        assert set(s.train) <= set(temporal.train) and (authority[s.train] != a).all()
+        # every training row of the other authorities is used
+        others = temporal.train[authority[temporal.train] != a]
+        np.testing.assert_array_equal(s.train, others)
+        assert "temporal split kept" in s.description
+
+
+def test_transfer_by_authority(small_population):
+    f = small_population.frame
+    lineup = {k: v for k, v in make_models(calibrate=False).items() if k != "logistic"}
+    lineup["lightgbm"].set_params(n_estimators=40)
+    kwargs = dict(within=temporal_split(f), max_train=5_000, n_bootstrap=50, random_state=1)
+    table = transfer_by_authority(f, None, lineup, **kwargs)
+    assert list(table.columns) == [
+        "authority",
+        "n_train",
+        "n_test",
+        "model",
+        "metric",
+        "estimate",
+        "lower",
+        "upper",
+    ]
+    assert len(table) == 8 * 3 * 2  # authorities x models x metrics
+    assert (table["n_train"] == 5_000).all()
+    auc = table[table.metric == "roc_auc"].set_index(["authority", "model"])["estimate"]
+    # the learned model ranks families in an unseen authority better than the area rule
+    assert (auc.xs("lightgbm", level="model") > auc.xs("area_rule", level="model")).all()
+    assert ((table.lower <= table.estimate) & (table.estimate <= table.upper)).all()
+    pd.testing.assert_frame_equal(table, transfer_by_authority(f, None, lineup, **kwargs))
 
 
 def test_evaluation_refuses_a_leaking_column(small_population):
