@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..schema import ColumnRoles
 from ._comparison import evaluate_models
-from ._splits import leave_one_authority_out
+from ._splits import Split, leave_one_authority_out
 
 __all__ = ["transfer_by_authority"]
 
@@ -21,29 +21,36 @@ def transfer_by_authority(
     roles: ColumnRoles | None,
     models: Mapping[str, Any],
     *,
+    within: Split | None = None,
     metrics: tuple[str, ...] = ("roc_auc", "recall_at_capacity"),
     max_train: int | None = None,
     **kwargs: Any,
 ) -> pd.DataFrame:
     """Fit on all authorities but one, evaluate on that one, for each authority.
 
-    ``max_train`` caps the training families of each fit with a seeded random sample
-    (``kwargs["random_state"]``), so that the check costs the same at any scale.
+    ``within`` (usually the temporal split) is kept as well: each fit learns from the other
+    authorities' training period and is tested on the left-out authority's test period
+    (see :func:`leave_one_authority_out`). ``max_train`` caps the training families of each
+    fit with a seeded random sample (``kwargs["random_state"]``), so that the check costs
+    the same at any scale.
 
-    Returns a tidy table ``authority, model, metric, estimate, lower, upper`` (intervals
-    by the same bootstrap as :class:`ModelComparison`; ``kwargs`` go to it).
+    Returns a tidy table ``authority, n_train, n_test, model, metric, estimate, lower,
+    upper`` (intervals by the same bootstrap as :class:`ModelComparison`; ``kwargs`` go to
+    it).
     """
     roles = roles or ColumnRoles()
     rng = np.random.default_rng(kwargs.get("random_state", 0))
     rows = []
-    for split in leave_one_authority_out(frame, roles):
+    for split in leave_one_authority_out(frame, roles, within=within):
         if max_train is not None and len(split.train) > max_train:
             split = replace(
                 split, train=np.sort(rng.choice(split.train, size=max_train, replace=False))
             )
         comparison, _ = evaluate_models(frame, roles, split, models, **kwargs)
         t = comparison.table
-        t = t[t.metric.isin(metrics)].assign(authority=split.details["authority"])
+        t = t[t.metric.isin(metrics)].assign(
+            authority=split.details["authority"], n_train=len(split.train), n_test=len(split.test)
+        )
         rows.append(t)
     out = pd.concat(rows, ignore_index=True)
-    return out[["authority", "model", "metric", "estimate", "lower", "upper"]]
+    return out[["authority", "n_train", "n_test", "model", "metric", "estimate", "lower", "upper"]]

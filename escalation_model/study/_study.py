@@ -181,6 +181,7 @@ def run_study(
         roles,
         include_protected=mc.include_protected,
         calibrate=mc.calibrate,
+        calibration_refit=mc.calibration_refit,
         random_state=mc.random_state,
         lightgbm_params=mc.lightgbm,
         logistic_params=mc.logistic,
@@ -207,7 +208,10 @@ def run_study(
             "and no leave-one-authority-out check."
         )
     if config.split.leave_one_authority_out and roles.area:
-        stage("transfer", "checking transfer to unseen authorities (leave one authority out)")
+        stage(
+            "transfer",
+            "checking transfer to unseen authorities (leave one authority out, on the test period)",
+        )
         lineup = {k: models[k] for k in ("five_plus_rule", "lightgbm")}
         lineup["lightgbm"] = make_models(
             roles,
@@ -220,9 +224,12 @@ def run_study(
             frame,
             roles,
             lineup,
+            within=split,
             max_train=config.split.transfer_max_train,
             **{**bootstrap, "n_bootstrap": config.split.transfer_n_bootstrap},
         )
+        for count in ("n_train", "n_test"):  # published: rounded like every count
+            transfer[count] = [_rounded(int(v), rules) for v in transfer[count]]
     fc = config.fairness
     stage("fairness", "auditing fairness of the LightGBM model on the test families")
     test = frame.iloc[split.test]
@@ -239,8 +246,15 @@ def run_study(
         notes.append(
             "No 'protected' role: the fairness audit covers only deprivation and family type."
         )
-    proba_all = gbm.predict_proba(frame)[:, 1]  # in memory only; scored once, used below
-    p_test, p_train = proba_all[split.test], proba_all[split.train]
+    # every family's probability, in memory only: the test families were scored by the
+    # comparison, the rest once here
+    proba_all = np.empty(n)
+    p_test = comparison.probabilities("lightgbm")
+    proba_all[split.test] = p_test
+    rest = np.ones(n, dtype=bool)
+    rest[split.test] = False
+    proba_all[rest] = gbm.predict_proba(frame[rest])[:, 1]
+    p_train = proba_all[split.train]
     audit = FairnessAudit(
         test[roles.outcome].to_numpy(),
         p_test,
