@@ -134,6 +134,11 @@ class ModelComparison:
     def models(self) -> list[str]:
         return list(self._predictions)
 
+    def probabilities(self, model: str) -> np.ndarray:
+        """A copy of ``model``'s probabilities for the test families, in their order (in
+        memory only: individual scores are never written out by the library)."""
+        return self._predictions[model][0].copy()
+
     def estimate(self, model: str, metric: str) -> tuple[float, float, float]:
         """``(estimate, lower, upper)`` of one metric of one model."""
         row = self._table[(self._table.model == model) & (self._table.metric == metric)]

@@ -11,14 +11,27 @@ matplotlib.use("Agg")
 
 
 @pytest.fixture(scope="module")
-def comparison(small_population):
+def evaluated(small_population):
     pop = small_population
     split = temporal_split(pop.frame, pop.roles)
     models = make_models(pop.roles, lightgbm_params={"n_estimators": 100})
     cmp_, fitted = evaluate_models(
         pop.frame, pop.roles, split, models, oracle=pop.oracle, n_bootstrap=200
     )
-    return cmp_
+    return cmp_, fitted, pop.frame.iloc[split.test]
+
+
+@pytest.fixture(scope="module")
+def comparison(evaluated):
+    return evaluated[0]
+
+
+def test_test_probabilities_are_the_models_own(evaluated):
+    cmp_, fitted, test = evaluated
+    p = cmp_.probabilities("lightgbm")
+    np.testing.assert_array_equal(p, fitted["lightgbm"].predict_proba(test)[:, 1])
+    p[:] = -1.0  # a copy: the comparison is unchanged
+    assert cmp_.probabilities("lightgbm").min() >= 0.0
 
 
 def test_tidy_table_has_every_model_and_metric(comparison):
