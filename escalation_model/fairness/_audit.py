@@ -73,11 +73,22 @@ def select_at_capacity(
     """The families a service with ``capacity`` places would take: the highest scores, with
     ties at the boundary broken by a seeded random order (so a rule's ties are fair)."""
     score = np.asarray(score, dtype=float)
-    k = int(round(resolve_capacity(capacity, len(score))))
-    tiebreak = np.random.default_rng(random_state).random(len(score))
-    order = np.lexsort((tiebreak, -score))
-    selected = np.zeros(len(score), dtype=bool)
-    selected[order[:k]] = True
+    n = len(score)
+    k = min(int(round(resolve_capacity(capacity, n))), n)
+    tiebreak = np.random.default_rng(random_state).random(n)
+    selected = np.zeros(n, dtype=bool)
+    if k == 0:
+        return selected
+    if np.isnan(score).any():
+        selected[np.lexsort((tiebreak, -score))[:k]] = True
+        return selected
+    # the same choice as a full sort by (-score, tiebreak), in linear time: everything
+    # above the k-th highest score, then the tied families with the lowest tiebreaks
+    threshold = np.partition(score, n - k)[n - k]
+    selected[score > threshold] = True
+    tied = np.flatnonzero(score == threshold)
+    still = k - int(selected.sum())
+    selected[tied[np.argsort(tiebreak[tied], kind="stable")[:still]]] = True
     return selected
 
 

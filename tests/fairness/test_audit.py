@@ -152,6 +152,19 @@ def test_selection_at_capacity_breaks_ties_evenly():
     np.testing.assert_array_equal(sel, select_at_capacity(score, 5))
 
 
+@pytest.mark.parametrize("capacity", [1, 37, 0.05, 0.5, 500])
+def test_selection_at_capacity_is_the_full_sort_order(capacity):
+    # a rule's score (few distinct values, many ties at the boundary) and a continuous
+    # one: the linear-time selection must equal sorting by (-score, tiebreak)
+    rng = np.random.default_rng(3)
+    for score in (rng.integers(0, 6, 500).astype(float), rng.random(500)):
+        k = min(int(round(capacity * 500 if capacity < 1 else capacity)), 500)
+        tiebreak = np.random.default_rng(11).random(500)
+        expected = np.zeros(500, dtype=bool)
+        expected[np.lexsort((tiebreak, -score))[:k]] = True
+        np.testing.assert_array_equal(select_at_capacity(score, capacity, 11), expected)
+
+
 def test_sensitive_features_from_frame(small_population):
     sf = sensitive_features_from(small_population.frame)
     assert list(sf.columns) == [
