@@ -61,6 +61,7 @@ class ModelsConfig:
 
     include_protected: bool = False
     calibrate: bool = True
+    calibration_refit: bool = False
     random_state: int = 0
     lightgbm: dict[str, Any] = field(default_factory=dict)
     logistic: dict[str, Any] = field(default_factory=dict)

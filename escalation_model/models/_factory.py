@@ -19,6 +19,7 @@ def make_models(
     *,
     include_protected: bool = False,
     calibrate: bool = True,
+    calibration_refit: bool = True,
     random_state: int = 0,
     lightgbm_params: dict[str, Any] | None = None,
     logistic_params: dict[str, Any] | None = None,
@@ -27,7 +28,8 @@ def make_models(
 
     Returns ``five_plus_rule`` and ``area_rule`` (the rules a council uses today),
     ``logistic`` and ``lightgbm`` (the latter wrapped in held-out calibration when
-    ``calibrate=True``).
+    ``calibrate=True``; ``calibration_refit`` is :class:`CalibratedRiskClassifier`'s
+    ``refit``).
 
     Examples
     --------
@@ -46,5 +48,5 @@ def make_models(
         "logistic": LogisticRiskClassifier(
             roles=roles, include_protected=include_protected, **(logistic_params or {})
         ),
-        "lightgbm": CalibratedRiskClassifier(gbm) if calibrate else gbm,
+        "lightgbm": (CalibratedRiskClassifier(gbm, refit=calibration_refit) if calibrate else gbm),
     }

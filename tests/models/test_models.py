@@ -94,6 +94,21 @@ def test_calibration_is_kept_only_where_it_helps(data):
     assert p.min() >= 0.0 and p.max() <= 1.0
 
 
+def test_without_refit_the_checked_model_is_the_final_model(data):
+    f, y = data
+    gbm = LightGBMRiskClassifier(n_estimators=60)
+    refit = CalibratedRiskClassifier(gbm, refit=True).fit(f, y)
+    kept = CalibratedRiskClassifier(gbm, refit=False).fit(f, y)
+    assert refit.calibration_report_["calibrated"] is False  # raw GBM is well calibrated here
+    assert refit.calibration_report_["model_rows"] == len(f)
+    assert kept.calibration_report_["model_rows"] == len(f) - 4000
+    # the kept model is the one fitted on the earlier rows: same as fitting those directly
+    early = f.sort_values("profile_date", kind="stable").iloc[: len(f) - 4000]
+    direct = LightGBMRiskClassifier(n_estimators=60).fit(early, early["escalated"])
+    np.testing.assert_array_equal(kept.predict_proba(f), direct.predict_proba(f))
+    assert not np.array_equal(kept.predict_proba(f), refit.predict_proba(f))
+
+
 def test_a_leaking_column_is_refused(data):
     f, y = data
     leaky = f.assign(referred=f["escalated"])
