@@ -4,6 +4,7 @@ nothing is published for identifiable families (tables are means over groups).""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ from .._limits import DISCLOSURE_MIN_CELL
 from ..features import feature_matrix
 
 __all__ = ["PopulationExplanation", "explain_model"]
+
+_INTERACTION_CHUNK = 100  # families per call of shap's interaction values
 
 
 def _unwrap(model: Any) -> Any:
@@ -217,6 +220,12 @@ def _attributions(explainer: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.asarray(raw.values), base
 
 
+def _lightgbm_attributions(booster: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TreeSHAP values and base values (log-odds) of a LightGBM booster, on one thread."""
+    out = np.asarray(booster.predict(X, pred_contrib=True, num_threads=1))
+    return out[:, :-1], out[:, -1]
+
+
 def _tree_interactions(
     explainer: Any,
     frame: pd.DataFrame,
@@ -236,7 +245,9 @@ def _tree_interactions(
     m = min(size, eligible.size)
     rows_idx = np.sort(rng.choice(eligible, size=m, replace=False))
     X = feature_matrix(frame.iloc[rows_idx], spec)
-    inter = np.asarray(explainer.shap_interaction_values(X))
+    # in chunks, so that the GIL is free between them for the attributions' thread
+    chunks = [X[i : i + _INTERACTION_CHUNK] for i in range(0, len(X), _INTERACTION_CHUNK)]
+    inter = np.concatenate([np.asarray(explainer.shap_interaction_values(c)) for c in chunks])
     mean_abs = np.abs(inter).mean(axis=0)
     binary = [
         bool(set(np.unique(X[:, j][~np.isnan(X[:, j])])) <= {0.0, 1.0}) for j in range(len(names))
@@ -320,14 +331,27 @@ def explain_model(
     interactions = None
     if isinstance(inner, LightGBMRiskClassifier):
         booster = inner.booster_model_.booster_
-        explainer = shap.TreeExplainer(booster)
-        values, base = _attributions(explainer, X)
+        # For a LightGBM model shap's TreeExplainer returns LightGBM's own TreeSHAP
+        # (pred_contrib), which releases the GIL, while shap's interaction values hold it
+        # and use one core. So the attributions are asked of LightGBM directly, on one
+        # thread, beside the interactions: the same numbers as shap's (tested), in about
+        # two thirds of the time on two cores.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            attributions = pool.submit(_lightgbm_attributions, booster, X)
+            if interaction_sample:
+                interactions = _tree_interactions(
+                    shap.TreeExplainer(booster),
+                    frame,
+                    spec,
+                    roles,
+                    names,
+                    labels,
+                    interaction_sample,
+                    rng,
+                )
+            values, base = attributions.result()
         data = X
         kind = "lightgbm"
-        if interaction_sample:
-            interactions = _tree_interactions(
-                explainer, frame, spec, roles, names, labels, interaction_sample, rng
-            )
     elif isinstance(inner, LogisticRiskClassifier):
         pipe = inner.pipeline_
         imputer, scaler, lr = (pipe.named_steps[k] for k in ("impute", "scale", "model"))

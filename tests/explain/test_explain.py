@@ -108,3 +108,20 @@ def test_plots(gbm_explanation):
     assert ex.plot_interactions().axes[0].get_title() == "How needs combine"
     assert len(ex.plot_dependence(3).axes) == 3
     assert ex.plot_beeswarm() is not None
+
+
+def test_lightgbm_attributions_are_shaps_own(small_population):
+    import shap
+
+    from escalation_model.explain._population import _lightgbm_attributions
+    from escalation_model.features import feature_matrix
+    from escalation_model.models import LightGBMRiskClassifier
+
+    f = small_population.frame
+    gbm = LightGBMRiskClassifier(n_estimators=60).fit(f, f["escalated"])
+    X = feature_matrix(f.head(500), gbm.feature_spec_)
+    booster = gbm.booster_model_.booster_
+    values, base = _lightgbm_attributions(booster, X)
+    theirs = shap.TreeExplainer(booster)(X)
+    np.testing.assert_array_equal(values, theirs.values)
+    np.testing.assert_array_equal(base, theirs.base_values)
