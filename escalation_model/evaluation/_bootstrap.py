@@ -75,6 +75,9 @@ def _cell_sums(cell: np.ndarray, n_cells: int, y: np.ndarray, p: np.ndarray) -> 
     }
 
 
+# a replicate of a small test set may draw no escalations: its ratios are NaN or infinite
+# and are dropped from the intervals (see _interval), so numpy need not warn about them
+@np.errstate(invalid="ignore", divide="ignore")
 def _metrics_from_bins(
     w1: np.ndarray,
     w0: np.ndarray,
@@ -83,8 +86,11 @@ def _metrics_from_bins(
     ece_groups: np.ndarray,
     k_share: float | None,
     k_count: float,
+    calibration: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Every metric from per-bin weighted sums; arrays are (B, M), bins ascending."""
+    """Every metric from per-bin weighted sums; arrays are (B, M), bins ascending. With
+    ``calibration=False`` the calibration intercept and slope (the costly logistic fits)
+    are left as NaN."""
     tot1 = w1.sum(-1)
     tot0 = w0.sum(-1)
     n = tot1 + tot0
@@ -99,8 +105,11 @@ def _metrics_from_bins(
     ap = (d1 * prec).sum(-1) / tot1
     brier = (agg["br1"].sum(-1) + agg["br0"].sum(-1)) / n
     ll = (agg["ll1"].sum(-1) + agg["ll0"].sum(-1)) / n
-    intercept = _newton_logistic(x, w1, w0, slope=False)[..., 0]
-    slope = _newton_logistic(x, w1, w0, slope=True)[..., 1]
+    if calibration:
+        intercept = _newton_logistic(x, w1, w0, slope=False)[..., 0]
+        slope = _newton_logistic(x, w1, w0, slope=True)[..., 1]
+    else:
+        intercept = slope = np.full(n.shape, np.nan)
     psum = agg["p1"] + agg["p0"]
     n_groups = int(ece_groups.max()) + 1
     ece = np.zeros(n.shape)
@@ -144,8 +153,10 @@ class _Engine:
         scores: list[np.ndarray],
         n_bins: int,
         capacity: float | int,
+        calibration: bool = True,
     ):
         y = np.asarray(y).astype(int)
+        self.calibration = calibration
         self.k_count = resolve_capacity(capacity, len(y))
         self.k_share = float(capacity) if capacity < 1 else None
         binned = [_bin_scores(np.asarray(s, dtype=float), n_bins) for s in scores]
@@ -203,7 +214,11 @@ class _Engine:
             for name in _SUMS:
                 r = ratios1 if name.endswith("1") else ratios0
                 agg[name] = self._per_bin(model, r * model.sums[name])
-            out.append(_metrics_from_bins(w1, w0, agg, x, groups, self.k_share, self.k_count))
+            out.append(
+                _metrics_from_bins(
+                    w1, w0, agg, x, groups, self.k_share, self.k_count, self.calibration
+                )
+            )
         return out
 
     def run(
@@ -240,6 +255,10 @@ def _interval(
     return float(lo + shift), float(hi + shift)
 
 
+def _needs_calibration(metrics: dict[str, float]) -> bool:
+    return "calibration_intercept" in metrics or "calibration_slope" in metrics
+
+
 def bootstrap_metrics(
     y: np.ndarray,
     proba: np.ndarray,
@@ -252,8 +271,9 @@ def bootstrap_metrics(
     n_bins: int = 4000,
     random_state: int | None = 0,
 ) -> dict[str, tuple[float, float]]:
-    """Percentile intervals of every metric for one model (see the module docstring)."""
-    engine = _Engine(y, [proba], [score], n_bins, capacity)
+    """Percentile intervals of the metrics in ``estimates`` for one model (see the module
+    docstring)."""
+    engine = _Engine(y, [proba], [score], n_bins, capacity, _needs_calibration(estimates))
     binned, reps = engine.run(n_bootstrap, np.random.default_rng(random_state))
     return {k: _interval(estimates[k], binned[0][k], reps[0][k], confidence) for k in estimates}
 
@@ -270,11 +290,18 @@ def bootstrap_differences(
     n_bins: int = 256,
     random_state: int | None = 0,
 ) -> dict[str, tuple[float, float]]:
-    """Paired intervals of ``model - reference`` for every metric.
+    """Paired intervals of ``model - reference`` for the metrics in ``differences``.
 
     ``model`` and ``reference`` are ``(proba, score)`` pairs on the same families.
     """
-    engine = _Engine(y, [model[0], reference[0]], [model[1], reference[1]], n_bins, capacity)
+    engine = _Engine(
+        y,
+        [model[0], reference[0]],
+        [model[1], reference[1]],
+        n_bins,
+        capacity,
+        _needs_calibration(differences),
+    )
     binned, reps = engine.run(n_bootstrap, np.random.default_rng(random_state))
     out = {}
     for k, diff in differences.items():

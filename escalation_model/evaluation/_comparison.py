@@ -50,6 +50,9 @@ class ModelComparison:
     n_bootstrap : int, default=1000
     confidence : float, default=0.95
     random_state : int, default=0
+    metrics : sequence of str, optional
+        Only these metrics of :data:`METRICS` (default: all). Leaving out the calibration
+        intercept and slope skips their logistic fits in every bootstrap replicate.
     """
 
     def __init__(
@@ -62,7 +65,12 @@ class ModelComparison:
         n_bootstrap: int = 1000,
         confidence: float = 0.95,
         random_state: int = 0,
+        metrics: tuple[str, ...] | list[str] | None = None,
     ):
+        unknown = sorted(set(metrics or ()) - set(METRICS))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
+        wanted = [m for m in METRICS if metrics is None or m in metrics]
         y = np.asarray(y).astype(int)
         if reference not in predictions:
             raise ValueError(
@@ -80,7 +88,8 @@ class ModelComparison:
         rows = []
         estimates: dict[str, dict[str, float]] = {}
         for i, (name, (proba, score)) in enumerate(self._predictions.items()):
-            est = point_estimates(y, proba, score, capacity)
+            every = point_estimates(y, proba, score, capacity)
+            est = {m: every[m] for m in wanted}
             estimates[name] = est
             ci = bootstrap_metrics(
                 y,
@@ -92,7 +101,7 @@ class ModelComparison:
                 confidence=confidence,
                 random_state=random_state + i,
             )
-            for metric in METRICS:
+            for metric in wanted:
                 rows.append((name, metric, est[metric], *ci[metric]))
         self._table = pd.DataFrame(rows, columns=["model", "metric", "estimate", "lower", "upper"])
 
@@ -101,7 +110,7 @@ class ModelComparison:
         for i, (name, pair) in enumerate(self._predictions.items()):
             if name == reference:
                 continue
-            delta = {m: estimates[name][m] - estimates[reference][m] for m in METRICS}
+            delta = {m: estimates[name][m] - estimates[reference][m] for m in wanted}
             ci = bootstrap_differences(
                 y,
                 pair,
@@ -112,7 +121,7 @@ class ModelComparison:
                 confidence=confidence,
                 random_state=random_state + 1000 + i,
             )
-            for metric in METRICS:
+            for metric in wanted:
                 diffs.append((name, reference, metric, delta[metric], *ci[metric]))
         self._differences = pd.DataFrame(
             diffs, columns=["model", "reference", "metric", "difference", "lower", "upper"]

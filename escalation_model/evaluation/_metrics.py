@@ -76,7 +76,7 @@ def _newton_logistic(
             float(np.max(np.abs(a - a_old), initial=0.0)),
             float(np.max(np.abs(b - b_old), initial=0.0)),
         )
-        if not np.isfinite(step) or step < 1e-12:
+        if not np.isfinite(step) or step < 1e-10:  # far below any reported digit
             break
     return np.stack([a, b], axis=-1)
 

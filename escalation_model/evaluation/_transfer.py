@@ -46,9 +46,8 @@ def transfer_by_authority(
             split = replace(
                 split, train=np.sort(rng.choice(split.train, size=max_train, replace=False))
             )
-        comparison, _ = evaluate_models(frame, roles, split, models, **kwargs)
-        t = comparison.table
-        t = t[t.metric.isin(metrics)].assign(
+        comparison, _ = evaluate_models(frame, roles, split, models, metrics=metrics, **kwargs)
+        t = comparison.table.assign(
             authority=split.details["authority"], n_train=len(split.train), n_test=len(split.test)
         )
         rows.append(t)

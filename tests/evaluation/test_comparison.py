@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 
 from escalation_model.evaluation import METRICS, evaluate_models, temporal_split
@@ -77,3 +78,20 @@ def test_unknown_reference_is_refused(comparison):
     y = np.array([0, 1, 0, 1])
     with pytest.raises(ValueError, match="reference"):
         ModelComparison({"a": (np.ones(4) / 2, np.ones(4))}, y)
+
+
+def test_a_subset_of_metrics_has_the_same_intervals():
+    from escalation_model.evaluation import ModelComparison
+
+    rng = np.random.default_rng(2)
+    p = rng.beta(1, 20, 5000)
+    y = (rng.random(5000) < p).astype(int)
+    preds = {"five_plus_rule": (p.round(2), p.round(2)), "model": (p, p)}
+    full = ModelComparison(preds, y, n_bootstrap=200)
+    some = ModelComparison(preds, y, n_bootstrap=200, metrics=["roc_auc", "recall_at_capacity"])
+    keep = full.table.metric.isin(["roc_auc", "recall_at_capacity"])
+    pd.testing.assert_frame_equal(some.table, full.table[keep].reset_index(drop=True))
+    keep = full.differences.metric.isin(["roc_auc", "recall_at_capacity"])
+    pd.testing.assert_frame_equal(some.differences, full.differences[keep].reset_index(drop=True))
+    with pytest.raises(ValueError, match="unknown metric"):
+        ModelComparison(preds, y, metrics=["auc"])
