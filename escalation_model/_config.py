@@ -51,7 +51,7 @@ class SplitConfig:
     test_start: str | None = None
     horizon_days: int = OUTCOME_HORIZON_DAYS
     leave_one_authority_out: bool = True
-    transfer_max_train: int = 100_000
+    transfer_max_train: int = 25_000
     transfer_n_bootstrap: int = 300
 
 

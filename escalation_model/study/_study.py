@@ -42,6 +42,8 @@ from ._result import StudyData, StudyResult, _rounded
 
 __all__ = ["load_study_data", "population_tables", "run_study"]
 
+MITIGATION_SAMPLE = 50_000  # training families sampled to fit ThresholdOptimizer
+
 
 def population_tables(
     frame: pd.DataFrame,
@@ -54,10 +56,12 @@ def population_tables(
     oracle: Any = None,
     confidence: float = 0.95,
     random_state: int = 0,
+    forecast: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Every published population table for families ``frame`` with probabilities
-    ``proba``: aggregates by each grouping, strategies, scenarios and the demand forecast.
-    With outcomes, observed counts and ratios too. All pass disclosure control."""
+    ``proba``: aggregates by each grouping, strategies, scenarios and (unless
+    ``forecast=False``) the demand forecast. With outcomes, observed counts and ratios too.
+    All pass disclosure control."""
     outcome = roles.outcome if roles.outcome and roles.outcome in frame.columns else None
     seg = add_segments(frame, roles)
     tables: dict[str, pd.DataFrame] = {}
@@ -85,7 +89,7 @@ def population_tables(
         confidence=confidence,
         random_state=random_state,
     )
-    if roles.profile_date and roles.area:
+    if forecast and roles.profile_date and roles.area:
         for area in roles.area[::-1]:
             tables[f"demand_forecast_by_{area}.csv"] = demand_forecast(
                 frame, proba, area, roles, confidence=confidence
@@ -233,7 +237,6 @@ def run_study(
     fc = config.fairness
     stage("fairness", "auditing fairness of the LightGBM model on the test families")
     test = frame.iloc[split.test]
-    train = frame.iloc[split.train]
     gbm = fitted["lightgbm"]
     sensitive = sensitive_features_from(test, roles)
     intersections = [tuple(i) for i in fc.intersections if set(i) <= set(sensitive.columns)]
@@ -246,15 +249,24 @@ def run_study(
         notes.append(
             "No 'protected' role: the fairness audit covers only deprivation and family type."
         )
-    # every family's probability, in memory only: the test families were scored by the
-    # comparison, the rest once here
-    proba_all = np.empty(n)
+    # probabilities in memory only. The test families were scored by the comparison; the
+    # families profiled after the training period (for monitoring and the demand
+    # forecast) and a seeded sample of training families (to fit the mitigations) are
+    # scored here. Training families are not otherwise needed: in-sample figures say
+    # nothing about the model.
+    train_end = pd.Timestamp(split.details["train_end"])
+    after_training = (pd.to_datetime(frame[roles.profile_date]) > train_end).to_numpy()
+    rng = np.random.default_rng(ev.random_state)
+    fit_rows = split.train
+    if len(fit_rows) > MITIGATION_SAMPLE:
+        fit_rows = np.sort(rng.choice(fit_rows, size=MITIGATION_SAMPLE, replace=False))
+    proba_all = np.full(n, np.nan)
     p_test = comparison.probabilities("lightgbm")
     proba_all[split.test] = p_test
-    rest = np.ones(n, dtype=bool)
-    rest[split.test] = False
-    proba_all[rest] = gbm.predict_proba(frame[rest])[:, 1]
-    p_train = proba_all[split.train]
+    to_score = after_training.copy()
+    to_score[fit_rows] = True
+    to_score[split.test] = False
+    proba_all[to_score] = gbm.predict_proba(frame[to_score])[:, 1]
     audit = FairnessAudit(
         test[roles.outcome].to_numpy(),
         p_test,
@@ -273,14 +285,10 @@ def run_study(
     else:
         # ThresholdOptimizer learns a handful of thresholds: a seeded sample of the
         # training families is plenty, and keeps the cost flat at any scale
-        rng = np.random.default_rng(ev.random_state)
-        fit_rows = np.arange(len(train))
-        if len(fit_rows) > 100_000:
-            fit_rows = np.sort(rng.choice(fit_rows, size=100_000, replace=False))
         mitigation = compare_mitigations(
-            p_train[fit_rows],
-            train[roles.outcome].to_numpy()[fit_rows],
-            train[fc.mitigation_characteristic].to_numpy()[fit_rows],
+            proba_all[fit_rows],
+            frame[roles.outcome].to_numpy()[fit_rows],
+            frame[fc.mitigation_characteristic].to_numpy()[fit_rows],
             p_test,
             test[roles.outcome].to_numpy(),
             test[fc.mitigation_characteristic].to_numpy(),
@@ -304,28 +312,17 @@ def run_study(
         oracle=oracle_test,
         confidence=ev.confidence,
         random_state=ev.random_state,
+        forecast=False,
     )
-    tables.update(
-        {
-            k: v
-            for k, v in population_tables(
-                frame,
-                roles,
-                proba_all,
-                groupings=[],
-                capacity=ev.capacity,
-                confidence=ev.confidence,
-            ).items()
-            if k.startswith("demand_forecast")
-        }
-    )
-    monitoring = monitor(frame, proba_all, roles, confidence=ev.confidence)
-    train_end = pd.Timestamp(split.details["train_end"])
-    monitoring.insert(
-        1,
-        "in_training_period",
-        [pd.Period(p).start_time <= train_end for p in monitoring["period"]],
-    )
+    # the demand forecast plans for the latest profiles, and monitoring compares observed
+    # with expected escalations in the quarters the model did not learn from
+    later = frame[after_training]
+    if roles.area:
+        for area in roles.area[::-1]:
+            tables[f"demand_forecast_by_{area}.csv"] = demand_forecast(
+                later, proba_all[after_training], area, roles, confidence=ev.confidence
+            )
+    monitoring = monitor(later, proba_all[after_training], roles, confidence=ev.confidence)
     tables["monitoring_by_quarter.csv"] = monitoring
     stage(
         "explain",
