@@ -81,7 +81,8 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 def input_example(model: Any, n: int = 2) -> pd.DataFrame:
     """A made-up input for the model's signature: indicator columns 0 and 1, the middle
-    deprivation decile, the first level of any category. No family's data."""
+    deprivation decile, the first level of any category. No family's data. Numbers are
+    floats, so the signature accepts the missing ("not known") values real extracts have."""
     spec = getattr(model, "feature_spec_", None)
     if spec is None:
         return pd.DataFrame(np.zeros((n, model.n_features_in_)))
@@ -90,9 +91,9 @@ def input_example(model: Any, n: int = 2) -> pd.DataFrame:
         if col in spec.categories:
             data[col] = [spec.categories[col][0]] * n
         elif spec.monotone[spec.names.index(col)] == -1:
-            data[col] = [5] * n
+            data[col] = [5.0] * n
         else:
-            data[col] = [i % 2 for i in range(n)]
+            data[col] = [float(i % 2) for i in range(n)]
     return pd.DataFrame(data)
 
 

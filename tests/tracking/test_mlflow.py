@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -98,6 +100,15 @@ def test_input_example_holds_no_family(small_population):
     assert "family_id" not in ex.columns
     assert set(ex["domestic_abuse"]) <= {0, 1}
     assert model.predict_proba(ex).shape == (2, 2)
+    # numbers are doubles, so the signature admits "not known" (NaN) values, and MLflow
+    # has no integer-column hint to print
+    from mlflow.models import infer_signature
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        signature = infer_signature(ex, model.predict_proba(ex)[:, 1])
+    types = {c.name: c.type.name for c in signature.inputs.inputs}
+    assert types["domestic_abuse"] == "double" and types["deprivation_decile"] == "double"
 
 
 def test_default_config_is_valid():
