@@ -337,8 +337,26 @@ def _atrs(card, s, models, fairness) -> None:
     hp = models.get("hyperparameters", {})
     card.add_text(
         "technical_specification",
-        "Temporal split, calibrated LightGBM, bootstrap intervals; variables below.",
+        "Temporal split, LightGBM with a held-out calibration check, bootstrap intervals; "
+        "variables below.",
     )
+    cal = (models.get("calibration") or {}).get("lightgbm")
+    if cal and "log_loss_raw" in cal:
+        verdict = (
+            "was kept"
+            if cal.get("calibrated")
+            else "was not kept, since it did not lower their log loss"
+        )
+        n_train = (models.get("split") or {}).get("n_train")
+        refitted = not cal.get("calibrated") and cal.get("model_rows") == n_train
+        card.add_text(
+            "technical_specification",
+            f"The latest {_fmt_int(cal.get('holdout_rows'))} training families were held out "
+            f"to check isotonic calibration, which {verdict} ({cal['log_loss_raw']:.4f} "
+            f"without, {cal['log_loss_calibrated']:.4f} with). The LightGBM model learned "
+            f"from {_fmt_int(cal.get('model_rows'))} families"
+            + (", all the training families, refitted after the check." if refitted else "."),
+        )
     card.add_table(
         "technical_specification",
         "Variables",

@@ -196,13 +196,24 @@ class StudyResult:
                 }
             return out
 
+        def published(report: dict[str, Any]) -> dict[str, Any]:
+            # counts of families are rounded like every published count
+            return {
+                k: _rounded(v, self.disclosure)
+                if (k.startswith("n_") or k.endswith("_rows") or k.endswith("_families"))
+                and isinstance(v, int)
+                and not isinstance(v, bool)
+                else v
+                for k, v in report.items()
+            }
+
         calibration = {
-            name: m.calibration_report_
+            name: published(m.calibration_report_)
             for name, m in self.models.items()
             if hasattr(m, "calibration_report_")
         }
         return {
-            "split": {"description": self.split.description, **self.split.details},
+            "split": published({"description": self.split.description, **self.split.details}),
             "test_families": _rounded(cmp_.n_families, self.disclosure),
             "test_escalations": _rounded(cmp_.n_escalations, self.disclosure),
             "capacity": cmp_.capacity,

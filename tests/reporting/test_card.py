@@ -172,3 +172,20 @@ def test_html_renders_in_headless_chromium(study, tmp_path):
     for key, title in SECTION_ORDER:
         assert f'id="{key}"' in dom
         assert title.split(" (")[0] in dom
+
+
+def test_card_states_what_the_model_learned_from(study):
+    result, _ = study
+    cal = result.summary()["models"]["calibration"]["lightgbm"]
+    assert cal["model_rows"] % 5 == 0 and cal["holdout_rows"] % 5 == 0  # published counts
+    text = " ".join(ModelCard.from_study(result).sections["technical_specification"].text)
+    assert f"The latest {cal['holdout_rows']:,.0f} training families were held out" in text
+    assert f"learned from {cal['model_rows']:,.0f} families." in text  # no refit by default
+    assert ("was kept" in text) == cal["calibrated"]
+    # a model refitted on every training family after the check says so
+    s = result.summary()
+    s["models"]["calibration"]["lightgbm"].update(
+        calibrated=False, model_rows=s["models"]["split"]["n_train"]
+    )
+    text = " ".join(ModelCard.from_summary(s).sections["technical_specification"].text)
+    assert "all the training families, refitted after the check" in text
