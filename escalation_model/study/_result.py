@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,30 +237,34 @@ class StudyResult:
         }
 
     def summary(self) -> dict[str, Any]:
-        """The machine-readable summary written as ``summary.json``."""
-        return {
-            "escalation_model_version": __version__,
-            "code_version": code_version(),
-            "python": platform.python_version(),
-            "data": {
-                "source": self.data_source,
-                "synthetic": self.is_synthetic,
-                "fingerprint_sha256": self.data_fingerprint,
-                "n_families": self.overview.get("families"),
-                "missing_share": self.validation.missing_share,
-                "warnings": [str(w) for w in self.validation.warnings],
-                "roles": self.roles_dict,
-                "variables": self._variables(),
-            },
-            "config": self.config.to_dict(),
-            "overview": self.overview,
-            "models": self._models_summary(),
-            "fairness": self._fairness_summary(),
-            "population": self._population_summary(),
-            "explanations": self._explain_summary(),
-            "disclosure_control": self.disclosure.describe(),
-            "notes": self.notes,
-        }
+        """The machine-readable summary written as ``summary.json``; its schema is
+        ``escalation_model/study/summary.schema.json``. Strict JSON: a suppressed or
+        undefined figure is ``None`` (``null``), never NaN."""
+        return _strict_json(
+            {
+                "escalation_model_version": __version__,
+                "code_version": code_version(),
+                "python": platform.python_version(),
+                "data": {
+                    "source": self.data_source,
+                    "synthetic": self.is_synthetic,
+                    "fingerprint_sha256": self.data_fingerprint,
+                    "n_families": self.overview.get("families"),
+                    "missing_share": self.validation.missing_share,
+                    "warnings": [str(w) for w in self.validation.warnings],
+                    "roles": self.roles_dict,
+                    "variables": self._variables(),
+                },
+                "config": self.config.to_dict(),
+                "overview": self.overview,
+                "models": self._models_summary(),
+                "fairness": self._fairness_summary(),
+                "population": self._population_summary(),
+                "explanations": self._explain_summary(),
+                "disclosure_control": self.disclosure.describe(),
+                "notes": self.notes,
+            }
+        )
 
     def write(self, folder: str | Path, *, card_fields: str | Path | None = None) -> list[Path]:
         """Write the summary, tables, plots, model and model card into ``folder`` (which must
@@ -268,7 +273,8 @@ class StudyResult:
         folder = Path(folder)
         written = []
         path = folder / "summary.json"
-        path.write_text(json.dumps(self.summary(), indent=2, default=str) + "\n", "utf-8")
+        text = json.dumps(self.summary(), indent=2, default=str, allow_nan=False)
+        path.write_text(text + "\n", "utf-8")
         written.append(path)
         path = folder / "profile_table.csv"
         self.profile.to_csv(path, index=False, float_format="%.4f")
@@ -309,6 +315,17 @@ class StudyResult:
             f"{o['escalation_rate']:.1%}; {o['share_five_plus']:.1%} with "
             f"{FIVE_OR_MORE}+ Think Family indicators."
         )
+
+
+def _strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, at any depth."""
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _rounded(value: int, rules: DisclosureRules) -> float | None:

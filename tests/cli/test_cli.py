@@ -117,7 +117,15 @@ def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
 
 
-COUNT_COLUMNS = {"families", "observed", "families_offered", "observed_reached", "n_families"}
+COUNT_COLUMNS = {
+    "families",
+    "observed",
+    "families_offered",
+    "observed_reached",
+    "n_families",
+    "n_train",
+    "n_test",
+}
 
 
 def _assert_published_folder(folder):
@@ -130,6 +138,10 @@ def _assert_published_folder(folder):
             v = table[col].dropna()
             assert not ((v > 0) & (v < 10)).any(), (csv, col)
             assert (v % 5 == 0).all(), (csv, col)
+    if (folder / "summary.json").exists():
+        from tests.study.test_study import assert_valid_summary
+
+        assert_valid_summary(json.loads((folder / "summary.json").read_text()))
 
 
 def test_score_writes_population_tables_only(tmp_path, capsys):
@@ -187,10 +199,13 @@ def test_run_is_reproducible(tmp_path):
     assert a["data"]["fingerprint_sha256"] == b["data"]["fingerprint_sha256"]
     assert a["overview"] == b["overview"]
     assert a["models"] == b["models"]  # same data, config and seed: same numbers, bit for bit
-    assert (tmp_path / "a" / "model_comparison.csv").read_bytes() == (
-        tmp_path / "b" / "model_comparison.csv"
-    ).read_bytes()
-    assert (tmp_path / "a" / "transfer_by_authority.csv").exists()
+    # every published table, including those computed on several threads (transfer,
+    # explanations), is the same byte for byte
+    tables = sorted(p.name for p in (tmp_path / "a").glob("*.csv"))
+    assert "transfer_by_authority.csv" in tables and "explain_importance.csv" in tables
+    for name in tables:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    _assert_published_folder(tmp_path / "a")
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,19 @@ def test_card_json_validates_against_the_schema(study):
     assert set(card["open_gaps"]) == set(PERSON_FIELDS)
 
 
+def test_summary_follows_its_schema(study):
+    from tests.study.test_study import assert_valid_summary
+
+    _, out = study
+    summary = json.loads((out / "summary.json").read_text())
+    assert_valid_summary(summary)
+    assert summary["models"]["oracle_included"] is True
+    # a summary that breaks the schema is caught: an unrounded count
+    summary["models"]["test_families"] = 12_347
+    with pytest.raises(jsonschema.ValidationError, match="multiple of 5"):
+        assert_valid_summary(summary)
+
+
 def test_every_number_on_the_first_page_comes_from_the_results(study):
     result, _ = study
     s = result.summary()

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import jsonschema
+
 from escalation_model._config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
 from escalation_model.datasets import fingerprint
 from escalation_model.reporting import ModelCard
@@ -33,6 +38,7 @@ def test_missing_roles_are_allowed_and_said_plainly(small_population, tmp_path):
     assert not any(k.startswith("demand_forecast") for k in result.population)
     assert result.fairness.characteristics == ["deprivation_quintile", "lone_parent"]
     result.write(tmp_path)
+    assert_valid_summary(json.loads((tmp_path / "summary.json").read_text()))
     card = ModelCard.from_summary(result.summary())
     assert "This run did not include a demand forecast" in card.to_markdown()
     assert "No 'area' role" in card.to_markdown()
@@ -56,3 +62,14 @@ def test_stage_timings_are_recorded_but_not_in_the_summary(small_population):
         result.timings
     )
     assert "timings" not in result.summary()  # the summary stays reproducible bit for bit
+
+
+SUMMARY_SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "escalation_model" / "study" / "summary.schema.json").read_text()
+)
+
+
+def assert_valid_summary(summary: dict) -> None:
+    """summary.json follows its documented schema and is strict JSON (no NaN)."""
+    jsonschema.validate(summary, SUMMARY_SCHEMA, format_checker=jsonschema.FormatChecker())
+    json.dumps(summary, allow_nan=False)
