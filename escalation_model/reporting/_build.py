@@ -27,10 +27,14 @@ METRIC_NAMES = {
 MISSING = "This run did not include {what}, so this section has nothing to report."
 
 
+def _num(x: float | None, spec: str, scale: float = 1.0) -> str:
+    """A number for the card; a figure the run could not estimate (null) is said so."""
+    return "not estimable" if x is None else format(x * scale, spec)
+
+
 def _ci(v: dict[str, float], digits: int = 3, pct: bool = False) -> str:
-    if pct:
-        return f"{v['estimate']:.1%} ({v['lower']:.1%} to {v['upper']:.1%})"
-    return f"{v['estimate']:.{digits}f} ({v['lower']:.{digits}f} to {v['upper']:.{digits}f})"
+    spec = ".1%" if pct else f".{digits}f"
+    return f"{_num(v['estimate'], spec)} ({_num(v['lower'], spec)} to {_num(v['upper'], spec)})"
 
 
 def build_card(cls: type[ModelCard], s: dict[str, Any], plots_dir: str | None) -> ModelCard:
@@ -72,9 +76,11 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
     area_key = next(iter(forecast), None)
     if area_key is not None and forecast[area_key].get("total_expected") is not None:
         f = forecast[area_key]
-        total = card.add_fact("forecast_total", f["total_expected"], f"{f['total_expected']:,.0f}")
-        lo = card.add_fact("forecast_lower", f["total_lower"], f"{f['total_lower']:,.0f}")
-        hi = card.add_fact("forecast_upper", f["total_upper"], f"{f['total_upper']:,.0f}")
+        total = card.add_fact(
+            "forecast_total", f["total_expected"], _num(f["total_expected"], ",.0f")
+        )
+        lo = card.add_fact("forecast_lower", f["total_lower"], _num(f["total_lower"], ",.0f"))
+        hi = card.add_fact("forecast_upper", f["total_upper"], _num(f["total_upper"], ",.0f"))
         fam = card.add_fact(
             "forecast_families", f.get("total_families"), _fmt_int(f.get("total_families"))
         )
@@ -82,7 +88,7 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
         top = [r for r in rows if r.get("expected") is not None][:3]
         where = ", ".join(
             f"{r[area_key]} ("
-            + card.add_fact(f"forecast_{r[area_key]}", r["expected"], f"{r['expected']:,.0f}")
+            + card.add_fact(f"forecast_{r[area_key]}", r["expected"], _num(r["expected"], ",.0f"))
             + ")"
             for r in top
         )
@@ -120,9 +126,9 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
         fp.append(MISSING.format(what="a comparison of targeting strategies"))
     if "lightgbm" in metrics:
         auc = metrics["lightgbm"]["roc_auc"]
-        a = card.add_fact("auc_lightgbm", auc["estimate"], f"{auc['estimate']:.2f}")
-        lo = card.add_fact("auc_lightgbm_lower", auc["lower"], f"{auc['lower']:.2f}")
-        hi = card.add_fact("auc_lightgbm_upper", auc["upper"], f"{auc['upper']:.2f}")
+        a = card.add_fact("auc_lightgbm", auc["estimate"], _num(auc["estimate"], ".2f"))
+        lo = card.add_fact("auc_lightgbm_lower", auc["lower"], _num(auc["lower"], ".2f"))
+        hi = card.add_fact("auc_lightgbm_upper", auc["upper"], _num(auc["upper"], ".2f"))
         diffs = (models.get("differences_to_reference") or {}).get("lightgbm", {})
         line = (
             f"**How sure.** The model ranks families well (ROC AUC {a}, 95% interval {lo} to "
@@ -131,13 +137,13 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
         if "recall_at_capacity" in diffs:
             d = diffs["recall_at_capacity"]
             dd = card.add_fact(
-                "reach_gain_vs_rule", d["difference"], f"{d['difference'] * 100:+.1f}"
+                "reach_gain_vs_rule", d["difference"], _num(d["difference"], "+.1f", 100)
             )
-            dlo = card.add_fact("reach_gain_lower", d["lower"], f"{d['lower'] * 100:+.1f}")
-            dhi = card.add_fact("reach_gain_upper", d["upper"], f"{d['upper'] * 100:+.1f}")
-            if d["lower"] > 0:
+            dlo = card.add_fact("reach_gain_lower", d["lower"], _num(d["lower"], "+.1f", 100))
+            dhi = card.add_fact("reach_gain_upper", d["upper"], _num(d["upper"], "+.1f", 100))
+            if d["lower"] is not None and d["lower"] > 0:
                 verdict = "more of the escalations than the 5+ indicators rule"
-            elif d["upper"] < 0:
+            elif d["upper"] is not None and d["upper"] < 0:
                 verdict = "fewer of the escalations than the 5+ indicators rule"
             else:
                 verdict = (
@@ -152,7 +158,7 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
             o = metrics["oracle"]["roc_auc"]["estimate"]
             line += (
                 " The best possible ROC AUC on this data is "
-                + card.add_fact("auc_oracle", o, f"{o:.2f}")
+                + card.add_fact("auc_oracle", o, _num(o, ".2f"))
                 + "."
             )
         fp.append(line)

@@ -202,3 +202,15 @@ def test_card_states_what_the_model_learned_from(study):
     )
     text = " ".join(ModelCard.from_summary(s).sections["technical_specification"].text)
     assert "all the training families, refitted after the check" in text
+
+
+def test_figures_the_run_could_not_estimate_are_said_so(study):
+    result, _ = study
+    s = result.summary()
+    auc = s["models"]["metrics"]["lightgbm"]["roc_auc"]
+    auc["lower"] = auc["upper"] = None  # e.g. a test period too small to resample
+    d = s["models"]["differences_to_reference"]["lightgbm"]["recall_at_capacity"]
+    d["lower"] = None
+    text = ModelCard.from_summary(s).to_markdown()
+    assert "95% interval not estimable to not estimable" in text
+    assert "cannot distinguish from none" in text
