@@ -27,6 +27,7 @@ def transfer_by_authority(
     within: Split | None = None,
     metrics: tuple[str, ...] = ("roc_auc", "recall_at_capacity"),
     max_train: int | None = None,
+    n_jobs: int | None = None,
     **kwargs: Any,
 ) -> pd.DataFrame:
     """Fit on all authorities but one, evaluate on that one, for each authority.
@@ -35,7 +36,9 @@ def transfer_by_authority(
     authorities' training period and is tested on the left-out authority's test period
     (see :func:`leave_one_authority_out`). ``max_train`` caps the training families of each
     fit with a seeded random sample (``kwargs["random_state"]``), so that the check costs
-    the same at any scale.
+    the same at any scale. The authorities are checked ``n_jobs`` at a time (default: one
+    per core), each model fitting on one thread, so the numbers do not depend on
+    ``n_jobs``.
 
     Returns a tidy table ``authority, n_train, n_test, model, metric, estimate, lower,
     upper`` (intervals by the same bootstrap as :class:`ModelComparison`; ``kwargs`` go to
@@ -61,7 +64,8 @@ def transfer_by_authority(
             authority=split.details["authority"], n_train=len(split.train), n_test=len(split.test)
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, min(len(splits), os.cpu_count() or 1))) as pool:
+    workers = n_jobs if n_jobs is not None and n_jobs > 0 else (os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(splits), workers))) as pool:
         rows = list(pool.map(one, splits))
     out = pd.concat(rows, ignore_index=True)
     return out[["authority", "n_train", "n_test", "model", "metric", "estimate", "lower", "upper"]]

@@ -117,6 +117,9 @@ def test_transfer_by_authority(small_population):
     assert (auc.xs("lightgbm", level="model") > auc.xs("area_rule", level="model")).all()
     assert ((table.lower <= table.estimate) & (table.estimate <= table.upper)).all()
     pd.testing.assert_frame_equal(table, transfer_by_authority(f, None, lineup, **kwargs))
+    # one authority at a time gives the same numbers as several at once
+    serial = transfer_by_authority(f, None, lineup, n_jobs=1, **kwargs)
+    pd.testing.assert_frame_equal(table, serial)
 
 
 def test_evaluation_refuses_a_leaking_column(small_population):
