@@ -89,12 +89,23 @@ def population_tables(
         confidence=confidence,
         random_state=random_state,
     )
-    if forecast and roles.profile_date and roles.area:
-        for area in roles.area[::-1]:
-            tables[f"demand_forecast_by_{area}.csv"] = demand_forecast(
-                frame, proba, area, roles, confidence=confidence
-            )
+    if forecast:
+        tables.update(demand_forecasts(frame, roles, proba, confidence=confidence))
     return tables
+
+
+def demand_forecasts(
+    frame: pd.DataFrame, roles: ColumnRoles, proba: Any, *, confidence: float = 0.95
+) -> dict[str, pd.DataFrame]:
+    """The demand forecast by each area level, coarsest first (none without areas)."""
+    if not (roles.profile_date and roles.area):
+        return {}
+    return {
+        f"demand_forecast_by_{area}.csv": demand_forecast(
+            frame, proba, area, roles, confidence=confidence
+        )
+        for area in roles.area[::-1]
+    }
 
 
 def load_study_data(config: RunConfig) -> StudyData:
@@ -317,11 +328,9 @@ def run_study(
     # the demand forecast plans for the latest profiles, and monitoring compares observed
     # with expected escalations in the quarters the model did not learn from
     later = frame[after_training]
-    if roles.area:
-        for area in roles.area[::-1]:
-            tables[f"demand_forecast_by_{area}.csv"] = demand_forecast(
-                later, proba_all[after_training], area, roles, confidence=ev.confidence
-            )
+    tables.update(
+        demand_forecasts(later, roles, proba_all[after_training], confidence=ev.confidence)
+    )
     monitoring = monitor(later, proba_all[after_training], roles, confidence=ev.confidence)
     tables["monitoring_by_quarter.csv"] = monitoring
     stage(
