@@ -329,6 +329,7 @@ def _strict_json(value: Any) -> Any:
 
 
 def _rounded(value: int, rules: DisclosureRules) -> float | None:
-    if value < rules.min_cell:
+    """A published count: 1 to 9 suppressed (None), others rounded; zero stays zero."""
+    if 0 < value < rules.min_cell:
         return None
     return float(round(value / rules.round_to) * rules.round_to)

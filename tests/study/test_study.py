@@ -73,3 +73,19 @@ def assert_valid_summary(summary: dict) -> None:
     """summary.json follows its documented schema and is strict JSON (no NaN)."""
     jsonschema.validate(summary, SUMMARY_SCHEMA, format_checker=jsonschema.FormatChecker())
     json.dumps(summary, allow_nan=False)
+
+
+def test_published_counts_follow_the_disclosure_rules():
+    from escalation_model.population import DisclosureRules
+    from escalation_model.study._result import _rounded
+
+    rules = DisclosureRules()
+    assert [_rounded(v, rules) for v in (0, 3, 9, 10, 12, 13, 144_186)] == [
+        0.0,
+        None,
+        None,
+        10.0,
+        10.0,
+        15.0,
+        144_185.0,
+    ]
