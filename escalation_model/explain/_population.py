@@ -239,7 +239,7 @@ def _tree_interactions(
     labels: list[str],
     size: int,
     rng: np.random.Generator,
-) -> pd.DataFrame:
+) -> pd.DataFrame | None:
     """Pairwise SHAP interactions on families with at least two recorded needs (where
     needs can overlap): the mean absolute interaction, and the mean interaction among the
     families that have both (the extra log-odds of the pair beyond its parts)."""
@@ -247,6 +247,8 @@ def _tree_interactions(
 
     eligible = np.flatnonzero(count_indicators(frame, roles.indicators()).to_numpy() >= 2)
     m = min(size, eligible.size)
+    if m == 0:
+        return None  # no family with two recorded needs: no pair to report
     rows_idx = np.sort(rng.choice(eligible, size=m, replace=False))
     X = feature_matrix(frame.iloc[rows_idx], spec)
     # in chunks, so that the GIL is free between them for the attributions' thread

@@ -125,3 +125,16 @@ def test_lightgbm_attributions_are_shaps_own(small_population):
     theirs = shap.TreeExplainer(booster)(X)
     np.testing.assert_array_equal(values, theirs.values)
     np.testing.assert_array_equal(base, theirs.base_values)
+
+
+def test_no_family_with_two_needs_means_no_interaction_table(small_population):
+    f = small_population.frame
+    model = make_models(calibrate=False)["lightgbm"].set_params(n_estimators=30)
+    model.fit(f, f["escalated"])
+    one_need = f.copy()
+    indicators = list(small_population.roles.indicators())
+    one_need[indicators] = 0
+    one_need[indicators[0]] = 1
+    ex = explain_model(model, one_need, sample_size=500, interaction_sample=100)
+    assert ex.interactions is None
+    assert len(ex.importance) == len(model.feature_spec_.names)
