@@ -203,7 +203,8 @@ def leave_one_authority_out(
         split then trains on the *other* authorities' training rows and tests on *its own*
         test rows, so the check asks how the model does on a later period in an authority
         it has never seen. Without it, every row of the other authorities trains and every
-        row of the authority tests, whatever their dates.
+        row of the authority tests, whatever their dates. An authority with no families
+        in the test period has nothing to test and is left out.
     """
     roles = roles or ColumnRoles()
     if not roles.area:
