@@ -238,6 +238,34 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
             ("roc.png", "ROC curves"),
         ):
             card.add_figure("metrics", cap, fig)
+        transfer = models.get("transfer") or []
+        if transfer:
+            n_fit = transfer[0].get("n_train")
+            card.add_text(
+                "metrics",
+                "**An authority the model has not seen.** For each authority, the model was "
+                f"refitted on {_fmt_int(n_fit)} sampled families of the other authorities' "
+                "training period and tested on this authority's test period, beside the 5+ "
+                "rule. Smaller training samples make these figures a little conservative; "
+                "what matters is whether any authority falls well below the others.",
+            ).add_table(
+                "metrics",
+                "Transfer to each authority",
+                [
+                    {
+                        "authority": t["authority"],
+                        "test families": _fmt_int(t.get("n_test")),
+                        **{
+                            f"{MODEL_NAMES.get(m, m)}: {METRIC_NAMES.get(k, k)}": _ci(
+                                v, pct=k == "recall_at_capacity"
+                            )
+                            for m, table in t["metrics"].items()
+                            for k, v in table.items()
+                        },
+                    }
+                    for t in transfer
+                ],
+            )
     else:
         card.add_text("metrics", MISSING.format(what="a model evaluation"))
     split = models.get("split") or {}

@@ -225,6 +225,7 @@ class StudyResult:
             "metrics": nested(cmp_.table, "estimate"),
             "differences_to_reference": nested(cmp_.differences, "difference"),
             "calibration": calibration,
+            "transfer": self._transfer_summary(),
             "hyperparameters": {
                 name: {
                     k: v
@@ -235,6 +236,29 @@ class StudyResult:
                 if hasattr(m, "get_params")
             },
         }
+
+    def _transfer_summary(self) -> list[dict[str, Any]]:
+        """By held-out authority: families (rounded) and each model's metrics."""
+        if self.transfer is None:
+            return []
+        out = []
+        for (authority, n_train, n_test), rows in self.transfer.groupby(
+            ["authority", "n_train", "n_test"], sort=False, dropna=False
+        ):
+            entry: dict[str, Any] = {
+                "authority": str(authority),
+                "n_train": n_train,
+                "n_test": n_test,
+                "metrics": {},
+            }
+            for r in rows.itertuples(index=False):
+                entry["metrics"].setdefault(str(r.model), {})[str(r.metric)] = {
+                    "estimate": float(r.estimate),
+                    "lower": float(r.lower),
+                    "upper": float(r.upper),
+                }
+            out.append(entry)
+        return out
 
     def summary(self) -> dict[str, Any]:
         """The machine-readable summary written as ``summary.json``; its schema is

@@ -206,6 +206,9 @@ def test_run_is_reproducible(tmp_path):
     for name in tables:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     _assert_published_folder(tmp_path / "a")
+    transfer = a["models"]["transfer"]
+    assert len(transfer) == 8 and {"lightgbm", "five_plus_rule"} <= set(transfer[0]["metrics"])
+    assert "Transfer to each authority" in (tmp_path / "a" / "model_card.md").read_text()
 
 
 @pytest.mark.parametrize(
