@@ -48,6 +48,13 @@ def _dates(frame: pd.DataFrame, roles: ColumnRoles) -> pd.Series:
     return pd.to_datetime(frame[roles.profile_date])
 
 
+def _marked(n: int, rows: np.ndarray) -> np.ndarray:
+    """A boolean mask of length ``n``, true at positions ``rows``."""
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return mask
+
+
 def _family_codes(frame: pd.DataFrame, column: str) -> np.ndarray:
     """Integer code per row for the family column (missing ids get -1, never matched)."""
     codes, _ = pd.factorize(frame[column])
@@ -77,9 +84,7 @@ def check_split(
     if len(train) == 0 or len(test) == 0:
         raise SplitError(f"split '{split.name}': the training or test set is empty.")
     # linear-time checks by marking positions (sorting 1M ids per split took seconds)
-    in_train = np.zeros(len(frame), dtype=bool)
-    in_train[train] = True
-    n_overlap = int(np.count_nonzero(in_train[test]))
+    n_overlap = int(np.count_nonzero(_marked(len(frame), train)[test]))
     if n_overlap:
         raise SplitError(
             f"split '{split.name}': {n_overlap} row(s) are in both the training and test "
@@ -214,14 +219,9 @@ def leave_one_authority_out(
         )
     col = roles.area[-1]
     codes = frame[col].astype("string").to_numpy()
-    n = len(frame)
-    may_train = np.ones(n, dtype=bool)
-    may_test = np.ones(n, dtype=bool)
-    if within is not None:
-        may_train[:] = False
-        may_train[within.train] = True
-        may_test[:] = False
-        may_test[within.test] = True
+    everyone = np.ones(len(frame), dtype=bool)
+    may_train = everyone if within is None else _marked(len(frame), within.train)
+    may_test = everyone if within is None else _marked(len(frame), within.test)
     family_codes = (
         _family_codes(frame, roles.family_id)
         if roles.family_id and roles.family_id in frame.columns
