@@ -8,6 +8,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from ._errors import EscalationModelError
 from ._limits import OUTCOME_HORIZON_DAYS
 
 __all__ = [
@@ -24,7 +25,7 @@ __all__ = [
 ]
 
 
-class ConfigError(ValueError):
+class ConfigError(EscalationModelError):
     """A configuration file that cannot be used; the message names the key and the fix."""
 
 

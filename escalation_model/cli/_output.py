@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._errors import EscalationModelError
+
 MARKER = ".escalation-model-output"
 
 
-class OutputFolderError(ValueError):
-    """The output folder holds files this tool did not write."""
+class OutputFolderError(EscalationModelError):
+    """The output folder cannot be used (files this tool did not write, not writable)."""
+
+    exit_code = 2
 
 
 def prepare_output_dir(path: str | Path) -> Path:

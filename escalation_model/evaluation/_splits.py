@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._errors import EscalationModelError
 from .._limits import OUTCOME_HORIZON_DAYS
 from ..schema import ColumnRoles
 
 __all__ = ["Split", "SplitError", "check_split", "leave_one_authority_out", "temporal_split"]
 
 
-class SplitError(ValueError):
+class SplitError(EscalationModelError):
     """A train/test split that would leak information from the test set into training."""
 
 

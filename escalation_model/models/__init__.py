@@ -2,7 +2,7 @@
 
 from ._factory import make_models
 from ._learned import CalibratedRiskClassifier, LightGBMRiskClassifier, LogisticRiskClassifier
-from ._persist import load_model, save_model
+from ._persist import file_sha256, load_model, save_model
 from ._rules import AreaDeprivationRuleClassifier, FivePlusRuleClassifier
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "FivePlusRuleClassifier",
     "LightGBMRiskClassifier",
     "LogisticRiskClassifier",
+    "file_sha256",
     "load_model",
     "make_models",
     "save_model",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._errors import EscalationModelError
 from .._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
 
 __all__ = [
@@ -25,7 +26,7 @@ FORBIDDEN_COLUMNS = frozenset(
 )
 
 
-class DisclosureError(ValueError):
+class DisclosureError(EscalationModelError):
     """A table that must not be published as it stands."""
 
 

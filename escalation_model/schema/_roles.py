@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from os import PathLike
 from typing import Any
 
+from .._errors import EscalationModelError
 from ._registry import AREA_FACTORS, HOUSEHOLD, PROTECTED, SECONDARY, THINK_FAMILY
 
 __all__ = ["ColumnRoles", "RoleError"]
@@ -23,7 +24,7 @@ _LIST_ROLES = (
 _SINGLE_ROLES = ("family_id", "profile_date", "deprivation", "outcome", "outcome_level")
 
 
-class RoleError(ValueError):
+class RoleError(EscalationModelError):
     """A role mapping that cannot be used (unknown role, wrong type)."""
 
 

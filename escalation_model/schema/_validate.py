@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._errors import EscalationModelError
 from .._limits import MIN_AUDIT_GROUP_SIZE
 from ._registry import ESCALATED_LEVELS, OUTCOME_LEVELS
 from ._roles import ColumnRoles
@@ -57,7 +58,7 @@ class Problem:
         return f"{text}. Fix: {self.fix}"
 
 
-class SchemaError(ValueError):
+class SchemaError(EscalationModelError):
     """The data breaks the contract. ``problems`` lists every broken rule."""
 
     def __init__(self, problems: list[Problem]):

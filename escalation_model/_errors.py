@@ -1,0 +1,57 @@
+"""One error family. Every error the library raises on purpose is an
+:class:`EscalationModelError`; its ``exit_code`` is what the command line returns for it.
+
+Exit codes (documented in the README):
+
+- 0: done;
+- 1: the data, the roles or the configuration was refused (nothing was written);
+- 2: a file or environment problem (a path, a model file, the output folder, the
+  tracking store);
+- 3: an unexpected error (one line is printed, the details go to a log file);
+- 130: interrupted (Ctrl-C or SIGTERM); the tracked run is recorded as KILLED.
+
+Messages never hold a family identifier or an individual score: they name files, columns,
+counts and row numbers.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EXIT_DONE",
+    "EXIT_ENVIRONMENT",
+    "EXIT_INTERRUPTED",
+    "EXIT_REFUSED",
+    "EXIT_UNEXPECTED",
+    "EscalationModelError",
+    "Interrupted",
+    "ModelFileError",
+    "TrackingError",
+]
+
+EXIT_DONE = 0
+EXIT_REFUSED = 1
+EXIT_ENVIRONMENT = 2
+EXIT_UNEXPECTED = 3
+EXIT_INTERRUPTED = 130
+
+
+class EscalationModelError(ValueError):
+    """Base class of the library's own errors; the message names the problem and the fix."""
+
+    exit_code: int = EXIT_REFUSED
+
+
+class ModelFileError(EscalationModelError):
+    """A model file that cannot be trusted or read."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class TrackingError(EscalationModelError):
+    """The MLflow tracking store cannot be used; the message names the store and the fix."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class Interrupted(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM); handled like Ctrl-C."""
