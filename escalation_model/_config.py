@@ -162,6 +162,8 @@ def _section(cls: type, table: dict[str, Any], where: str) -> Any:
     for key, value in table.items():
         default = getattr(defaults, key)
         ok = default is None or isinstance(value, type(default))
+        if isinstance(default, int) and isinstance(value, bool) and not isinstance(default, bool):
+            ok = False  # true is not a number
         if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
             ok = True
         if not ok:
@@ -221,5 +223,104 @@ def load_config(path: str | PathLike[str] | None = None) -> RunConfig:
         )
     if not 0 < ev.confidence < 1:
         raise ConfigError(f"{path} [evaluation].confidence: must lie in (0, 1). Fix: 0.95.")
-    output = raw.get("output", {}).get("dir", RunConfig.output)
+    output_table = raw.get("output", {})
+    if not isinstance(output_table, dict) or set(output_table) - {"dir"}:
+        raise ConfigError(f"{path} [output]: only dir = '<folder>' is allowed. Fix: use that.")
+    output = output_table.get("dir", RunConfig.output)
+    if not isinstance(output, str) or not output:
+        raise ConfigError(f"{path} [output].dir: expected a folder name. Fix: dir = 'outputs/run'.")
+    for check in _CHECKS:
+        check(sections, str(path))
     return RunConfig(output=str(output), source_file=str(path), **sections)
+
+
+# ---------------------------------------------------------------- checks of values
+# Each takes the parsed sections and the file's name, and raises ConfigError naming the
+# key and the fix.
+
+
+def _check_intersections(sections: dict[str, Any], where: str) -> None:
+    for item in sections["fairness"].intersections:
+        if not (
+            isinstance(item, list) and len(item) >= 2 and all(isinstance(c, str) for c in item)
+        ):
+            raise ConfigError(
+                f"{where} [fairness].intersections: each intersection is a list of two or more "
+                f"column names, got {item!r}. Fix: for example intersections = "
+                '[["child_ethnicity", "deprivation_quintile"]].'
+            )
+
+
+def _check_hyperparameters(sections: dict[str, Any], where: str) -> None:
+    from .models import LightGBMRiskClassifier, LogisticRiskClassifier
+
+    for key, cls in (("lightgbm", LightGBMRiskClassifier), ("logistic", LogisticRiskClassifier)):
+        known = set(cls().get_params()) - {"roles", "include_protected"}
+        unknown = sorted(set(getattr(sections["models"], key)) - known)
+        if unknown:
+            raise ConfigError(
+                f"{where} [models].{key}: unknown hyperparameter(s) {unknown}. Fix: use only "
+                f"{sorted(known)} (include_protected is set in [models] itself)."
+            )
+
+
+def _check_ranges(sections: dict[str, Any], where: str) -> None:
+    ev, ex, sp, fa = (sections[k] for k in ("evaluation", "explain", "split", "fairness"))
+    pop = sections["population"]
+    data = sections["data"]
+    rules = [
+        (data.n_families >= 1, "[data].n_families", "a positive whole number"),
+        (data.n_authorities >= 1, "[data].n_authorities", "a positive whole number"),
+        (ev.n_bootstrap >= 1, "[evaluation].n_bootstrap", "a whole number of at least 1"),
+        (ex.sample_size >= 1, "[explain].sample_size", "a positive whole number"),
+        (ex.interaction_sample >= 0, "[explain].interaction_sample", "0 or more"),
+        (sp.horizon_days >= 1, "[split].horizon_days", "a positive number of days"),
+        (sp.transfer_max_train >= 100, "[split].transfer_max_train", "at least 100"),
+        (sp.transfer_n_bootstrap >= 1, "[split].transfer_n_bootstrap", "at least 1"),
+        (fa.min_group_size >= 1, "[fairness].min_group_size", "a positive whole number"),
+        (
+            all(isinstance(g, str) for g in pop.groupings),
+            "[population].groupings",
+            "a list of column or segment names",
+        ),
+        (
+            all(_number(v) and 0 <= v < 1 for v in pop.risk_reduction.values()),
+            "[population].risk_reduction",
+            "shares from 0 up to (not including) 1",
+        ),
+        (
+            all(_number(v) and v >= 0 for v in pop.unit_costs.values()),
+            "[population].unit_costs",
+            "amounts of 0 or more",
+        ),
+    ]
+    for ok, key, expected in rules:
+        if not ok:
+            raise ConfigError(f"{where} {key}: must be {expected}. Fix: correct the value.")
+    if sp.test_start is not None:
+        import pandas as pd
+
+        try:
+            pd.Timestamp(sp.test_start)
+        except ValueError:
+            raise ConfigError(
+                f"{where} [split].test_start: {sp.test_start!r} is not a date. Fix: write it "
+                'as "YYYY-MM-DD".'
+            ) from None
+
+
+def _check_prioritised(sections: dict[str, Any], where: str) -> None:
+    from .fairness._audit import AUDIT_METRICS
+
+    if sections["fairness"].prioritised not in AUDIT_METRICS:
+        raise ConfigError(
+            f"{where} [fairness].prioritised: unknown criterion "
+            f"{sections['fairness'].prioritised!r}. Fix: use one of {sorted(AUDIT_METRICS)}."
+        )
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_CHECKS = (_check_intersections, _check_hyperparameters, _check_ranges, _check_prioritised)

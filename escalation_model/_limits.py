@@ -12,3 +12,9 @@ MIN_AUDIT_GROUP_SIZE: int = 50
 OUTCOME_HORIZON_DAYS: int = 365
 #: Number of indicators in the founding paper's "5 or more" rule.
 FIVE_OR_MORE: int = 5
+#: A study needs at least this many families, and escalations, on each side of its split.
+MIN_SPLIT_FAMILIES: int = 200
+MIN_SPLIT_ESCALATIONS: int = 20
+#: A group (an authority held out, a group a mitigation is fitted for) needs at least this
+#: many escalations, and this many families without one, to be assessed.
+MIN_GROUP_ESCALATIONS: int = 10

@@ -1,49 +1,53 @@
-"""The sub-commands. Each returns an exit code; errors are printed in plain words."""
+"""The sub-commands. Each returns an exit code or raises one of the library's errors,
+which :func:`~._guard.guarded` turns into an exit code and a line on standard error.
+
+Every command checks its inputs (configuration, roles, data, model, output folder) before
+any work and before anything is written.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
+from contextlib import nullcontext
 from dataclasses import replace
+from typing import Any
 
 __all__ = ["card", "generate", "list_roles", "run", "score", "validate_file"]
-
-
-def _err(message: str) -> None:
-    print(f"escalation-model: {message}", file=sys.stderr)
 
 
 def generate(args: argparse.Namespace) -> int:
     from ..datasets import make_synthetic_population, write_families
 
-    try:
-        pop = make_synthetic_population(
-            args.n_families, n_authorities=args.n_authorities, random_state=args.seed
-        )
-        path = write_families(pop.frame, args.output, overwrite=args.overwrite)
-    except (ValueError, FileExistsError) as exc:
-        _err(str(exc))
-        return 2
+    pop = make_synthetic_population(
+        args.n_families, n_authorities=args.n_authorities, random_state=args.seed
+    )
+    path = write_families(pop.frame, args.output, overwrite=args.overwrite)
     print(f"wrote {len(pop.frame):,} synthetic families to {path} (seed {args.seed})")
     return 0
 
 
+def _roles(path: str | None) -> Any:
+    from ..schema import ColumnRoles
+
+    return ColumnRoles.from_toml(path) if path else ColumnRoles()
+
+
 def validate_file(args: argparse.Namespace) -> int:
     from ..datasets import read_families
-    from ..schema import ColumnRoles, RoleError, SchemaError, validate
+    from ..schema import SchemaError, validate
 
-    try:
-        roles = ColumnRoles.from_toml(args.roles) if args.roles else ColumnRoles()
-        frame = read_families(args.data)
-    except (OSError, ValueError, RoleError) as exc:
-        _err(str(exc))
-        return 2
+    roles = _roles(args.roles)
+    if args.no_outcome:
+        roles = replace(roles, outcome=None, outcome_level=None)
+    frame = read_families(args.data, roles)
+    for note in frame.attrs.get("read_notes", []):
+        print(f"note: {note}")
     try:
         report = validate(frame, roles, require_outcome=not args.no_outcome)
     except SchemaError as exc:
         print(str(exc))
-        return 1
+        return exc.exit_code
     print(f"{args.data}: {report.n_rows:,} families; no problems found.")
     for w in report.warnings:
         print(f"warning: {w}")
@@ -53,52 +57,49 @@ def validate_file(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from contextlib import nullcontext
-
-    from .._config import ConfigError, load_config
-    from ..schema import RoleError, SchemaError
-    from ..study import load_study_data, run_study
-    from ._output import OutputFolderError, prepare_output_dir
+    """Check everything (configuration, card fields, data, plan, output folder), then run
+    the study, write its outputs as a whole and record it in MLflow."""
+    from .._config import load_config
+    from .._outputs import staged_output
+    from ..reporting import read_card_fields
+    from ..study import load_study_data, plan_study, run_study
 
     def say(msg: str) -> None:
         if not args.quiet:
             print(msg, flush=True)
 
     started = time.perf_counter()
-    info: dict[str, object] = {}
-    try:
-        config = load_config(args.config)
-        if args.output:
-            config = replace(config, output=args.output)
-        out = prepare_output_dir(config.output)
-        if args.no_tracking:
-            context: object = nullcontext()
-        else:
+    config = load_config(args.config)
+    if args.output:
+        config = replace(config, output=args.output)
+    if args.card_fields:
+        read_card_fields(args.card_fields)
+    say(f"- loading data ({config.data.source})")
+    data = load_study_data(config)
+    say(f"- validating {len(data.frame):,} families and planning the study")
+    plan = plan_study(config, data)
+    for line in plan.describe():
+        say(line)
+    info: dict[str, Any] = {}
+    with staged_output(config.output) as staging:
+        context: Any = nullcontext()
+        if not args.no_tracking:
             from ..tracking import tracked_run
 
             context = tracked_run(tracking_uri=args.tracking_uri, experiment=args.experiment)
-        with context:  # type: ignore[attr-defined]
-            say(f"- loading data ({config.data.source})")
-            data = load_study_data(config)
-            result = run_study(config, data, progress=lambda m: say(f"- {m}"))
+        with context:
+            result = run_study(config, data, plan=plan, progress=lambda m: say(f"- {m}"))
             say("- writing outputs")
-            written = result.write(out, card_fields=args.card_fields)
+            written = result.write(staging, card_fields=args.card_fields)
             if not args.no_tracking:
                 from ..tracking import log_study
 
                 say("- logging the run to MLflow and registering the model")
-                info = log_study(result, out)
-    except SchemaError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    except (ConfigError, OutputFolderError, RoleError, OSError, ValueError) as exc:
-        _err(str(exc))
-        return 2
-    for note in result.notes:
-        say(f"note: {note}")
-    say(f"done in {time.perf_counter() - started:.1f} s; wrote:")
+                info = log_study(result, staging)
+    out = config.output
+    say(f"done in {time.perf_counter() - started:.1f} s; wrote {len(written)} files to {out}:")
     for path in written:
-        say(f"  {path}")
+        say(f"  {out}/{path.relative_to(staging).as_posix()}")
     if info:
         say(
             f"MLflow run {info['run_id']}; model registered as {info['model_uri']} "
@@ -108,26 +109,56 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_model_columns(model: Any, frame: Any, path: str) -> None:
+    from ..schema import Problem, SchemaError
+
+    spec = getattr(model, "feature_spec_", None)
+    missing = [c for c in getattr(spec, "columns", []) if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            [
+                Problem(
+                    c,
+                    f"the model ({path}) uses this column but the data does not have it",
+                    "map the column in the roles file, or score with a model trained on the "
+                    "same columns",
+                )
+                for c in missing
+            ]
+        )
+
+
 def score(args: argparse.Namespace) -> int:
+    """Score a file (with or without outcomes) and write population tables only."""
+    from .._outputs import staged_output
+    from .._publish import write_csv
     from ..datasets import read_families
     from ..models import load_model
-    from ..schema import ColumnRoles, RoleError, SchemaError, validate
+    from ..schema import validate
     from ..study import population_tables
-    from ._output import OutputFolderError, prepare_output_dir
 
-    try:
-        roles = ColumnRoles.from_toml(args.roles) if args.roles else ColumnRoles()
-        frame = read_families(args.data)
-        validate(frame, roles, require_outcome=False)
-        if args.model.startswith("models:/"):
-            from ..tracking import load_registered_model
+    if not args.capacity > 0:
+        from .._errors import EscalationModelError
 
-            model = load_registered_model(args.model, tracking_uri=args.tracking_uri)
-        else:
-            model = load_model(args.model)
-        out = prepare_output_dir(args.output)
+        raise EscalationModelError(
+            f"--capacity {args.capacity}: must be positive. Fix: a share of families below 1 "
+            "(0.05) or a number of places (400)."
+        )
+    roles = _roles(args.roles)
+    frame = read_families(args.data, roles)
+    if roles.outcome and roles.outcome not in frame.columns:  # next quarter: no outcome yet
+        roles = replace(roles, outcome=None, outcome_level=None)
+    validate(frame, roles, require_outcome=False)
+    if args.model.startswith("models:/"):
+        from ..tracking import load_registered_model
+
+        model = load_registered_model(args.model, tracking_uri=args.tracking_uri)
+    else:
+        model = load_model(args.model)
+    _check_model_columns(model, frame, args.model)
+    capacity = args.capacity if args.capacity < 1 else int(args.capacity)
+    with staged_output(args.output) as staging:
         proba = model.predict_proba(frame)[:, 1]
-        capacity = args.capacity if args.capacity < 1 else int(args.capacity)
         tables = population_tables(
             frame,
             roles,
@@ -135,15 +166,10 @@ def score(args: argparse.Namespace) -> int:
             groupings=[*roles.area, "deprivation_quintile", "n_think_family_band", "family_type"],
             capacity=capacity,
         )
-    except SchemaError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    except (OutputFolderError, RoleError, OSError, ValueError) as exc:
-        _err(str(exc))
-        return 2
-    for name, table in tables.items():
-        table.to_csv(out / name, index=False, float_format="%.6g")
-        print(f"  {out / name}")
+        for name, table in tables.items():
+            write_csv(table, staging / name)
+    for name in tables:
+        print(f"  {args.output}/{name}")
     print(f"scored {len(frame):,} families; wrote population tables only (no family scores)")
     return 0
 
@@ -151,42 +177,49 @@ def score(args: argparse.Namespace) -> int:
 def card(args: argparse.Namespace) -> int:
     """Rebuild the model card from a tracked run's summary and plots."""
     import json
+    import tempfile
     from pathlib import Path
 
-    from ..reporting import ModelCard
-    from ..tracking._mlflow import DEFAULT_TRACKING_URI, _mlflow
-    from ._output import OutputFolderError, prepare_output_dir
+    from .._errors import TrackingError
+    from .._outputs import staged_output
+    from ..reporting import ModelCard, read_card_fields
+    from ..tracking._mlflow import _mlflow, open_store
+    from ..tracking._store import store_guard
 
-    try:
-        mlflow = _mlflow()
-        mlflow.set_tracking_uri(args.tracking_uri or DEFAULT_TRACKING_URI)
-        out = prepare_output_dir(args.output)
-        summary_path = Path(
-            mlflow.artifacts.download_artifacts(
-                run_id=args.run_id, artifact_path="summary.json", dst_path=str(out / ".run")
-            )
-        )
+    if args.card_fields:
+        read_card_fields(args.card_fields)
+    mlflow = _mlflow()
+    store = open_store(args.tracking_uri, create=False)
+    with tempfile.TemporaryDirectory() as tmp:
         try:
-            plots = Path(
+            mlflow.get_run(args.run_id)
+        except Exception:
+            raise TrackingError(
+                f"run {args.run_id!r} was not found in the tracking store {store}. Fix: copy "
+                "the run id from `mlflow ui`, or name the right store with --tracking-uri."
+            ) from None
+        with store_guard(store, f"reading run {args.run_id}"):
+            summary_path = Path(
                 mlflow.artifacts.download_artifacts(
-                    run_id=args.run_id, artifact_path="plots", dst_path=str(out / ".run")
+                    run_id=args.run_id, artifact_path="summary.json", dst_path=tmp
                 )
             )
-        except Exception:  # a run without plots still gets a card
-            plots = None
+            try:
+                plots: Path | None = Path(
+                    mlflow.artifacts.download_artifacts(
+                        run_id=args.run_id, artifact_path="plots", dst_path=tmp
+                    )
+                )
+            except Exception:  # a run without plots still gets a card
+                plots = None
         summary = json.loads(summary_path.read_text("utf-8"))
         model_card = ModelCard.from_summary(summary, plots_dir=plots)
         if args.card_fields:
             model_card.fill_from_toml(args.card_fields)
-        written = model_card.write(out)
-    except (OutputFolderError, OSError, ValueError) as exc:
-        _err(str(exc))
-        return 2
-    except Exception as exc:  # MLflow reports an unknown run with its own exception types
-        _err(f"could not read run {args.run_id}: {exc}")
-        return 2
+        with staged_output(args.output) as staging:
+            written = [p.relative_to(staging) for p in model_card.write(staging)]
     for path in written:
-        print(f"  {path}")
+        print(f"  {args.output}/{path.as_posix()}")
     return 0
 
 
@@ -211,13 +244,17 @@ def list_roles(args: argparse.Namespace) -> int:
         if isinstance(value, list):
             items = ", ".join(f'"{v}"' for v in value)
             lines.append(f"{key} = [{items}]")
+        elif key == "date_format":
+            lines.append('# How dates are written if not YYYY-MM-DD, for example "%d/%m/%Y".')
+            lines.append(f'{key} = "{value or ""}"')
         else:
             lines.append(f'{key} = "{value or ""}"')
     if args.template:
         path = Path(args.template)
         if path.exists():
-            _err(f"{path} already exists; nothing was written. Fix: choose another name.")
-            return 2
+            raise FileExistsError(
+                f"{path} already exists; nothing was written. Fix: choose another name."
+            )
         path.write_text("\n".join(lines) + "\n", "utf-8")
         print(f"\nwrote a roles template to {path}")
     return 0

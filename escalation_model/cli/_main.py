@@ -17,6 +17,11 @@ def _build_parser() -> argparse.ArgumentParser:
             "for commissioning early help. Outputs are aggregates, never scores of "
             "individual families."
         ),
+        epilog=(
+            "Exit codes: 0 done; 1 the data, roles or configuration was refused (nothing "
+            "written); 2 a file or environment problem, or a usage error; 3 an unexpected "
+            "error (details in a log file); 130 interrupted (the tracked run is KILLED)."
+        ),
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -84,31 +89,25 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``escalation-model`` command; returns the exit code."""
+    """Entry point of the ``escalation-model`` command; returns the exit code.
+
+    0 done; 1 the data, roles or configuration was refused; 2 a file or environment
+    problem; 3 an unexpected error (one line, details in a log file); 130 interrupted.
+    Errors go to standard error.
+    """
+    from . import _commands
+    from ._guard import guarded
+
     args = _build_parser().parse_args(argv)
-    if args.command == "generate":
-        from ._commands import generate
-
-        return generate(args)
-    if args.command == "validate":
-        from ._commands import validate_file
-
-        return validate_file(args)
-    if args.command == "roles":
-        from ._commands import list_roles
-
-        return list_roles(args)
-    if args.command == "card":
-        from ._commands import card
-
-        return card(args)
-    if args.command == "score":
-        from ._commands import score
-
-        return score(args)
-    from ._commands import run
-
-    return run(args)
+    command = {
+        "generate": _commands.generate,
+        "validate": _commands.validate_file,
+        "roles": _commands.list_roles,
+        "card": _commands.card,
+        "score": _commands.score,
+        "run": _commands.run,
+    }[args.command]
+    return guarded(command, args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, ndtri
 
+from .._errors import EscalationModelError
 from .._limits import FIVE_OR_MORE
 from ..schema import OUTCOME_LEVELS, ColumnRoles
 from ._parameters import ItemParameters, SyntheticParameters, load_parameters
@@ -414,24 +415,28 @@ def make_synthetic_population(
     (5000, True)
     """
     if not isinstance(n_families, (int, np.integer)) or n_families < 1:
-        raise ValueError(f"n_families must be a positive whole number, got {n_families!r}")
+        raise EscalationModelError(
+            f"n_families must be a positive whole number, got {n_families!r}"
+        )
     if not isinstance(n_authorities, (int, np.integer)) or n_authorities < 1:
-        raise ValueError(f"n_authorities must be a positive whole number, got {n_authorities!r}")
+        raise EscalationModelError(
+            f"n_authorities must be a positive whole number, got {n_authorities!r}"
+        )
     if not 0.0 <= early_help_effect < 1.0:
-        raise ValueError(
+        raise EscalationModelError(
             f"early_help_effect is a relative risk reduction in [0, 1), got {early_help_effect}"
         )
     if missing_rate is not None and not 0.0 <= missing_rate < 1.0:
-        raise ValueError(f"missing_rate must lie in [0, 1), got {missing_rate}")
+        raise EscalationModelError(f"missing_rate must lie in [0, 1), got {missing_rate}")
     params = parameters if parameters is not None else load_parameters()
     if referral_bias is not None:
         need = {"column", "group", "odds_ratio"}
         if not need <= set(referral_bias):
-            raise ValueError(
+            raise EscalationModelError(
                 f"referral_bias needs the keys {sorted(need)}, got {sorted(referral_bias)}"
             )
         if referral_bias["odds_ratio"] <= 0:
-            raise ValueError("referral_bias odds_ratio must be positive")
+            raise EscalationModelError("referral_bias odds_ratio must be positive")
     seed_seq = np.random.SeedSequence(random_state)
     opts: dict[str, Any] = {
         "seed": seed_seq.entropy,

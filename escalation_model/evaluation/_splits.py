@@ -9,7 +9,7 @@ import pandas as pd
 
 from .._errors import EscalationModelError
 from .._limits import OUTCOME_HORIZON_DAYS
-from ..schema import ColumnRoles
+from ..schema import ColumnRoles, parse_profile_dates
 
 __all__ = ["Split", "SplitError", "check_split", "leave_one_authority_out", "temporal_split"]
 
@@ -46,7 +46,7 @@ def _dates(frame: pd.DataFrame, roles: ColumnRoles) -> pd.Series:
             "a temporal split needs the 'profile_date' role. Fix: map it to the column "
             "holding the date each family's indicators were recorded."
         )
-    return pd.to_datetime(frame[roles.profile_date])
+    return parse_profile_dates(frame, roles)
 
 
 def _marked(n: int, rows: np.ndarray) -> np.ndarray:
@@ -83,7 +83,10 @@ def check_split(
     roles = roles or ColumnRoles()
     train, test = np.asarray(split.train), np.asarray(split.test)
     if len(train) == 0 or len(test) == 0:
-        raise SplitError(f"split '{split.name}': the training or test set is empty.")
+        raise SplitError(
+            f"split '{split.name}': the training or test set is empty. Fix: check the "
+            "profile dates span more than the outcome horizon, or set [split] test_start."
+        )
     # linear-time checks by marking positions (sorting 1M ids per split took seconds)
     n_overlap = int(np.count_nonzero(_marked(len(frame), train)[test]))
     if n_overlap:

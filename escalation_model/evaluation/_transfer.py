@@ -25,6 +25,7 @@ def transfer_by_authority(
     models: Mapping[str, Any],
     *,
     within: Split | None = None,
+    authorities: tuple[str, ...] | None = None,
     metrics: tuple[str, ...] = ("roc_auc", "recall_at_capacity"),
     max_train: int | None = None,
     n_jobs: int | None = None,
@@ -34,11 +35,12 @@ def transfer_by_authority(
 
     ``within`` (usually the temporal split) is kept as well: each fit learns from the other
     authorities' training period and is tested on the left-out authority's test period
-    (see :func:`leave_one_authority_out`). ``max_train`` caps the training families of each
-    fit with a seeded random sample (``kwargs["random_state"]``), so that the check costs
-    the same at any scale. The authorities are checked ``n_jobs`` at a time (default: one
-    per core), each model fitting on one thread, so the numbers do not depend on
-    ``n_jobs``.
+    (see :func:`leave_one_authority_out`); ``authorities`` limits the check to those held
+    out (by default every authority with test families). ``max_train`` caps the training
+    families of each fit with a seeded random sample (``kwargs["random_state"]``), so
+    that the check costs the same at any scale. The authorities are checked ``n_jobs`` at
+    a time (default: one per core), each model fitting on one thread, so the numbers do
+    not depend on ``n_jobs``.
 
     Returns a tidy table ``authority, n_train, n_test, model, metric, estimate, lower,
     upper`` (intervals by the same bootstrap as :class:`ModelComparison`; ``kwargs`` go to
@@ -48,6 +50,8 @@ def transfer_by_authority(
     rng = np.random.default_rng(kwargs.get("random_state", 0))
     splits = []
     for split in leave_one_authority_out(frame, roles, within=within):
+        if authorities is not None and split.details["authority"] not in authorities:
+            continue
         if max_train is not None and len(split.train) > max_train:
             split = replace(
                 split, train=np.sort(rng.choice(split.train, size=max_train, replace=False))

@@ -10,7 +10,7 @@ import pandas as pd
 from scipy.stats import chi2, poisson
 
 from .._limits import FIVE_OR_MORE
-from ..schema import ColumnRoles
+from ..schema import ColumnRoles, parse_profile_dates
 from ._disclosure import DisclosureRules, apply_disclosure_control
 from ._poisson_binomial import poisson_binomial_interval
 from ._profile import count_indicators
@@ -185,7 +185,7 @@ def demand_forecast(
     roles = roles or ColumnRoles()
     if not roles.profile_date:
         raise ValueError("a demand forecast needs the 'profile_date' role")
-    dates = pd.to_datetime(frame[roles.profile_date])
+    dates = parse_profile_dates(frame, roles)
     recent = (dates >= dates.max() - pd.Timedelta(days=window_days)).to_numpy().copy()
     if roles.family_id and roles.family_id in frame.columns:
         ids = frame[roles.family_id].to_numpy()
@@ -231,7 +231,7 @@ def monitor(
     roles = roles or ColumnRoles()
     if not roles.outcome or not roles.profile_date:
         raise ValueError("monitoring needs the 'outcome' and 'profile_date' roles")
-    dates = pd.to_datetime(frame[roles.profile_date])
+    dates = parse_profile_dates(frame, roles)
     periods = dates.dt.to_period(period).astype(str)
     work = frame.assign(period=periods.to_numpy())
     table = aggregate(

@@ -1,5 +1,19 @@
 """The model card and commissioning report: data, templates, and renderings."""
 
-from ._card import PERSON_FIELDS, SECTION_ORDER, ModelCard, Section
+from ._card import (
+    PERSON_FIELDS,
+    SECTION_ORDER,
+    CardFieldsError,
+    ModelCard,
+    Section,
+    read_card_fields,
+)
 
-__all__ = ["PERSON_FIELDS", "SECTION_ORDER", "ModelCard", "Section"]
+__all__ = [
+    "PERSON_FIELDS",
+    "SECTION_ORDER",
+    "CardFieldsError",
+    "ModelCard",
+    "Section",
+    "read_card_fields",
+]

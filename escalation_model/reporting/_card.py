@@ -10,7 +10,16 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ModelCard", "Section", "PERSON_FIELDS", "SECTION_ORDER"]
+from .._errors import EscalationModelError
+
+__all__ = [
+    "CardFieldsError",
+    "ModelCard",
+    "Section",
+    "PERSON_FIELDS",
+    "SECTION_ORDER",
+    "read_card_fields",
+]
 
 #: Sections, in order: Mitchell et al. (2019), then the UK Algorithmic Transparency
 #: Recording Standard (ATRS) fields.
@@ -134,19 +143,16 @@ class ModelCard:
         """Fill person-only fields (``owner``, ``contact``, ``impact_assessment``, ...)."""
         unknown = sorted(set(values) - set(PERSON_FIELDS))
         if unknown:
-            raise ValueError(
-                f"unknown card field(s) {unknown}; fillable fields: {sorted(PERSON_FIELDS)}"
+            raise CardFieldsError(
+                f"unknown card field(s) {unknown}. Fix: use only the fillable fields "
+                f"{sorted(PERSON_FIELDS)}."
             )
         self.filled.update({k: str(v) for k, v in values.items()})
         return self
 
     def fill_from_toml(self, path: str | PathLike[str]) -> ModelCard:
         """Fill person-only fields from the ``[card]`` table of a TOML file."""
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-        if "card" not in data:
-            raise ValueError(f"{path}: no [card] table. Fix: put the fields under [card].")
-        return self.fill(**data["card"])
+        return self.fill(**read_card_fields(path))
 
     @property
     def open_gaps(self) -> list[str]:
@@ -237,6 +243,34 @@ class ModelCard:
             path.write_text(text, "utf-8")
             out.append(path)
         return out
+
+
+class CardFieldsError(EscalationModelError):
+    """A ``[card]`` fields file that cannot be used."""
+
+
+def read_card_fields(path: str | PathLike[str]) -> dict[str, str]:
+    """The ``[card]`` table of a TOML file, checked (run it before any work).
+
+    Raises :class:`CardFieldsError` naming the file, the problem and the fix."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise CardFieldsError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax.") from None
+    table = data.get("card")
+    if not isinstance(table, dict):
+        raise CardFieldsError(f"{path}: no [card] table. Fix: put the fields under [card].")
+    unknown = sorted(set(table) - set(PERSON_FIELDS))
+    not_text = sorted(k for k, v in table.items() if not isinstance(v, str))
+    if unknown or not_text:
+        what = [f"unknown field(s) {unknown}"] if unknown else []
+        what += [f"field(s) that are not text {not_text}"] if not_text else []
+        raise CardFieldsError(
+            f"{path}: {'; '.join(what)}. Fix: use only {sorted(PERSON_FIELDS)}, each as text "
+            'in quotes (owner = "...").'
+        )
+    return {str(k): str(v) for k, v in table.items()}
 
 
 def _clean(value: Any) -> Any:

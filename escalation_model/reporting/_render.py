@@ -15,18 +15,48 @@ SYNTHETIC_BANNER = (
 )
 
 
-def _env() -> Any:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+def _env(*, markdown: bool = False) -> Any:
+    """The templates' environment. HTML: autoescape always on (whatever a template is
+    called). Markdown: every interpolated value passes through :func:`_md_escape`."""
+    from jinja2 import Environment, PackageLoader
 
     env = Environment(
         loader=PackageLoader("escalation_model.reporting", "templates"),
-        autoescape=select_autoescape(["html"]),
+        autoescape=not markdown,
+        finalize=_md_escape if markdown else None,
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.filters["cell"] = _cell
     env.filters["inline"] = _inline
     return env
+
+
+_MD_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "|": "\\|",
+        "[": "\\[",
+        "]": "\\]",
+        "\n": " ",
+        "\r": " ",
+    }
+)
+
+
+def _md_escape(value: Any) -> Any:
+    """A value made inert in Markdown: no raw HTML (``<script>``), no links or images
+    (``[x](javascript:...)``), no broken table cells (``|``, line breaks). The card's own
+    **bold** and `code` marks are kept.
+
+    >>> print(_md_escape("<script>alert(1)</script> | [x](javascript:y)"))
+    &lt;script&gt;alert(1)&lt;/script&gt; \\| \\[x\\](javascript:y)
+    """
+    if value is None:
+        return ""
+    return str(value).translate(_MD_ESCAPES)
 
 
 def _inline(text: str) -> Any:
@@ -76,7 +106,7 @@ def _context(card: ModelCard, *, embed: bool) -> dict[str, Any]:
 
 
 def render_markdown(card: ModelCard) -> str:
-    return _env().get_template("card.md.j2").render(**_context(card, embed=False))
+    return _env(markdown=True).get_template("card.md.j2").render(**_context(card, embed=False))
 
 
 def render_html(card: ModelCard) -> str:

@@ -1,9 +1,11 @@
 """Column roles, the indicator registry and validation with clear errors."""
 
+from ._dates import parse_dates, parse_profile_dates
 from ._registry import (
     AREA_FACTORS,
     ESCALATED_LEVELS,
     HOUSEHOLD,
+    NOT_RECORDED,
     OUTCOME_LEVELS,
     PROTECTED,
     REGISTRY,
@@ -14,6 +16,7 @@ from ._registry import (
 )
 from ._roles import ColumnRoles, RoleError
 from ._validate import (
+    CHECKS,
     Problem,
     SchemaError,
     SchemaWarning,
@@ -24,8 +27,10 @@ from ._validate import (
 
 __all__ = [
     "AREA_FACTORS",
+    "CHECKS",
     "ESCALATED_LEVELS",
     "HOUSEHOLD",
+    "NOT_RECORDED",
     "OUTCOME_LEVELS",
     "PROTECTED",
     "REGISTRY",
@@ -40,5 +45,7 @@ __all__ = [
     "Variable",
     "label_for",
     "leakage_problems",
+    "parse_dates",
+    "parse_profile_dates",
     "validate",
 ]

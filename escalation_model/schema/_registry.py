@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "NOT_RECORDED",
     "Variable",
     "THINK_FAMILY",
     "SECONDARY",
@@ -153,6 +154,8 @@ OUTCOME_LEVELS: tuple[str, ...] = (
 )
 #: The levels that count as escalation into statutory care.
 ESCALATED_LEVELS: tuple[str, ...] = ("child_in_need", "child_protection", "looked_after")
+#: The group a missing area or protected value is counted in (kept, never dropped).
+NOT_RECORDED = "not recorded"
 
 _EXTRA_LABELS = {
     "family_id": "Family identifier",

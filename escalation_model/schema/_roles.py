@@ -57,6 +57,10 @@ class ColumnRoles:
         Binary escalation (1 = entered statutory care within the horizon).
     outcome_level : str or None
         Highest level reached (``none`` ... ``looked_after``); never a feature.
+    date_format : str or None
+        How the profile dates are written, as a ``strftime`` format (for example
+        ``"%d/%m/%Y"``). Not a role: by default ISO dates are read, and day/month dates
+        only where the column shows which field is the day.
 
     Examples
     --------
@@ -78,6 +82,7 @@ class ColumnRoles:
     protected: tuple[str, ...] = tuple(v.name for v in PROTECTED)
     outcome: str | None = "escalated"
     outcome_level: str | None = "outcome_level"
+    date_format: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -87,13 +92,19 @@ class ColumnRoles:
                 value = (value,)
             if value is None:
                 value = ()
+            if not isinstance(value, list | tuple):
+                raise RoleError(
+                    f"role '{name}': expected a list of column names, got a "
+                    f"{type(value).__name__} ({value!r}). Fix: write it as a list, for example "
+                    f'{name} = ["ColumnA", "ColumnB"].'
+                )
             if not all(isinstance(v, str) for v in value):
                 raise RoleError(
                     f"role '{name}': every entry must be a column name (a string), got "
                     f"{list(value)!r}. Fix: list the column names as strings."
                 )
             object.__setattr__(self, name, tuple(value))
-        for name in _SINGLE_ROLES:
+        for name in (*_SINGLE_ROLES, "date_format"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise RoleError(
@@ -117,7 +128,7 @@ class ColumnRoles:
             )
         clean: dict[str, Any] = {}
         for key, value in mapping.items():
-            if key in _SINGLE_ROLES and value == "":
+            if key in (*_SINGLE_ROLES, "date_format") and value == "":
                 value = None
             clean[key] = value
         return cls(**clean)
@@ -135,13 +146,26 @@ class ColumnRoles:
             outcome = "Escalated12m"
             think_family = ["Workless", "DomesticAbuse"]
         """
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise RoleError(
+                f"roles file {path}: not valid TOML ({exc}). Fix: correct the syntax; see "
+                "`escalation-model roles --template FILE` for a template."
+            ) from None
+        except UnicodeDecodeError:
+            raise RoleError(f"roles file {path}: not UTF-8 text. Fix: save it as UTF-8.") from None
+        if not isinstance(data.get("roles", {}), dict):
+            raise RoleError(f"roles file {path}: 'roles' must be a table. Fix: use [roles].")
         if "roles" not in data:
             raise RoleError(
                 f"{path}: no [roles] table. Fix: put the role mapping under a [roles] heading."
             )
-        return cls.from_dict(data["roles"])
+        try:
+            return cls.from_dict(data["roles"])
+        except RoleError as exc:
+            raise RoleError(f"roles file {path}: {exc}") from None
 
     # ------------------------------------------------------------------ views
     def to_dict(self) -> dict[str, Any]:

@@ -7,21 +7,24 @@ Every check runs before any work starts, every problem is collected, and one
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._errors import EscalationModelError
 from .._limits import MIN_AUDIT_GROUP_SIZE
-from ._registry import ESCALATED_LEVELS, OUTCOME_LEVELS
+from ._dates import parse_dates
+from ._problems import Problem, SchemaError, SchemaWarning, _plain
+from ._registry import ESCALATED_LEVELS, NOT_RECORDED, OUTCOME_LEVELS
 from ._roles import ColumnRoles
 
 __all__ = [
     "Problem",
     "SchemaError",
     "SchemaWarning",
+    "CHECKS",
     "ValidationReport",
     "leakage_problems",
     "validate",
@@ -32,44 +35,6 @@ _NEVER_FEATURES = ("family_id", "outcome", "outcome_level")
 _N_EXAMPLES = 5
 #: Agreement with the outcome above which a feature is treated as outcome-derived.
 _LEAK_AGREEMENT = 0.99
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One broken rule: which column, which rule, example values and the fix."""
-
-    column: str
-    rule: str
-    fix: str
-    role: str | None = None
-    examples: tuple[Any, ...] = ()
-    n_rows: int | None = None
-
-    def __str__(self) -> str:
-        where = f"column '{self.column}'"
-        if self.role:
-            where += f" (role '{self.role}')"
-        text = f"{where}: {self.rule}"
-        if self.n_rows is not None:
-            text += f" in {self.n_rows:,} row(s)"
-        if self.examples:
-            shown = ", ".join(repr(_plain(v)) for v in self.examples)
-            text += f"; for example {shown}"
-        return f"{text}. Fix: {self.fix}"
-
-
-class SchemaError(EscalationModelError):
-    """The data breaks the contract. ``problems`` lists every broken rule."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
-        lines = [f"{len(problems)} problem(s) found in the data; nothing was changed:"]
-        lines += [f"  {i}. {p}" for i, p in enumerate(problems, 1)]
-        super().__init__("\n".join(lines))
-
-
-class SchemaWarning(UserWarning):
-    """Something an analysis should know about but that does not stop the work."""
 
 
 @dataclass(frozen=True)
@@ -89,14 +54,6 @@ class ValidationReport:
     n_rows: int
     missing_share: dict[str, float] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, pd.Timestamp):
-        return str(value.date())
-    return value
 
 
 def _examples(values: pd.Series) -> tuple[Any, ...]:
@@ -180,6 +137,415 @@ def leakage_problems(
     return problems
 
 
+def _has(frame: pd.DataFrame, col: str | None) -> bool:
+    return bool(col) and col in frame.columns
+
+
+def _rows(mask: pd.Series | np.ndarray) -> tuple[str, ...]:
+    """Row numbers as a spreadsheet shows them (header on row 1), for examples that must
+    not quote the values themselves (family identifiers)."""
+    pos = np.flatnonzero(np.asarray(mask))[:_N_EXAMPLES]
+    return tuple(f"row {p + 2}" for p in pos)
+
+
+# ---------------------------------------------------------------- the checks
+# Each check takes (frame, roles) and returns the problems it finds; ``validate`` runs
+# every one and raises one SchemaError listing them all. A check never raises.
+
+
+def check_roles_map_to_columns(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
+    """Every column a role names is in the data, once, in one role."""
+    problems = []
+    for col, role_list in roles.duplicated_assignments().items():
+        never = [r for r in role_list if r in _NEVER_FEATURES]
+        feats = [r for r in role_list if r in _FEATURE_ROLES or r == "protected"]
+        if never and feats:
+            rule = (
+                f"leakage: the {never[0].replace('_', ' ')} column is also mapped as a "
+                f"feature (roles {role_list})"
+            )
+            fix = f"remove '{col}' from the '{feats[0]}' role; identifiers and outcomes are "
+            problems.append(Problem(col, rule, fix + "never features"))
+        else:
+            problems.append(
+                Problem(
+                    col,
+                    f"mapped to more than one role ({role_list})",
+                    "map each column to exactly one role",
+                )
+            )
+    for role, col in roles.assignments():
+        if col not in frame.columns:
+            problems.append(
+                Problem(
+                    col,
+                    f"the column named for role '{role}' is not in the data",
+                    f"rename your column to '{col}' or map role '{role}' to the column that "
+                    "holds it (ColumnRoles or the [roles] table of your TOML file)",
+                    role,
+                )
+            )
+    return problems
+
+
+def check_binary_columns(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
+    """Indicators and household factors hold 0, 1 or missing ("not known")."""
+    found = (
+        _binary_problem(frame[col], col, role)
+        for role in ("think_family", "secondary", "household")
+        for col in getattr(roles, role)
+        if _has(frame, col)
+    )
+    return [p for p in found if p]
+
+
+def check_deprivation(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
+    """The deprivation decile is a whole number from 1 to 10, never missing."""
+    if not _has(frame, roles.deprivation):
+        return []
+    col = str(roles.deprivation)
+    s = frame[col]
+    if not pd.api.types.is_numeric_dtype(s):
+        return [
+            Problem(
+                col,
+                "deprivation decile must be a number from 1 (most deprived) to 10",
+                "convert the column to whole numbers 1-10",
+                "deprivation",
+                _examples(s),
+            )
+        ]
+    bad = s.notna() & ~s.isin(range(1, 11))
+    if not (bad.any() or s.isna().any()):
+        return []
+    return [
+        Problem(
+            col,
+            "deprivation decile must be a whole number from 1 (most deprived) to 10 and is "
+            "never missing",
+            "recode to deciles 1-10 (1 = most deprived); fill missing areas from the area lookup",
+            "deprivation",
+            _examples(s[bad]) if bad.any() else ("missing",),
+            int(bad.sum() + s.isna().sum()),
+        )
+    ]
+
+
+def check_area_factors(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
+    """Area factors are finite numbers (missing is allowed)."""
+    problems = []
+    for col in roles.area_factors:
+        if not _has(frame, col):
+            continue
+        s = frame[col]
+        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            problems.append(
+                Problem(
+                    col,
+                    "area factors must be numeric",
+                    "convert the column to numbers (for example 1 = rural, 0 = urban)",
+                    "area_factors",
+                    _examples(s),
+                )
+            )
+            continue
+        x = s.to_numpy(dtype=float, na_value=np.nan)
+        infinite = np.isinf(x)
+        if infinite.any():
+            problems.append(
+                Problem(
+                    col,
+                    "area factors must be finite (the column holds infinite values)",
+                    "replace infinite values (often a division by zero upstream) with the "
+                    "right figure, or leave them empty",
+                    "area_factors",
+                    _examples(s[infinite]),
+                    int(infinite.sum()),
+                )
+            )
+    return problems
+
+
+def check_family_ids(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
+    """Every row has a family identifier, once per profile date. Examples are row
+    numbers: an identifier never appears in a message."""
+    if not _has(frame, roles.family_id):
+        return []
+    col = str(roles.family_id)
+    ids = frame[col]
+    problems = []
+    if ids.isna().any():
+        problems.append(
+            Problem(
+                col,
+                "family identifiers are missing",
+                "give every row its pseudonymous family identifier",
+                "family_id",
+                _rows(ids.isna()),
+                int(ids.isna().sum()),
+            )
+        )
+    keys = [col] + ([str(roles.profile_date)] if _has(frame, roles.profile_date) else [])
+    dup = frame.duplicated(subset=keys, keep=False) & ids.notna()
+    if dup.any():
+        problems.append(
+            Problem(
+                col,
+                "the same family appears more than once at the same profile date",
+                "keep one row per family and profile date (remove or merge the duplicates)",
+                "family_id",
+                _rows(dup),
+                int(dup.sum()),
+            )
+        )
+    return problems
+
+
+def check_profile_dates(
+    frame: pd.DataFrame, roles: ColumnRoles, today: pd.Timestamp | None = None
+) -> list[Problem]:
+    """Profile dates are present, readable for certain, plausible and not in the future."""
+    if not _has(frame, roles.profile_date):
+        return []
+    col = str(roles.profile_date)
+    raw = frame[col]
+    parsed, problems = parse_dates(raw, col, date_format=roles.date_format)
+    if raw.isna().any():
+        problems.append(
+            Problem(
+                col,
+                "profile dates are missing",
+                "give every row the date its indicators were recorded",
+                "profile_date",
+                n_rows=int(raw.isna().sum()),
+            )
+        )
+    limit = today if today is not None else pd.Timestamp.now().normalize()
+    future = parsed > limit
+    if future.any():
+        problems.append(
+            Problem(
+                col,
+                f"profile dates in the future (after {limit.date()})",
+                "correct the dates; a profile can only describe the past",
+                "profile_date",
+                _examples(parsed[future]),
+                int(future.sum()),
+            )
+        )
+    return problems
+
+
+def _outcome_usable(frame: pd.DataFrame, roles: ColumnRoles) -> bool:
+    """Whether the outcome is present, complete and binary (so other checks can use it)."""
+    if not _has(frame, roles.outcome):
+        return False
+    y = frame[str(roles.outcome)]
+    return not y.isna().any() and _binary_problem(y, str(roles.outcome), "outcome") is None
+
+
+def check_outcome(
+    frame: pd.DataFrame, roles: ColumnRoles, require_outcome: bool = True
+) -> list[Problem]:
+    """The outcome is binary and complete; for training it has both classes."""
+    if require_outcome and not roles.outcome:
+        return [
+            Problem(
+                "(no outcome)",
+                "the 'outcome' role is empty but this analysis needs an outcome",
+                "map the 'outcome' role to the binary escalation column",
+                "outcome",
+            )
+        ]
+    if not _has(frame, roles.outcome):
+        return []
+    col = str(roles.outcome)
+    y = frame[col]
+    problems = []
+    if y.isna().any():
+        problems.append(
+            Problem(
+                col,
+                "the outcome is missing",
+                "drop rows whose outcome is not yet known (for example profiles less than "
+                "12 months old) or score them without an outcome",
+                "outcome",
+                n_rows=int(y.isna().sum()),
+            )
+        )
+    prob = _binary_problem(y, col, "outcome")
+    if prob:
+        problems.append(
+            Problem(
+                col,
+                "the outcome must be binary: 1 = escalated, 0 = not",
+                "recode the outcome to 1/0 (for example 1 for child in need, child "
+                "protection or looked after within 12 months)",
+                "outcome",
+                prob.examples,
+                prob.n_rows,
+            )
+        )
+    elif require_outcome and y.dropna().nunique() < 2:
+        problems.append(
+            Problem(
+                col,
+                "the outcome has only one class, so no model can be trained or evaluated",
+                "check the extract: it needs both escalated (1) and not escalated (0) families",
+                "outcome",
+                _examples(y),
+            )
+        )
+    return problems
+
+
+def check_outcome_level(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
+    """Outcome levels are known names and agree with the binary outcome."""
+    if not _has(frame, roles.outcome_level):
+        return []
+    col = str(roles.outcome_level)
+    lev = frame[col].astype("string")
+    bad = lev.notna() & ~lev.isin(OUTCOME_LEVELS)
+    if bad.any():
+        return [
+            Problem(
+                col,
+                f"unknown outcome levels (allowed: {', '.join(OUTCOME_LEVELS)})",
+                "recode the levels to the names listed",
+                "outcome_level",
+                _examples(lev[bad]),
+                int(bad.sum()),
+            )
+        ]
+    if not _outcome_usable(frame, roles):
+        return []
+    implied = lev.isin(ESCALATED_LEVELS).to_numpy(dtype=bool, na_value=False)
+    clash = implied != (frame[str(roles.outcome)].to_numpy(dtype=float) == 1)
+    if not clash.any():
+        return []
+    return [
+        Problem(
+            col,
+            "the level reached disagrees with the binary outcome (statutory levels must have "
+            "outcome 1, other levels 0)",
+            "derive one from the other so that they agree",
+            "outcome_level",
+            _examples(lev[clash]),
+            int(clash.sum()),
+        )
+    ]
+
+
+def check_leakage(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
+    """No feature reproduces the outcome or looks like an identifier."""
+    y = frame[str(roles.outcome)].to_numpy(dtype=float) if _outcome_usable(frame, roles) else None
+    present = [c for c in roles.features(include_protected=False) if _has(frame, c)]
+    return leakage_problems(frame, y, present)
+
+
+def check_codes(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
+    """Area codes and protected groups that differ only by case or spaces (``LA03``,
+    ``LA03 ``, ``la03``) would be counted as different groups."""
+    problems = []
+    for role in ("area", "protected"):
+        for col in getattr(roles, role):
+            if not _has(frame, col) or pd.api.types.is_numeric_dtype(frame[col]):
+                continue
+            values = pd.Series(frame[col].dropna().unique()).astype(str)
+            folded = values.str.strip().str.casefold()
+            clash = folded.duplicated(keep=False)
+            if clash.any():
+                problems.append(
+                    Problem(
+                        col,
+                        f"{int(folded[clash].nunique())} code(s) are written in more than one "
+                        "way (differing only by capitals or spaces), so they would count as "
+                        "different groups",
+                        "write each code one way (for example trim spaces and use capitals)",
+                        role,
+                        tuple(values[clash].map(repr).head(_N_EXAMPLES)),
+                    )
+                )
+    return problems
+
+
+#: The checks ``validate`` runs, in order; each is documented by its docstring.
+CHECKS: tuple[Callable[..., list[Problem]], ...] = (
+    check_roles_map_to_columns,
+    check_binary_columns,
+    check_deprivation,
+    check_area_factors,
+    check_family_ids,
+    check_profile_dates,
+    check_outcome,
+    check_outcome_level,
+    check_leakage,
+    check_codes,
+)
+
+
+def _notes(frame: pd.DataFrame, roles: ColumnRoles, min_group_size: int) -> list[Problem]:
+    """What does not stop the work: small protected groups, missing area or protected
+    values (kept, and reported as "not recorded")."""
+    notes = []
+    for col in roles.protected:
+        if not _has(frame, col):
+            continue
+        counts = frame[col].value_counts(dropna=True)
+        small = counts[counts < min_group_size]
+        if len(small):
+            notes.append(
+                Problem(
+                    col,
+                    f"group(s) smaller than {min_group_size} families cannot be audited "
+                    "reliably and will be reported as too small to assess",
+                    "merge small groups into broader categories if that is meaningful, or "
+                    "accept that they are reported as too small",
+                    "protected",
+                    tuple(str(v) for v in small.index[:_N_EXAMPLES]),
+                )
+            )
+    for role in ("area", "protected"):
+        for col in getattr(roles, role):
+            if _has(frame, col) and frame[col].isna().any():
+                notes.append(
+                    Problem(
+                        col,
+                        "values are missing; they are kept and reported as the group "
+                        f"'{NOT_RECORDED}'",
+                        "fill them from the source system if they are known",
+                        role,
+                        n_rows=int(frame[col].isna().sum()),
+                    )
+                )
+    return notes
+
+
+def _whole_input(frame: Any) -> list[Problem]:
+    if not isinstance(frame, pd.DataFrame):
+        return [
+            Problem(
+                "(whole input)",
+                f"expected a pandas DataFrame, got {type(frame).__name__}",
+                "load the data with pandas (for example pandas.read_csv) and pass the frame",
+            )
+        ]
+    problems = []
+    if frame.shape[0] == 0:
+        problems.append(
+            Problem("(whole frame)", "the frame has no rows", "pass a frame with family rows")
+        )
+    for col in frame.columns[frame.columns.duplicated()].unique():
+        problems.append(
+            Problem(
+                str(col),
+                "the column name appears more than once in the data",
+                "rename or drop the repeated columns so every name is unique",
+            )
+        )
+    return problems
+
+
 def validate(
     frame: pd.DataFrame,
     roles: ColumnRoles | None = None,
@@ -189,6 +555,8 @@ def validate(
     today: pd.Timestamp | str | None = None,
 ) -> ValidationReport:
     """Check a family-level frame against the data contract, before any work starts.
+
+    Runs every check in :data:`CHECKS` and collects what they find.
 
     Parameters
     ----------
@@ -211,7 +579,8 @@ def validate(
     Raises
     ------
     SchemaError
-        Listing every problem, each naming the column, the rule and the fix.
+        Listing every problem, each naming the column, the rule and the fix. No message
+        quotes a family identifier (row numbers are given instead).
 
     Examples
     --------
@@ -221,316 +590,25 @@ def validate(
     2000
     """
     roles = roles if roles is not None else ColumnRoles()
-    if not isinstance(frame, pd.DataFrame):
-        raise SchemaError(
-            [
-                Problem(
-                    "(whole input)",
-                    f"expected a pandas DataFrame, got {type(frame).__name__}",
-                    "load the data with pandas (for example pandas.read_csv) and pass the frame",
-                )
-            ]
-        )
-    problems: list[Problem] = []
-    notes: list[Problem] = []
-
-    if frame.shape[0] == 0:
-        problems.append(
-            Problem("(whole frame)", "the frame has no rows", "pass a frame with family rows")
-        )
-
-    dup_cols = frame.columns[frame.columns.duplicated()].unique()
-    for col in dup_cols:
-        problems.append(
-            Problem(
-                str(col),
-                "the column name appears more than once in the data",
-                "rename or drop the repeated columns so every name is unique",
-            )
-        )
-
-    for col, role_list in roles.duplicated_assignments().items():
-        never = [r for r in role_list if r in _NEVER_FEATURES]
-        feats = [r for r in role_list if r in _FEATURE_ROLES or r == "protected"]
-        if never and feats:
-            problems.append(
-                Problem(
-                    col,
-                    f"leakage: the {never[0].replace('_', ' ')} column is also mapped as a "
-                    f"feature (roles {role_list})",
-                    f"remove '{col}' from the '{feats[0]}' role; identifiers and outcomes are "
-                    "never features",
-                )
-            )
-        else:
-            problems.append(
-                Problem(
-                    col,
-                    f"mapped to more than one role ({role_list})",
-                    "map each column to exactly one role",
-                )
-            )
-
-    present = set(frame.columns)
-    for role, col in roles.assignments():
-        if col not in present:
-            problems.append(
-                Problem(
-                    col,
-                    f"the column named for role '{role}' is not in the data",
-                    f"rename your column to '{col}' or map role '{role}' to the column that "
-                    "holds it (ColumnRoles or the [roles] table of your TOML file)",
-                    role,
-                )
-            )
-    if require_outcome and not roles.outcome:
-        problems.append(
-            Problem(
-                "(no outcome)",
-                "the 'outcome' role is empty but this analysis needs an outcome",
-                "map the 'outcome' role to the binary escalation column",
-                "outcome",
-            )
-        )
-
-    if frame.shape[0] == 0 or len(dup_cols):
-        raise SchemaError(problems)
-
-    def has(col: str | None) -> bool:
-        return bool(col) and col in present
-
-    # --- indicators and household factors: 0/1/missing
-    for role in ("think_family", "secondary", "household"):
-        for col in getattr(roles, role):
-            if has(col):
-                prob = _binary_problem(frame[col], col, role)
-                if prob:
-                    problems.append(prob)
-
-    # --- area factors: numeric; deprivation decile 1..10
-    if has(roles.deprivation):
-        col = str(roles.deprivation)
-        s = frame[col]
-        if not pd.api.types.is_numeric_dtype(s):
-            problems.append(
-                Problem(
-                    col,
-                    "deprivation decile must be a number from 1 (most deprived) to 10",
-                    "convert the column to whole numbers 1-10",
-                    "deprivation",
-                    _examples(s),
-                )
-            )
-        else:
-            bad = s.notna() & ~s.isin(range(1, 11))
-            if bad.any() or s.isna().any():
-                problems.append(
-                    Problem(
-                        col,
-                        "deprivation decile must be a whole number from 1 (most deprived) to 10 "
-                        "and is never missing",
-                        "recode to deciles 1-10 (1 = most deprived); fill missing areas from the "
-                        "area lookup",
-                        "deprivation",
-                        _examples(s[bad]) if bad.any() else ("missing",),
-                        int(bad.sum() + s.isna().sum()),
-                    )
-                )
-    for col in roles.area_factors:
-        if has(col) and not pd.api.types.is_numeric_dtype(frame[col]):
-            problems.append(
-                Problem(
-                    col,
-                    "area factors must be numeric",
-                    "convert the column to numbers (for example 1 = rural, 0 = urban)",
-                    "area_factors",
-                    _examples(frame[col]),
-                )
-            )
-
-    # --- identifiers
-    if has(roles.family_id):
-        col = str(roles.family_id)
-        ids = frame[col]
-        n_missing = int(ids.isna().sum())
-        if n_missing:
-            problems.append(
-                Problem(
-                    col,
-                    "family identifiers are missing",
-                    "give every row its pseudonymous family identifier",
-                    "family_id",
-                    n_rows=n_missing,
-                )
-            )
-        keys = [col] + ([str(roles.profile_date)] if has(roles.profile_date) else [])
-        dup = frame.duplicated(subset=keys, keep=False) & ids.notna()
-        if dup.any():
-            problems.append(
-                Problem(
-                    col,
-                    "the same family appears more than once at the same profile date",
-                    "keep one row per family and profile date (remove or merge the duplicates)",
-                    "family_id",
-                    _examples(ids[dup]),
-                    int(dup.sum()),
-                )
-            )
-
-    # --- profile date
-    if has(roles.profile_date):
-        col = str(roles.profile_date)
-        raw = frame[col]
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            parsed = raw
-        else:
-            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-        unparsed = raw.notna() & parsed.isna()
-        if unparsed.any():
-            problems.append(
-                Problem(
-                    col,
-                    "profile dates that cannot be read as dates",
-                    "write dates as YYYY-MM-DD",
-                    "profile_date",
-                    _examples(raw[unparsed]),
-                    int(unparsed.sum()),
-                )
-            )
-        if raw.isna().any():
-            problems.append(
-                Problem(
-                    col,
-                    "profile dates are missing",
-                    "give every row the date its indicators were recorded",
-                    "profile_date",
-                    n_rows=int(raw.isna().sum()),
-                )
-            )
-        limit = pd.Timestamp(today) if today is not None else pd.Timestamp.now().normalize()
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_localize(None)
-        future = parsed > limit
-        if future.any():
-            problems.append(
-                Problem(
-                    col,
-                    f"profile dates in the future (after {limit.date()})",
-                    "correct the dates; a profile can only describe the past",
-                    "profile_date",
-                    _examples(parsed[future]),
-                    int(future.sum()),
-                )
-            )
-
-    # --- outcome
-    outcome_ok = False
-    if has(roles.outcome):
-        col = str(roles.outcome)
-        y = frame[col]
-        n_missing = int(y.isna().sum())
-        if n_missing:
-            problems.append(
-                Problem(
-                    col,
-                    "the outcome is missing",
-                    "drop rows whose outcome is not yet known (for example profiles less than "
-                    "12 months old) or score them without an outcome",
-                    "outcome",
-                    n_rows=n_missing,
-                )
-            )
-        prob = _binary_problem(y, col, "outcome")
-        if prob:
-            problems.append(
-                Problem(
-                    col,
-                    "the outcome must be binary: 1 = escalated, 0 = not",
-                    "recode the outcome to 1/0 (for example 1 for child in need, child "
-                    "protection or looked after within 12 months)",
-                    "outcome",
-                    prob.examples,
-                    prob.n_rows,
-                )
-            )
-        elif require_outcome and y.dropna().nunique() < 2:
-            problems.append(
-                Problem(
-                    col,
-                    "the outcome has only one class, so no model can be trained or evaluated",
-                    "check the extract: it needs both escalated (1) and not escalated (0) families",
-                    "outcome",
-                    _examples(y),
-                )
-            )
-        else:
-            outcome_ok = n_missing == 0
-
-    if has(roles.outcome_level):
-        col = str(roles.outcome_level)
-        lev = frame[col].astype("string")
-        bad = lev.notna() & ~lev.isin(OUTCOME_LEVELS)
-        if bad.any():
-            problems.append(
-                Problem(
-                    col,
-                    f"unknown outcome levels (allowed: {', '.join(OUTCOME_LEVELS)})",
-                    "recode the levels to the names listed",
-                    "outcome_level",
-                    _examples(lev[bad]),
-                    int(bad.sum()),
-                )
-            )
-        elif outcome_ok:
-            implied = lev.isin(ESCALATED_LEVELS).to_numpy()
-            y_arr = frame[str(roles.outcome)].to_numpy(dtype=float)
-            clash = implied != (y_arr == 1)
-            if clash.any():
-                problems.append(
-                    Problem(
-                        col,
-                        "the level reached disagrees with the binary outcome (statutory levels "
-                        "must have outcome 1, other levels 0)",
-                        "derive one from the other so that they agree",
-                        "outcome_level",
-                        _examples(lev[clash]),
-                        int(clash.sum()),
-                    )
-                )
-
-    # --- leakage: a feature that reproduces the outcome, or an identifier-like feature
-    y_known = frame[str(roles.outcome)].to_numpy(dtype=float) if outcome_ok else None
-    present_features = [c for c in roles.features(include_protected=False) if has(c)]
-    problems.extend(leakage_problems(frame, y_known, present_features))
-
-    # --- protected groups: warnings only
-    for col in roles.protected:
-        if not has(col):
-            continue
-        counts = frame[col].value_counts(dropna=True)
-        small = counts[counts < min_group_size]
-        if len(small):
-            notes.append(
-                Problem(
-                    col,
-                    f"group(s) smaller than {min_group_size} families cannot be audited "
-                    "reliably and will be reported as too small to assess",
-                    "merge small groups into broader categories if that is meaningful, or "
-                    "accept that they are reported as too small",
-                    "protected",
-                    tuple(str(v) for v in small.index[:_N_EXAMPLES]),
-                )
-            )
-
+    problems = _whole_input(frame)
     if problems:
         raise SchemaError(problems)
+    limit = pd.Timestamp(today) if today is not None else None
+    for check in CHECKS:
+        if check is check_outcome:
+            problems += check(frame, roles, require_outcome)
+        elif check is check_profile_dates:
+            problems += check(frame, roles, limit)
+        else:
+            problems += check(frame, roles)
+    if problems:
+        raise SchemaError(problems)
+    notes = _notes(frame, roles, min_group_size)
     for note in notes:
         warnings.warn(str(note), SchemaWarning, stacklevel=2)
-
-    missing = {}
-    for col in roles.indicators():
-        if has(col):
-            share = float(frame[col].isna().mean())
-            if share > 0:
-                missing[col] = share
+    missing = {
+        col: float(frame[col].isna().mean())
+        for col in roles.indicators()
+        if _has(frame, col) and frame[col].isna().any()
+    }
     return ValidationReport(n_rows=frame.shape[0], missing_share=missing, warnings=notes)

@@ -17,12 +17,15 @@ from .._limits import FIVE_OR_MORE
 from .._provenance import code_version
 from ..evaluation import ORACLE, ModelComparison, Split
 from ..fairness import FairnessAudit
-from ..models import save_model
+from ..models import file_sha256, save_model
 from ..population import DisclosureRules
 from ..schema import ColumnRoles, ValidationReport
 from ._figures import save_figures, study_figures
 
-__all__ = ["StudyData", "StudyResult"]
+__all__ = ["MODEL_FILE", "StudyData", "StudyResult"]
+
+#: The fitted primary model, in the output folder (skops format).
+MODEL_FILE = "model.skops"
 
 
 @dataclass
@@ -65,6 +68,7 @@ class StudyResult:
     explanation: Any = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    model_sha256: str | None = None
 
     @property
     def roles_dict(self) -> dict[str, Any]:
@@ -286,23 +290,33 @@ class StudyResult:
                 "population": self._population_summary(),
                 "explanations": self._explain_summary(),
                 "disclosure_control": self.disclosure.describe(),
+                "model_file": None
+                if self.model_sha256 is None
+                else {"name": MODEL_FILE, "sha256": self.model_sha256},
                 "notes": self.notes,
             }
         )
 
     def write(self, folder: str | Path, *, card_fields: str | Path | None = None) -> list[Path]:
-        """Write the summary, tables, plots, model and model card into ``folder`` (which must
-        already be prepared). ``card_fields`` is a TOML file whose ``[card]`` table fills the
-        card's person-only fields."""
+        """Write the model, summary, tables, plots and model card into ``folder``, and the
+        manifest (every file with its SHA-256) last. ``card_fields`` is a TOML file whose
+        ``[card]`` table fills the card's person-only fields. Use
+        :func:`escalation_model._outputs.staged_output` for a folder that is replaced whole
+        or not at all."""
+        from .._outputs import write_manifest
+        from .._publish import write_csv
+
         folder = Path(folder)
         written = []
+        if "lightgbm" in self.models:
+            path = save_model(self.models["lightgbm"], folder / MODEL_FILE, overwrite=True)
+            self.model_sha256 = file_sha256(path)
+            written.append(path)
         path = folder / "summary.json"
         text = json.dumps(self.summary(), indent=2, default=str, allow_nan=False)
         path.write_text(text + "\n", "utf-8")
         written.append(path)
-        path = folder / "profile_table.csv"
-        self.profile.to_csv(path, index=False, float_format="%.4f")
-        written.append(path)
+        written.append(write_csv(self.profile, folder / "profile_table.csv", float_format="%.4f"))
         tables = {
             "model_comparison.csv": self.comparison.table if self.comparison else None,
             "model_differences.csv": self.comparison.differences if self.comparison else None,
@@ -315,20 +329,15 @@ class StudyResult:
         }
         for name, table in tables.items():
             if table is not None:
-                path = folder / name
-                table.to_csv(path, index=False, float_format="%.6g")
-                written.append(path)
+                written.append(write_csv(table, folder / name))
         written += save_figures(study_figures(self), folder / "plots")
-        if "lightgbm" in self.models:
-            path = folder / "model.skops"
-            save_model(self.models["lightgbm"], path, overwrite=True)
-            written.append(path)
         from ..reporting import ModelCard
 
         card = ModelCard.from_study(self, plots_dir=folder / "plots")
         if card_fields is not None:
             card.fill_from_toml(card_fields)
         written += card.write(folder)
+        written.append(write_manifest(folder, written))
         return written
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display

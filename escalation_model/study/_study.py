@@ -20,7 +20,6 @@ from .._limits import FIVE_OR_MORE
 from ..datasets import fingerprint, make_synthetic_population, read_families
 from ..evaluation import (
     evaluate_models,
-    temporal_split,
     transfer_by_authority,
 )
 from ..fairness import FairnessAudit, compare_mitigations, sensitive_features_from
@@ -37,7 +36,8 @@ from ..population import (
     profile_table,
     scenario_table,
 )
-from ..schema import ColumnRoles, validate
+from ..schema import ColumnRoles, parse_profile_dates
+from ._plan import StudyPlan, plan_study
 from ._result import StudyData, StudyResult, _rounded
 
 __all__ = ["load_study_data", "population_tables", "run_study"]
@@ -124,7 +124,7 @@ def load_study_data(config: RunConfig) -> StudyData:
             options=pop.options,
         )
     roles = ColumnRoles.from_toml(d.roles) if d.roles else ColumnRoles()
-    frame = read_families(str(d.path))
+    frame = read_families(str(d.path), roles)
     return StudyData(
         frame=frame,
         roles=roles,
@@ -137,6 +137,7 @@ def run_study(
     config: RunConfig,
     data: StudyData | None = None,
     *,
+    plan: StudyPlan | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> StudyResult:
     """Run the study described by ``config``: validate, split by time, fit the rules and
@@ -148,6 +149,9 @@ def run_study(
     config : RunConfig
     data : StudyData, optional
         Already loaded data; by default the data named in the configuration.
+    plan : StudyPlan, optional
+        The plan made by :func:`plan_study` (validation, split, what is skipped); made
+        here when not given.
     progress : callable, optional
         Called with a short message as each stage starts (the library itself never prints).
 
@@ -165,9 +169,10 @@ def run_study(
 
     data = data if data is not None else load_study_data(config)
     stage("validate", f"validating {len(data.frame):,} families")
-    report = validate(data.frame, data.roles)
+    plan = plan if plan is not None else plan_study(config, data)
+    report = plan.validation
     rules = DisclosureRules()
-    frame, roles = data.frame, data.roles
+    frame, roles = plan.frame, plan.roles
     n_tf = count_indicators(frame, roles.think_family)
     n = len(frame)
     overview: dict[str, Any] = {
@@ -189,9 +194,7 @@ def run_study(
 
     ev, mc = config.evaluation, config.models
     stage("split", "splitting by time")
-    split = temporal_split(
-        frame, roles, test_start=config.split.test_start, horizon_days=config.split.horizon_days
-    )
+    split = plan.split
     models = make_models(
         roles,
         include_protected=mc.include_protected,
@@ -216,13 +219,8 @@ def run_study(
         frame, roles, split, models, oracle=data.oracle, **bootstrap
     )
     transfer = None
-    notes: list[str] = []
-    if not roles.area:
-        notes.append(
-            "No 'area' role: no tables by area, no funnel plots, no demand forecast by area "
-            "and no leave-one-authority-out check."
-        )
-    if config.split.leave_one_authority_out and roles.area:
+    notes: list[str] = list(plan.notes)
+    if plan.transfer_authorities:
         stage(
             "transfer",
             "checking transfer to unseen authorities (leave one authority out, on the test period)",
@@ -240,6 +238,7 @@ def run_study(
             roles,
             lineup,
             within=split,
+            authorities=plan.transfer_authorities,
             max_train=config.split.transfer_max_train,
             **{**bootstrap, "n_bootstrap": config.split.transfer_n_bootstrap},
         )
@@ -266,7 +265,7 @@ def run_study(
     # scored here. Training families are not otherwise needed: in-sample figures say
     # nothing about the model.
     train_end = pd.Timestamp(split.details["train_end"])
-    after_training = (pd.to_datetime(frame[roles.profile_date]) > train_end).to_numpy()
+    after_training = (parse_profile_dates(frame, roles) > train_end).to_numpy()
     rng = np.random.default_rng(ev.random_state)
     fit_rows = split.train
     if len(fit_rows) > MITIGATION_SAMPLE:
@@ -291,9 +290,7 @@ def run_study(
         random_state=ev.random_state,
     )
     mitigation = None
-    if fc.mitigation_characteristic not in test.columns:
-        notes.append(f"Mitigation comparison skipped: no column '{fc.mitigation_characteristic}'.")
-    else:
+    if plan.mitigation:
         # ThresholdOptimizer learns a handful of thresholds: a seeded sample of the
         # training families is plenty, and keeps the cost flat at any scale
         mitigation = compare_mitigations(

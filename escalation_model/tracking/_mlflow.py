@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .._errors import ModelFileError, TrackingError
 from .._provenance import code_version
+from ._store import error_tag, owner_tags, reap_dead_runs, sqlite_path, store_guard, store_lock
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
@@ -27,6 +29,7 @@ __all__ = [
     "input_example",
     "load_registered_model",
     "log_study",
+    "open_store",
     "tracked_run",
 ]
 
@@ -35,6 +38,8 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "escalation_model"
 DEFAULT_MODEL_NAME = "escalation_model"
 DEFAULT_ALIAS = "candidate"
+#: The tag on the run and the model version holding the model file's SHA-256.
+MODEL_SHA_TAG = "model.sha256"
 
 
 def _mlflow() -> Any:
@@ -44,6 +49,20 @@ def _mlflow() -> Any:
     return mlflow
 
 
+def open_store(tracking_uri: str | None = None, *, create: bool = True) -> str:
+    """Point MLflow at the store and return its URI; with ``create=False`` a SQLite store
+    that does not exist is an error naming it (nothing is created)."""
+    uri = tracking_uri or DEFAULT_TRACKING_URI
+    db = sqlite_path(uri)
+    if not create and db is not None and not db.is_file():
+        raise TrackingError(
+            f"tracking store {uri} does not exist (looked for {db.resolve()}). Fix: run from "
+            "the folder that holds mlflow.db, or give --tracking-uri sqlite:///PATH/mlflow.db."
+        )
+    _mlflow().set_tracking_uri(uri)
+    return uri
+
+
 @contextmanager
 def tracked_run(
     *,
@@ -51,22 +70,37 @@ def tracked_run(
     experiment: str = DEFAULT_EXPERIMENT,
     run_name: str | None = None,
 ) -> Iterator[Any]:
-    """An MLflow run that is marked FAILED, with the error as a tag, if the body raises."""
+    """An MLflow run that ends FINISHED, FAILED (with the error as a tag) or KILLED (Ctrl-C
+    or SIGTERM).
+
+    The store is created and first used under a lock, so runs started together on a new
+    store both succeed; RUNNING runs of this host whose process has died are marked KILLED
+    first. Store errors are raised as one-line :class:`TrackingError` messages.
+    """
     mlflow = _mlflow()
-    mlflow.set_tracking_uri(tracking_uri or DEFAULT_TRACKING_URI)
-    mlflow.set_experiment(experiment)
-    run = mlflow.start_run(run_name=run_name)
-    try:
-        mlflow.set_tags({"escalation_model.version": code_version()})
-        yield run
-    except BaseException as exc:
-        mlflow.set_tags(
-            {"error": f"{type(exc).__name__}: {str(exc)[:4000]}", "status_reason": "failed"}
+    uri = open_store(tracking_uri)
+    with store_lock(uri), store_guard(uri, "starting a run"):
+        exp = mlflow.set_experiment(experiment)
+        reap_dead_runs(mlflow.MlflowClient(), exp.experiment_id)
+        run = mlflow.start_run(
+            run_name=run_name,
+            tags={"escalation_model.version": code_version(), **owner_tags()},
         )
-        mlflow.end_run(status="FAILED")
+    try:
+        yield run
+    except KeyboardInterrupt:
+        with store_guard(uri, "recording the interrupted run"):
+            mlflow.set_tag("status_reason", "killed: interrupted (Ctrl-C or SIGTERM)")
+            mlflow.end_run(status="KILLED")
+        raise
+    except BaseException as exc:
+        with store_guard(uri, "recording the failed run"):
+            mlflow.set_tags({"error": error_tag(exc), "status_reason": "failed"})
+            mlflow.end_run(status="FAILED")
         raise
     else:
-        mlflow.end_run(status="FINISHED")
+        with store_guard(uri, "finishing the run"):
+            mlflow.end_run(status="FINISHED")
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
@@ -106,11 +140,22 @@ def log_study(
 ) -> dict[str, Any]:
     """Log a finished study to the active MLflow run and register its model.
 
+    Only the files listed in ``output_dir``'s manifest (written last by
+    :meth:`StudyResult.write`) are logged. The registered model's SHA-256 is recorded on
+    the run and the model version, and checked by :func:`load_registered_model`.
+
     Returns the run id, the registered model name, version and alias.
     """
     mlflow = _mlflow()
-    from mlflow import MlflowClient
-    from mlflow.models import infer_signature
+    uri = mlflow.get_tracking_uri()
+    with store_guard(uri, "logging the run"):
+        _log_summary(mlflow, result, Path(output_dir))
+    with store_lock(uri), store_guard(uri, "registering the model"):
+        return _register(mlflow, result, model_name=model_name, alias=alias)
+
+
+def _log_summary(mlflow: Any, result: Any, out: Path) -> None:
+    from .._outputs import read_manifest
 
     summary = result.summary()
     params: dict[str, Any] = {}
@@ -140,54 +185,118 @@ def log_study(
             for part in ("difference", "lower", "upper"):
                 suffix = "" if part == "difference" else f".{part}"
                 metrics[f"{model}.minus_reference.{metric}{suffix}"] = v[part]
-    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
-    mlflow.log_dict({k: v for k, v in summary.items()}, "summary.json")
+    mlflow.log_metrics(
+        {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}
+    )
     mlflow.log_dict(result.roles_dict, "roles.json")
-    out = Path(output_dir)
-    for path in sorted(out.rglob("*")):
-        if path.is_file() and path.suffix in (".csv", ".png", ".json", ".md", ".html"):
-            sub = path.parent.relative_to(out)
-            mlflow.log_artifact(str(path), artifact_path=None if str(sub) == "." else str(sub))
+    files = read_manifest(out)
+    if not files:
+        raise TrackingError(
+            f"{out} has no manifest.json, so what to log is not known. Fix: write the "
+            "outputs with StudyResult.write (it writes the manifest last) before log_study."
+        )
+    for rel in [*files, "manifest.json"]:
+        if rel.endswith(".skops"):
+            continue  # the model is logged as an MLflow model, below
+        sub = str(Path(rel).parent)
+        mlflow.log_artifact(str(out / rel), artifact_path=None if sub == "." else sub)
+
+
+def _register(mlflow: Any, result: Any, *, model_name: str, alias: str) -> dict[str, Any]:
+    import tempfile
+
+    from mlflow import MlflowClient
+    from mlflow.models import infer_signature
+
+    from ..models import file_sha256
+    from ..models._persist import ALLOWED_NODES
 
     model = result.models["lightgbm"]
     example = input_example(model)
     signature = infer_signature(example, model.predict_proba(example)[:, 1])
-    import skops.io as sio
-
-    tmp = out / ".model-for-tracking.skops"
-    sio.dump(model, tmp)
-    trusted = sio.get_untrusted_types(file=tmp)
-    tmp.unlink()
     info = mlflow.sklearn.log_model(
         model,
         name="model",
         serialization_format="skops",
-        skops_trusted_types=trusted,
+        skops_trusted_types=sorted({t for _, t in ALLOWED_NODES}),
         signature=signature,
         input_example=example,
         registered_model_name=model_name,
         pip_requirements=[f"escalation-model=={__version__}", "scikit-learn", "lightgbm", "skops"],
     )
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri, dst_path=tmp))
+        sha = file_sha256(_skops_file(local, info.model_uri))
     version = info.registered_model_version
-    MlflowClient().set_registered_model_alias(model_name, alias, version)
+    client = MlflowClient()
+    run_id = mlflow.active_run().info.run_id
+    client.set_tag(run_id, MODEL_SHA_TAG, sha)
+    client.set_model_version_tag(model_name, version, MODEL_SHA_TAG, sha)
+    client.set_registered_model_alias(model_name, alias, version)
     return {
-        "run_id": mlflow.active_run().info.run_id,
+        "run_id": run_id,
         "model_name": model_name,
         "model_version": version,
         "alias": alias,
         "model_uri": f"models:/{model_name}@{alias}",
+        "model_sha256": sha,
     }
 
 
-def load_registered_model(uri: str, *, tracking_uri: str | None = None) -> Any:
-    """Load a registered model (``models:/NAME@ALIAS``) without trusting the types listed in
-    the artifact itself: the skops file is checked against this library's own allow-list."""
-    mlflow = _mlflow()
-    from ..models import load_model
+def _skops_file(local: Path, uri: str) -> Path:
+    files = sorted(local.rglob("*.skops")) if local.is_dir() else [local]
+    if len(files) != 1 or files[0].suffix != ".skops":
+        raise ModelFileError(
+            f"{uri} holds {len(files)} skops model files, not one. Fix: register the model "
+            "with `escalation-model run`."
+        )
+    return files[0]
 
-    mlflow.set_tracking_uri(tracking_uri or DEFAULT_TRACKING_URI)
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
-    files = sorted(local.rglob("*.skops"))
-    if not files:
-        raise FileNotFoundError(f"{uri} holds no skops model file")
-    return load_model(files[0])
+
+def _registered_version(client: Any, uri: str) -> Any:
+    """The model version a ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` URI names."""
+    rest = uri.removeprefix("models:/")
+    if "@" in rest:
+        name, alias = rest.split("@", 1)
+        return client.get_model_version_by_alias(name, alias)
+    name, _, version = rest.partition("/")
+    if not version.isdigit():
+        raise ModelFileError(
+            f"{uri} names no version or alias. Fix: use models:/NAME@ALIAS or "
+            "models:/NAME/VERSION, for example models:/escalation_model@candidate."
+        )
+    return client.get_model_version(name, version)
+
+
+def load_registered_model(uri: str, *, tracking_uri: str | None = None) -> Any:
+    """Load a registered model (``models:/NAME@ALIAS``) safely.
+
+    The artifact's SHA-256 must equal the one recorded on the model version when it was
+    registered (a file swapped in the artifact store is refused), and the file is then
+    loaded with this library's exact allow-list, never the types listed in the artifact.
+    """
+    import tempfile
+
+    mlflow = _mlflow()
+    from ..models import file_sha256, load_model
+
+    store = open_store(tracking_uri, create=False)
+    with store_guard(store, f"finding {uri}"):
+        version = _registered_version(mlflow.MlflowClient(), uri)
+    expected = (version.tags or {}).get(MODEL_SHA_TAG)
+    if not expected:
+        raise ModelFileError(
+            f"{uri} (version {version.version}) has no recorded SHA-256, so it cannot be "
+            "checked. Fix: register it again with `escalation-model run`."
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        with store_guard(store, f"downloading {uri}"):
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
+        path = _skops_file(local, uri)
+        if file_sha256(path) != expected:
+            raise ModelFileError(
+                f"{uri} (version {version.version}): the model file's SHA-256 differs from the "
+                "one recorded when it was registered, so it was changed afterwards; it was "
+                "not loaded. Fix: register a model again with `escalation-model run`."
+            )
+        return load_model(path)

@@ -225,10 +225,11 @@ def test_bad_config_names_the_key(tmp_path, capsys, text, fragment):
     cfg = tmp_path / "run.toml"
     cfg.write_text(text)
     assert (
-        main(["run", "--config", str(cfg), "--output", str(tmp_path / "o"), "--no-tracking"]) == 2
+        main(["run", "--config", str(cfg), "--output", str(tmp_path / "o"), "--no-tracking"]) == 1
     )
     err = capsys.readouterr().err
     assert fragment in err and "Fix" in err
+    assert not (tmp_path / "o").exists()  # refused before anything was created
 
 
 def test_run_on_invalid_analyst_file_fails_before_work(tmp_path, capsys):

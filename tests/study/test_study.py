@@ -33,7 +33,12 @@ def test_missing_roles_are_allowed_and_said_plainly(small_population, tmp_path):
         explain=ExplainConfig(sample_size=2000, interaction_sample=200),
     )
     result = run_study(config, data)
-    assert any("No 'area' role" in n for n in result.notes)
+    area_note = (
+        "tables by area, funnel plots and the demand forecast by area skipped: the data has "
+        "no 'area' role"
+    )
+    assert area_note in result.notes
+    assert any("leave-one-authority-out check skipped" in n for n in result.notes)
     assert result.transfer is None
     assert not any(k.startswith("demand_forecast") for k in result.population)
     assert result.fairness.characteristics == ["deprivation_quintile", "lone_parent"]
@@ -41,7 +46,7 @@ def test_missing_roles_are_allowed_and_said_plainly(small_population, tmp_path):
     assert_valid_summary(json.loads((tmp_path / "summary.json").read_text()))
     card = ModelCard.from_summary(result.summary())
     assert "This run did not include a demand forecast" in card.to_markdown()
-    assert "No 'area' role" in card.to_markdown()
+    assert area_note in card.to_markdown()
 
 
 def test_stage_timings_are_recorded_but_not_in_the_summary(small_population):

@@ -59,11 +59,20 @@ def test_registered_model_reloads_with_identical_predictions(tmp_path, store):
 def test_failed_run_is_recorded_as_failed(tmp_path, store):
     import mlflow
 
-    with pytest.raises(RuntimeError), tracked_run(tracking_uri=store) as run:
-        raise RuntimeError("the extract could not be read")
+    from escalation_model.schema import Problem, SchemaError
+
+    with pytest.raises(SchemaError), tracked_run(tracking_uri=store) as run:
+        raise SchemaError([Problem("x", "the extract could not be read", "read it again")])
     failed = mlflow.get_run(run.info.run_id)
     assert failed.info.status == "FAILED"
     assert "could not be read" in failed.data.tags["error"]
+    # another library's message might quote data (a family id): only its type is kept
+    with pytest.raises(KeyError), tracked_run(tracking_uri=store) as run:
+        raise KeyError("FAM-000123")
+    failed = mlflow.get_run(run.info.run_id)
+    assert failed.info.status == "FAILED"
+    assert "KeyError" in failed.data.tags["error"]
+    assert "FAM-000123" not in str(failed.data.tags)
 
 
 def test_cli_run_tracks_and_score_reads_the_registry(tmp_path, store, capsys):

@@ -1,0 +1,86 @@
+"""How a command ends: one exit code per kind of ending, one line per error.
+
+See :mod:`escalation_model._errors` for the codes. An unexpected error prints one line
+naming a log file; the log holds the traceback's frames and exception types but no
+exception message (a message from another library might quote data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from .._errors import (
+    EXIT_ENVIRONMENT,
+    EXIT_INTERRUPTED,
+    EXIT_UNEXPECTED,
+    EscalationModelError,
+    Interrupted,
+)
+
+__all__ = ["guarded"]
+
+
+def _err(message: str) -> None:
+    print(f"escalation-model: {message}", file=sys.stderr)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted()
+
+
+def _log_unexpected(exc: BaseException) -> Path:
+    """Write the frames and exception types (never the messages) to a private log file."""
+    lines = [f"escalation-model {time.strftime('%Y-%m-%d %H:%M:%S')}: unexpected error\n"]
+    chain: BaseException | None = exc
+    while chain is not None:
+        lines.append(f"{type(chain).__module__}.{type(chain).__qualname__}\n")
+        lines += traceback.format_list(traceback.extract_tb(chain.__traceback__))
+        chain = chain.__cause__ or chain.__context__
+    fd, name = tempfile.mkstemp(prefix="escalation-model-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.writelines(lines)
+    return Path(name)
+
+
+def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run ``command``; turn every way it can end into an exit code and at most a few
+    lines on standard error."""
+    previous = None
+    with contextlib.suppress(ValueError):  # not the main thread (a notebook): no handler
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return command(args)
+    except EscalationModelError as exc:
+        text = str(exc)
+        if "\n" in text:  # a list of problems, already introduced
+            print(text, file=sys.stderr)
+        else:
+            _err(text)
+        return exc.exit_code
+    except OSError as exc:
+        text = str(exc)
+        _err(text if "Fix:" in text else f"{text}. Fix: check the path and its permissions.")
+        return EXIT_ENVIRONMENT
+    except KeyboardInterrupt:
+        _err("interrupted; nothing was published and any tracked run is recorded as KILLED.")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        log = _log_unexpected(exc)
+        _err(
+            f"unexpected error ({type(exc).__name__}); nothing was published. The details "
+            f"are in {log}. Please report it with that file."
+        )
+        return EXIT_UNEXPECTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

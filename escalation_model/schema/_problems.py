@@ -1,0 +1,59 @@
+"""Problems found in data: one broken rule each, collected into one :class:`SchemaError`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import EscalationModelError
+
+__all__ = ["Problem", "SchemaError", "SchemaWarning"]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return str(value.date())
+    return value
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: which column, which rule, example values and the fix."""
+
+    column: str
+    rule: str
+    fix: str
+    role: str | None = None
+    examples: tuple[Any, ...] = ()
+    n_rows: int | None = None
+
+    def __str__(self) -> str:
+        where = f"column '{self.column}'"
+        if self.role:
+            where += f" (role '{self.role}')"
+        text = f"{where}: {self.rule}"
+        if self.n_rows is not None:
+            text += f" in {self.n_rows:,} row(s)"
+        if self.examples:
+            shown = ", ".join(repr(_plain(v)) for v in self.examples)
+            text += f"; for example {shown}"
+        return f"{text}. Fix: {self.fix}"
+
+
+class SchemaError(EscalationModelError):
+    """The data breaks the contract. ``problems`` lists every broken rule."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        lines = [f"{len(problems)} problem(s) found in the data; nothing was changed:"]
+        lines += [f"  {i}. {p}" for i, p in enumerate(problems, 1)]
+        super().__init__("\n".join(lines))
+
+
+class SchemaWarning(UserWarning):
+    """Something an analysis should know about but that does not stop the work."""

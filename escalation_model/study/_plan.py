@@ -1,0 +1,208 @@
+"""The plan of a study: checked and decided before any model is fitted.
+
+:func:`plan_study` validates the data, reads the profile dates once, makes the temporal
+split and decides which analyses can run on this data and which are skipped, and why.
+Data that cannot support the study at all (too few families or escalations on a side of
+the split) is refused here with a :class:`SchemaError`, before any work. The command
+line prints the plan first; the summary and the card carry its notes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .._config import RunConfig
+from .._limits import MIN_GROUP_ESCALATIONS, MIN_SPLIT_ESCALATIONS, MIN_SPLIT_FAMILIES
+from ..evaluation import Split, temporal_split
+from ..schema import (
+    NOT_RECORDED,
+    ColumnRoles,
+    Problem,
+    SchemaError,
+    ValidationReport,
+    parse_profile_dates,
+    validate,
+)
+from ._result import StudyData
+
+__all__ = ["StudyPlan", "plan_study"]
+
+
+@dataclass(frozen=True, eq=False)
+class StudyPlan:
+    """What a study will do on its data, decided before any fitting.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The families as analysed: profile dates read once, missing area and protected
+        values counted in the group "not recorded". The caller's frame is untouched.
+    validation : ValidationReport
+    split : Split
+        The temporal split.
+    transfer_authorities : tuple of str
+        Authorities the leave-one-authority-out check holds out (empty: skipped).
+    mitigation : bool
+        Whether the ThresholdOptimizer comparison runs.
+    skipped : list of (analysis, reason)
+    read_notes : list of str
+        What reading the file noticed (for example its separator).
+    """
+
+    frame: pd.DataFrame
+    roles: ColumnRoles
+    validation: ValidationReport
+    split: Split
+    transfer_authorities: tuple[str, ...] = ()
+    mitigation: bool = False
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    read_notes: list[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """One sentence per skipped analysis."""
+        return [f"{what} skipped: {why}" for what, why in self.skipped]
+
+    def describe(self) -> list[str]:
+        """The plan in lines for the command line."""
+        n_train, n_test = len(self.split.train), len(self.split.test)
+        lines = [
+            f"plan: {len(self.frame):,} families; {self.split.description} "
+            f"({n_train:,} training, {n_test:,} test families)",
+        ]
+        lines += [f"note: {n}" for n in self.read_notes]
+        lines += [f"skipped: {what} ({why})" for what, why in self.skipped]
+        return lines
+
+
+def _analysed_frame(frame: pd.DataFrame, roles: ColumnRoles) -> pd.DataFrame:
+    """Dates read once; missing areas and protected values in the group 'not recorded'."""
+    changes: dict[str, pd.Series] = {}
+    if roles.profile_date and roles.profile_date in frame.columns:
+        dates = parse_profile_dates(frame, roles)
+        if dates is not frame[roles.profile_date]:
+            changes[roles.profile_date] = dates
+    for col in (*roles.area, *roles.protected):
+        if col in frame.columns and frame[col].isna().any():
+            changes[col] = frame[col].astype("string").fillna(NOT_RECORDED)
+    return frame.assign(**changes) if changes else frame
+
+
+def _split_problems(frame: pd.DataFrame, roles: ColumnRoles, split: Split) -> list[Problem]:
+    y = frame[str(roles.outcome)].to_numpy(dtype=float)
+    problems = []
+    for side, rows in (("training", split.train), ("test", split.test)):
+        n, events = len(rows), int(y[rows].sum())
+        if n < MIN_SPLIT_FAMILIES or events < MIN_SPLIT_ESCALATIONS:
+            problems.append(
+                Problem(
+                    str(roles.profile_date),
+                    f"the {side} period ({split.details.get('test_start', '')} split) has "
+                    f"{n:,} families and {events:,} escalations; a study needs at least "
+                    f"{MIN_SPLIT_FAMILIES} families and {MIN_SPLIT_ESCALATIONS} escalations "
+                    "on each side",
+                    "give more years of profiles, or set [split] test_start so that both "
+                    "periods hold enough families",
+                    "profile_date",
+                )
+            )
+    return problems
+
+
+def _enough(y: np.ndarray) -> bool:
+    events = int(np.sum(y))
+    return events >= MIN_GROUP_ESCALATIONS and len(y) - events >= MIN_GROUP_ESCALATIONS
+
+
+def _transfer_plan(
+    frame: pd.DataFrame, roles: ColumnRoles, split: Split, config: RunConfig
+) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
+    what = "leave-one-authority-out check"
+    if not config.split.leave_one_authority_out:
+        return (), [(what, "switched off in the configuration")]
+    if not roles.area:
+        return (), [(what, "the data has no 'area' role")]
+    codes = frame[roles.area[-1]].astype("string").to_numpy()
+    y = frame[str(roles.outcome)].to_numpy(dtype=float)
+    authorities = sorted(pd.unique(codes[split.test]))
+    if len(pd.unique(codes[split.train])) < 2 or len(authorities) < 2:
+        return (), [(what, "it needs at least two authorities and the data has one")]
+    # the metrics exist once a held-out authority has both outcomes; its interval then
+    # says how little a handful of escalations can tell
+    y_test, codes_test = y[split.test], codes[split.test]
+    fit = tuple(a for a in authorities if len(np.unique(y_test[codes_test == a])) == 2)
+    skipped = []
+    if len(fit) < len(authorities):
+        skipped.append(
+            (
+                f"transfer to {len(authorities) - len(fit)} authority(ies)",
+                "no escalation, or no family without one, in its test period",
+            )
+        )
+    return fit, skipped
+
+
+def _mitigation_plan(
+    frame: pd.DataFrame, roles: ColumnRoles, split: Split, config: RunConfig
+) -> tuple[bool, list[tuple[str, str]]]:
+    what = "mitigation comparison (ThresholdOptimizer)"
+    col = config.fairness.mitigation_characteristic
+    if col not in frame.columns:
+        return False, [(what, f"the data has no column '{col}'")]
+    y = frame[str(roles.outcome)].to_numpy(dtype=float)
+    groups = frame[col].astype("string").to_numpy()
+    for rows in (split.train, split.test):
+        for g in pd.unique(groups[rows]):
+            if not _enough(y[rows][groups[rows] == g]):
+                reason = (
+                    f"a group of '{col}' has fewer than {MIN_GROUP_ESCALATIONS} escalations or "
+                    "non-escalations in the training or test period, and thresholds cannot be "
+                    "fitted for it"
+                )
+                return False, [(what, reason)]
+    return True, []
+
+
+def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
+    """Validate the data and decide what the study will do, before any fitting.
+
+    Raises
+    ------
+    SchemaError
+        If the data breaks the contract, or cannot support a study (too few families or
+        escalations on either side of the temporal split).
+    """
+    roles = data.roles
+    report = validate(data.frame, roles)
+    frame = _analysed_frame(data.frame, roles)
+    split = temporal_split(
+        frame, roles, test_start=config.split.test_start, horizon_days=config.split.horizon_days
+    )
+    problems = _split_problems(frame, roles, split)
+    if problems:
+        raise SchemaError(problems)
+    skipped: list[tuple[str, str]] = []
+    if not roles.area:
+        skipped.append(
+            (
+                "tables by area, funnel plots and the demand forecast by area",
+                "the data has no 'area' role",
+            )
+        )
+    authorities, more = _transfer_plan(frame, roles, split, config)
+    skipped += more
+    mitigation, more = _mitigation_plan(frame, roles, split, config)
+    skipped += more
+    return StudyPlan(
+        frame=frame,
+        roles=roles,
+        validation=report,
+        split=split,
+        transfer_authorities=authorities,
+        mitigation=mitigation,
+        skipped=skipped,
+        read_notes=list(data.frame.attrs.get("read_notes", [])),
+    )

@@ -1,0 +1,146 @@
+"""The tracking store under concurrent, killed and interrupted runs, and tampered models.
+
+These start real ``escalation-model run`` processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mlflow")
+
+CONFIG = (
+    "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 200\n"
+    "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 1000\n"
+    "interaction_sample = 100\n"
+)
+
+
+def _start(tmp_path: Path, out: str, *extra: str) -> subprocess.Popen:
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(CONFIG)
+    cmd = [sys.executable, "-m", "escalation_model.cli._main", "run", "--config", str(cfg)]
+    cmd += ["--output", out, "--quiet", "--tracking-uri", "sqlite:///mlflow.db", *extra]
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    return subprocess.Popen(
+        cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _statuses(db: Path) -> list[str]:
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            return [r[0] for r in con.execute("select status from runs order by start_time")]
+    except sqlite3.OperationalError:  # schema not created yet
+        return []
+
+
+def _wait_running(db: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if "RUNNING" in _statuses(db):
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    raise AssertionError("the run never started")
+
+
+def test_two_runs_started_together_on_a_new_store_both_finish(tmp_path):
+    a, b = _start(tmp_path, "out_a"), _start(tmp_path, "out_b")
+    results = [p.communicate(timeout=600) + (p.returncode,) for p in (a, b)]
+    for _, err, code in results:
+        assert code == 0, err
+        assert "Traceback" not in err
+    assert _statuses(tmp_path / "mlflow.db") == ["FINISHED", "FINISHED"]
+    with sqlite3.connect(tmp_path / "mlflow.db") as con:
+        versions = [r[0] for r in con.execute("select version from model_versions")]
+    assert sorted(versions) == [1, 2]
+
+
+def test_a_killed_run_is_marked_killed_and_never_replaces_the_last_complete_folder(tmp_path):
+    first = _start(tmp_path, "out")
+    assert first.wait(timeout=600) == 0
+    manifest = (tmp_path / "out" / "manifest.json").read_bytes()
+    victim = _start(tmp_path, "out")
+    _wait_running(tmp_path / "mlflow.db", victim)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=60)
+    assert _statuses(tmp_path / "mlflow.db") == ["FINISHED", "RUNNING"]
+    assert (tmp_path / "out" / "manifest.json").read_bytes() == manifest  # untouched
+    partials = list(tmp_path.glob(".out.partial-*"))
+    assert partials  # the killed run's files are only in its hidden partial folder
+    # the next run reaps the dead run and clears the partial folder
+    last = _start(tmp_path, "out")
+    _, err = last.communicate(timeout=600)
+    assert last.returncode == 0, err
+    assert _statuses(tmp_path / "mlflow.db") == ["FINISHED", "KILLED", "FINISHED"]
+    assert not any(p.exists() for p in partials)
+    with sqlite3.connect(tmp_path / "mlflow.db") as con:
+        reasons = [r[0] for r in con.execute("select value from tags where key='status_reason'")]
+    assert any("killed" in r for r in reasons)
+
+
+def test_sigterm_ends_the_run_as_killed_with_one_line(tmp_path):
+    proc = _start(tmp_path, "out")
+    _wait_running(tmp_path / "mlflow.db", proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err.strip().count("\n") == 0 and "interrupted" in err
+    assert _statuses(tmp_path / "mlflow.db") == ["KILLED"]
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_a_swapped_registered_model_is_refused(tmp_path, monkeypatch):
+    from escalation_model._errors import ModelFileError
+    from escalation_model.cli import main
+    from escalation_model.models import save_model
+    from escalation_model.tracking import load_registered_model
+
+    monkeypatch.chdir(tmp_path)
+    run = _start(tmp_path, "out")
+    assert run.wait(timeout=600) == 0
+    store = "sqlite:///mlflow.db"
+    model = load_registered_model("models:/escalation_model@candidate", tracking_uri=store)
+    artifacts = sorted(Path("mlruns").rglob("*.skops"))
+    assert len(artifacts) == 1
+    # an attacker (or an accident) replaces the artifact with another valid model file
+    model.set_params(estimator__n_estimators=5)
+    save_model(model, artifacts[0], overwrite=True)
+    with pytest.raises(ModelFileError, match="SHA-256 differs"):
+        load_registered_model("models:/escalation_model@candidate", tracking_uri=store)
+    new = tmp_path / "new.csv"
+    assert main(["generate", str(new), "--n-families", "3000"]) == 0
+    args = ["score", "--model", "models:/escalation_model@candidate", "--data", str(new)]
+    assert main([*args, "--tracking-uri", store, "--output", "scored"]) == 2
+    assert not Path("scored").exists()
+
+
+def test_card_never_creates_a_store(tmp_path, monkeypatch, capsys):
+    from escalation_model.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["card", "abc123", "--output", "c"]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "mlflow.db" in err
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "c").exists()
+
+
+def test_summary_records_the_model_sha(tmp_path):
+    from escalation_model.models import file_sha256
+
+    run = _start(tmp_path, "out", "--no-tracking")
+    assert run.wait(timeout=600) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["model_file"]["sha256"] == file_sha256(tmp_path / "out" / "model.skops")
