@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from contextlib import nullcontext
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +27,17 @@ def generate(args: argparse.Namespace) -> int:
     path = write_families(pop.frame, args.output, overwrite=args.overwrite)
     print(f"wrote {len(pop.frame):,} synthetic families to {path} (seed {args.seed})")
     return 0
+
+
+@contextmanager
+def _warnings_printed_not_raised() -> Iterator[None]:
+    """Validation's warnings are printed by the command from its report; Python's own
+    display of them (or a filter that turns them into errors) is not needed here."""
+    from ..schema import SchemaWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SchemaWarning)
+        yield
 
 
 def _roles(path: str | None) -> Any:
@@ -44,7 +57,8 @@ def validate_file(args: argparse.Namespace) -> int:
     for note in frame.attrs.get("read_notes", []):
         print(f"note: {note}")
     try:
-        report = validate(frame, roles, require_outcome=not args.no_outcome)
+        with _warnings_printed_not_raised():
+            report = validate(frame, roles, require_outcome=not args.no_outcome)
     except SchemaError as exc:
         print(str(exc))
         return exc.exit_code
@@ -77,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     say(f"- loading data ({config.data.source})")
     data = load_study_data(config)
     say(f"- validating {len(data.frame):,} families and planning the study")
-    plan = plan_study(config, data)
+    with _warnings_printed_not_raised():
+        plan = plan_study(config, data)
     for line in plan.describe():
         say(line)
     info: dict[str, Any] = {}
@@ -148,7 +163,10 @@ def score(args: argparse.Namespace) -> int:
     frame = read_families(args.data, roles)
     if roles.outcome and roles.outcome not in frame.columns:  # next quarter: no outcome yet
         roles = replace(roles, outcome=None, outcome_level=None)
-    validate(frame, roles, require_outcome=False)
+    with _warnings_printed_not_raised():
+        report = validate(frame, roles, require_outcome=False)
+    for w in report.warnings:
+        print(f"warning: {w}")
     if args.model.startswith("models:/"):
         from ..tracking import load_registered_model
 
@@ -156,6 +174,9 @@ def score(args: argparse.Namespace) -> int:
     else:
         model = load_model(args.model)
     _check_model_columns(model, frame, args.model)
+    from ..study._plan import analysed_frame
+
+    frame = analysed_frame(frame, roles)
     capacity = args.capacity if args.capacity < 1 else int(args.capacity)
     with staged_output(args.output) as staging:
         proba = model.predict_proba(frame)[:, 1]

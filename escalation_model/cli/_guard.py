@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -55,6 +56,11 @@ def _log_unexpected(exc: BaseException) -> Path:
 def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run ``command``; turn every way it can end into an exit code and at most a few
     lines on standard error."""
+    # MLflow and its migrations announce routine steps (a new experiment, a schema
+    # upgrade) at INFO; the command says what matters itself
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     previous = None
     with contextlib.suppress(ValueError):  # not the main thread (a notebook): no handler
         previous = signal.signal(signal.SIGTERM, _on_sigterm)

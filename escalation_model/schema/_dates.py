@@ -36,6 +36,9 @@ _FIX_FORMAT = (
     'file, for example date_format = "%d/%m/%Y"'
 )
 _N_EXAMPLES = 5
+#: Dates are held to the second, so that years far outside the nanosecond range (1600,
+#: 2999) are read and then refused by the plausibility rules, not by an overflow.
+_UNIT = "datetime64[s]"
 
 
 def _examples(values: pd.Series) -> tuple[str, ...]:
@@ -51,7 +54,7 @@ def _naive_utc(parsed: pd.Series) -> pd.Series:
 def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
     utc = fmt == "ISO8601" or "%z" in fmt
     parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=utc)
-    return _naive_utc(parsed).astype("datetime64[ns]")
+    return _naive_utc(parsed).astype(_UNIT)
 
 
 def _day_first(text: pd.Series, column: str, role: str) -> tuple[str | None, list[Problem]]:
@@ -82,7 +85,7 @@ def parse_dates(
 ) -> tuple[pd.Series, list[Problem]]:
     """Read ``values`` as dates by the rules above.
 
-    Returns the dates (naive, ``datetime64[ns]``, missing where absent or unreadable) and
+    Returns the dates (naive, ``datetime64[s]``, missing where absent or unreadable) and
     the problems found, each naming the column, the rule, examples and the fix. Nothing
     is guessed: what cannot be read for certain is a problem, never a silent 1970.
 
@@ -101,7 +104,7 @@ def parse_dates(
     """
     problems: list[Problem] = []
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = _naive_utc(values).astype("datetime64[ns]")
+        parsed = _naive_utc(values).astype(_UNIT)
     elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         known = values[values.notna()]
         problems.append(
@@ -115,7 +118,7 @@ def parse_dates(
                 len(known),
             )
         )
-        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+        parsed = pd.Series(pd.NaT, index=values.index, dtype=_UNIT)
     else:
         parsed, found = _parse_text(values, column, date_format, role)
         problems += found
@@ -139,7 +142,7 @@ def _parse_text(
 ) -> tuple[pd.Series, list[Problem]]:
     text = values.astype("string").str.strip()
     present = text.notna() & (text != "")
-    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    parsed = pd.Series(pd.NaT, index=values.index, dtype=_UNIT)
     problems: list[Problem] = []
     if date_format:
         parsed[present] = _to_datetime(text[present], date_format)

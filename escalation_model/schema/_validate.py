@@ -511,8 +511,7 @@ def _notes(frame: pd.DataFrame, roles: ColumnRoles, min_group_size: int) -> list
                 notes.append(
                     Problem(
                         col,
-                        "values are missing; they are kept and reported as the group "
-                        f"'{NOT_RECORDED}'",
+                        f"missing values (kept, and counted in the group '{NOT_RECORDED}')",
                         "fill them from the source system if they are known",
                         role,
                         n_rows=int(frame[col].isna().sum()),

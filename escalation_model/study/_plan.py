@@ -74,11 +74,12 @@ class StudyPlan:
             f"({n_train:,} training, {n_test:,} test families)",
         ]
         lines += [f"note: {n}" for n in self.read_notes]
+        lines += [f"warning: {w}" for w in self.validation.warnings]
         lines += [f"skipped: {what} ({why})" for what, why in self.skipped]
         return lines
 
 
-def _analysed_frame(frame: pd.DataFrame, roles: ColumnRoles) -> pd.DataFrame:
+def analysed_frame(frame: pd.DataFrame, roles: ColumnRoles) -> pd.DataFrame:
     """Dates read once; missing areas and protected values in the group 'not recorded'."""
     changes: dict[str, pd.Series] = {}
     if roles.profile_date and roles.profile_date in frame.columns:
@@ -177,7 +178,7 @@ def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
     """
     roles = data.roles
     report = validate(data.frame, roles)
-    frame = _analysed_frame(data.frame, roles)
+    frame = analysed_frame(data.frame, roles)
     split = temporal_split(
         frame, roles, test_start=config.split.test_start, horizon_days=config.split.horizon_days
     )

@@ -27,7 +27,7 @@ CONFIG = (
 def _start(tmp_path: Path, out: str, *extra: str) -> subprocess.Popen:
     cfg = tmp_path / "run.toml"
     cfg.write_text(CONFIG)
-    cmd = [sys.executable, "-m", "escalation_model.cli._main", "run", "--config", str(cfg)]
+    cmd = [sys.executable, "-m", "escalation_model.cli", "run", "--config", str(cfg)]
     cmd += ["--output", out, "--quiet", "--tracking-uri", "sqlite:///mlflow.db", *extra]
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     return subprocess.Popen(
@@ -69,12 +69,13 @@ def test_two_runs_started_together_on_a_new_store_both_finish(tmp_path):
 
 def test_a_killed_run_is_marked_killed_and_never_replaces_the_last_complete_folder(tmp_path):
     first = _start(tmp_path, "out")
-    assert first.wait(timeout=600) == 0
+    _, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
     manifest = (tmp_path / "out" / "manifest.json").read_bytes()
     victim = _start(tmp_path, "out")
     _wait_running(tmp_path / "mlflow.db", victim)
     victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=60)
+    victim.communicate(timeout=60)
     assert _statuses(tmp_path / "mlflow.db") == ["FINISHED", "RUNNING"]
     assert (tmp_path / "out" / "manifest.json").read_bytes() == manifest  # untouched
     partials = list(tmp_path.glob(".out.partial-*"))
@@ -110,7 +111,8 @@ def test_a_swapped_registered_model_is_refused(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     run = _start(tmp_path, "out")
-    assert run.wait(timeout=600) == 0
+    _, err = run.communicate(timeout=600)
+    assert run.returncode == 0, err
     store = "sqlite:///mlflow.db"
     model = load_registered_model("models:/escalation_model@candidate", tracking_uri=store)
     artifacts = sorted(Path("mlruns").rglob("*.skops"))
@@ -141,6 +143,41 @@ def test_summary_records_the_model_sha(tmp_path):
     from escalation_model.models import file_sha256
 
     run = _start(tmp_path, "out", "--no-tracking")
-    assert run.wait(timeout=600) == 0
+    _, err = run.communicate(timeout=600)
+    assert run.returncode == 0, err
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["model_file"]["sha256"] == file_sha256(tmp_path / "out" / "model.skops")
+
+
+def test_a_crafted_model_is_refused_through_the_cli_and_the_registry(tmp_path, monkeypatch):
+    """A payload in the registered artifact, with its recorded SHA-256 forged to match, is
+    still refused by the allow-list, through `score --model FILE` and `models:/`."""
+    from mlflow import MlflowClient
+
+    from escalation_model.cli import main
+    from escalation_model.models import file_sha256
+    from tests.models.test_persist import _call, _rewrite
+
+    monkeypatch.chdir(tmp_path)
+    run = _start(tmp_path, "out")
+    _, err = run.communicate(timeout=600)
+    assert run.returncode == 0, err
+    marker = tmp_path / "ran.txt"
+    payload = _call("builtins", "eval", f"__import__('pathlib').Path({str(marker)!r}).touch()")
+
+    def hide(schema):
+        schema["content"]["content"]["holdout"] = payload
+
+    crafted = _rewrite(tmp_path / "out" / "model.skops", tmp_path / "crafted.skops", hide)
+    new = tmp_path / "new.csv"
+    assert main(["generate", str(new), "--n-families", "3000"]) == 0
+    score = ["score", "--data", str(new), "--output", "scored"]
+    assert main([*score, "--model", str(crafted)]) == 2
+    artifact = sorted(Path("mlruns").rglob("*.skops"))[0]
+    artifact.write_bytes(crafted.read_bytes())
+    MlflowClient("sqlite:///mlflow.db").set_model_version_tag(
+        "escalation_model", "1", "model.sha256", file_sha256(artifact)
+    )
+    uri = ["--model", "models:/escalation_model@candidate", "--tracking-uri", "sqlite:///mlflow.db"]
+    assert main([*score, *uri]) == 2
+    assert not marker.exists() and not Path("scored").exists()
