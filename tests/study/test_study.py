@@ -94,3 +94,35 @@ def test_published_counts_follow_the_disclosure_rules():
         15.0,
         144_185.0,
     ]
+
+
+def test_missing_protected_and_area_values_are_counted_not_dropped(small_population):
+    import warnings
+
+    from escalation_model.schema import NOT_RECORDED, SchemaWarning
+
+    frame = small_population.frame.copy()
+    frame["child_ethnicity"] = frame["child_ethnicity"].astype(object)
+    frame.loc[frame.index[::40], "child_ethnicity"] = None
+    frame["ward_code"] = frame["ward_code"].astype(object)
+    frame.loc[frame.index[1::40], "ward_code"] = None
+    before = frame.copy()
+    data = StudyData(frame, small_population.roles, "with gaps", fingerprint(frame))
+    config = RunConfig(
+        split=SplitConfig(leave_one_authority_out=False),
+        evaluation=EvaluationConfig(n_bootstrap=50),
+        explain=ExplainConfig(sample_size=1000, interaction_sample=0),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SchemaWarning)
+        result = run_study(config, data)
+    assert sum("not recorded" in str(w.message) for w in caught) == 2
+    groups = result.fairness.by_group
+    eth = groups[groups.characteristic == "child_ethnicity"]
+    assert NOT_RECORDED in set(eth.group)
+    n = int(eth[eth.group == NOT_RECORDED].n_families.iloc[0])
+    test_missing = frame.iloc[result.split.test]["child_ethnicity"].isna().sum()
+    assert n == test_missing
+    wards = result.population["population_by_ward_code.csv"]
+    assert NOT_RECORDED in set(wards["ward_code"].astype(str))
+    assert frame.equals(before)  # the caller's frame is untouched

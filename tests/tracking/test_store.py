@@ -91,10 +91,11 @@ def test_a_killed_run_is_marked_killed_and_never_replaces_the_last_complete_fold
     assert any("killed" in r for r in reasons)
 
 
-def test_sigterm_ends_the_run_as_killed_with_one_line(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_an_interrupted_run_ends_as_killed_with_one_line(tmp_path, sig):
     proc = _start(tmp_path, "out")
     _wait_running(tmp_path / "mlflow.db", proc)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert err.strip().count("\n") == 0 and "interrupted" in err
