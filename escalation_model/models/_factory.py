@@ -29,7 +29,7 @@ def make_models(
     Returns ``five_plus_rule`` and ``area_rule`` (the rules a council uses today),
     ``logistic`` and ``lightgbm`` (the latter wrapped in held-out calibration when
     ``calibrate=True``; ``calibration_refit`` is :class:`CalibratedRiskClassifier`'s
-    ``refit``).
+    ``refit``). Without a ``deprivation`` role there is no area rule.
 
     Examples
     --------
@@ -42,9 +42,11 @@ def make_models(
         random_state=random_state,
         **(lightgbm_params or {}),
     )
+    models: dict[str, Any] = {FIVE_PLUS_RULE: FivePlusRuleClassifier(roles=roles)}
+    if roles is None or roles.deprivation:  # area-based targeting needs a deprivation decile
+        models[AREA_RULE] = AreaDeprivationRuleClassifier(roles=roles)
     return {
-        FIVE_PLUS_RULE: FivePlusRuleClassifier(roles=roles),
-        AREA_RULE: AreaDeprivationRuleClassifier(roles=roles),
+        **models,
         "logistic": LogisticRiskClassifier(
             roles=roles, include_protected=include_protected, **(logistic_params or {})
         ),

@@ -17,6 +17,7 @@ import pandas as pd
 from .._config import RunConfig
 from .._limits import MIN_GROUP_ESCALATIONS, MIN_SPLIT_ESCALATIONS, MIN_SPLIT_FAMILIES
 from ..evaluation import Split, temporal_split
+from ..fairness import sensitive_features_from
 from ..schema import (
     NOT_RECORDED,
     ColumnRoles,
@@ -193,6 +194,12 @@ def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
                 "the data has no 'area' role",
             )
         )
+    if sensitive_features_from(frame.head(0), roles).shape[1] == 0:
+        what = "fairness audit"
+        skipped.append((what, "the data has no protected, deprivation or lone-parent column"))
+    if not roles.deprivation:
+        what = "the area-based targeting rule (most deprived areas first)"
+        skipped.append((what, "the data has no 'deprivation' role"))
     authorities, more = _transfer_plan(frame, roles, split, config)
     skipped += more
     mitigation, more = _mitigation_plan(frame, roles, split, config)

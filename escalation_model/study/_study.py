@@ -277,18 +277,20 @@ def run_study(
     to_score[fit_rows] = True
     to_score[split.test] = False
     proba_all[to_score] = gbm.predict_proba(frame[to_score])[:, 1]
-    audit = FairnessAudit(
-        test[roles.outcome].to_numpy(),
-        p_test,
-        sensitive,
-        intersections=intersections,
-        capacity=ev.capacity,
-        min_group_size=fc.min_group_size,
-        prioritised=fc.prioritised,
-        n_bootstrap=ev.n_bootstrap,
-        confidence=ev.confidence,
-        random_state=ev.random_state,
-    )
+    audit = None
+    if sensitive.shape[1]:
+        audit = FairnessAudit(
+            test[roles.outcome].to_numpy(),
+            p_test,
+            sensitive,
+            intersections=intersections,
+            capacity=ev.capacity,
+            min_group_size=fc.min_group_size,
+            prioritised=fc.prioritised,
+            n_bootstrap=ev.n_bootstrap,
+            confidence=ev.confidence,
+            random_state=ev.random_state,
+        )
     mitigation = None
     if plan.mitigation:
         # ThresholdOptimizer learns a handful of thresholds: a seeded sample of the

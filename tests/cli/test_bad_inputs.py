@@ -634,3 +634,23 @@ def test_a_single_authority_runs_without_the_transfer_check(tmp_path, capsys):
     summary, out = _late_run(tmp_path, frame, capsys)
     assert "skipped: leave-one-authority-out check" in out
     assert summary["models"]["transfer"] == []
+
+
+def test_only_an_id_a_date_indicators_and_an_outcome_runs_end_to_end(tmp_path, capsys):
+    frame = make_synthetic_population(8000, random_state=3).frame
+    keep = ["family_id", "profile_date", "no_parent_in_work", "domestic_abuse", "substance_misuse"]
+    small = frame[[*keep, "escalated"]].rename(columns={"escalated": "Esc"})
+    small["profile_date"] = pd.to_datetime(small["profile_date"]).dt.strftime("%d/%m/%Y")
+    roles = tmp_path / "roles.toml"
+    roles.write_text(
+        "[roles]\nthink_family = ['no_parent_in_work', 'domestic_abuse', 'substance_misuse']\n"
+        "area = []\nsecondary = []\nhousehold = []\ndeprivation = ''\narea_factors = []\n"
+        "protected = []\noutcome = 'Esc'\noutcome_level = ''\n"
+    )
+    args = [*_run(tmp_path, _csv(tmp_path, small), roles=roles), "--no-tracking"]
+    assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    for skipped in ("area-based targeting rule", "fairness audit", "leave-one-authority-out"):
+        assert f"skipped: {skipped}" in out or f"skipped: the {skipped}" in out
+    strategies = pd.read_csv(tmp_path / "o" / "strategies.csv")
+    assert "area" not in set(strategies["strategy"])
