@@ -80,12 +80,15 @@ class EvaluationConfig:
 
 @dataclass(frozen=True)
 class FairnessConfig:
-    """The audit: which intersections, which characteristic to test mitigation on."""
+    """The audit: which intersections, which characteristic to test mitigation on.
 
-    intersections: list[list[str]] = field(
-        default_factory=lambda: [["child_ethnicity", "deprivation_quintile"]]
-    )
-    mitigation_characteristic: str = "child_ethnicity"
+    ``intersections`` name columns of the data (or ``deprivation_quintile``); none by
+    default. ``mitigation_characteristic`` defaults to the first protected
+    characteristic of the roles.
+    """
+
+    intersections: list[list[str]] = field(default_factory=list)
+    mitigation_characteristic: str | None = None
     min_group_size: int = 50
     prioritised: str = "calibration_ratio"
 
@@ -94,6 +97,10 @@ class FairnessConfig:
 class PopulationConfig:
     """Population tables, targeting strategies and scenarios.
 
+    ``groupings`` are columns of the data or derived segments (``n_think_family_band``,
+    ``family_type``, ``deprivation_quintile``, ``most_deprived_areas``); ``area`` stands
+    for every column of the area role, coarsest first.
+
     ``risk_reduction`` holds the assumed relative reductions in escalation among families
     offered early help; ``unit_costs`` (per averted ``escalation`` and ``looked_after``
     placement) must come from the analyst: none is assumed.
@@ -101,8 +108,7 @@ class PopulationConfig:
 
     groupings: list[str] = field(
         default_factory=lambda: [
-            "authority_code",
-            "ward_code",
+            "area",
             "deprivation_quintile",
             "n_think_family_band",
             "family_type",

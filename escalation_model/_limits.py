@@ -15,6 +15,7 @@ FIVE_OR_MORE: int = 5
 #: A study needs at least this many families, and escalations, on each side of its split.
 MIN_SPLIT_FAMILIES: int = 200
 MIN_SPLIT_ESCALATIONS: int = 20
-#: A group (an authority held out, a group a mitigation is fitted for) needs at least this
-#: many escalations, and this many families without one, to be assessed.
-MIN_GROUP_ESCALATIONS: int = 10
+#: Training families sampled to fit ThresholdOptimizer (it learns a handful of thresholds).
+MITIGATION_SAMPLE: int = 50_000
+#: "The most deprived areas" are deprivation deciles 1 to this (the most deprived fifth).
+MOST_DEPRIVED_DECILE: int = 2

@@ -145,6 +145,7 @@ def _check_model_columns(model: Any, frame: Any, path: str) -> None:
 
 def score(args: argparse.Namespace) -> int:
     """Score a file (with or without outcomes) and write population tables only."""
+    from .._config import PopulationConfig
     from .._outputs import staged_output
     from .._publish import write_csv
     from ..datasets import read_families
@@ -184,7 +185,7 @@ def score(args: argparse.Namespace) -> int:
             frame,
             roles,
             proba,
-            groupings=[*roles.area, "deprivation_quintile", "n_think_family_band", "family_type"],
+            groupings=PopulationConfig().groupings,
             capacity=capacity,
         )
         for name, table in tables.items():
@@ -262,14 +263,25 @@ def list_roles(args: argparse.Namespace) -> int:
         source = f"  [{var.source}]" if var else ""
         print(f"  {column:28s} {label_for(column)}{source}")
     for key, value in roles.to_dict().items():
+        if key == "labels":
+            continue  # a table of its own, written last
         if isinstance(value, list):
             items = ", ".join(f'"{v}"' for v in value)
             lines.append(f"{key} = [{items}]")
         elif key == "date_format":
             lines.append('# How dates are written if not YYYY-MM-DD, for example "%d/%m/%Y".')
             lines.append(f'{key} = "{value or ""}"')
+        elif key == "lone_parent":
+            lines.append("# Which household column flags a lone-parent household.")
+            lines.append(f'{key} = "{value or ""}"')
         else:
             lines.append(f'{key} = "{value or ""}"')
+    lines += [
+        "",
+        "# Plain-English labels for your columns, shown in tables, plots and the card;",
+        '# for example: WIMDDecile = "Area deprivation decile".',
+        "[roles.labels]",
+    ]
     if args.template:
         path = Path(args.template)
         if path.exists():

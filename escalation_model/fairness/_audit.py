@@ -453,7 +453,7 @@ class FairnessAudit:
     def trade_offs(self) -> str:
         """Which fairness criteria cannot all hold here, and which the audit prioritised."""
         rates = self._by_group[self._by_group.metric == "observed_rate"]
-        spread = rates.groupby("characteristic")["estimate"].agg(["min", "max"])
+        spread = rates.groupby("characteristic", sort=False)["estimate"].agg(["min", "max"])
         differing = [c for c, r in spread.iterrows() if r["max"] > 1.25 * max(r["min"], 1e-9)]
         text = (
             "When groups have different base rates of escalation, a model that is calibrated "

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..schema import ColumnRoles
+from ..schema import NOT_RECORDED, ColumnRoles
 from ._audit import FairnessAudit
 
 __all__ = ["audit_model", "sensitive_features_from"]
@@ -15,16 +15,21 @@ __all__ = ["audit_model", "sensitive_features_from"]
 
 def sensitive_features_from(frame: pd.DataFrame, roles: ColumnRoles | None = None) -> pd.DataFrame:
     """Protected characteristics, the area deprivation quintile (1 = most deprived) and the
-    lone-parent household flag, where the data has them."""
+    lone-parent household flag (the ``lone_parent`` column of the roles), where the data
+    has them."""
     roles = roles or ColumnRoles()
-    out = {c: frame[c].astype("string") for c in roles.protected if c in frame.columns}
+    out = {
+        c: frame[c].astype("string").fillna(NOT_RECORDED)
+        for c in roles.protected
+        if c in frame.columns
+    }
     if roles.deprivation and roles.deprivation in frame.columns:
         decile = frame[roles.deprivation].to_numpy(dtype=float)
         out["deprivation_quintile"] = pd.Series(
             np.ceil(decile / 2).astype(int), index=frame.index
         ).astype("string")
-    if "lone_parent" in frame.columns:
-        out["lone_parent"] = frame["lone_parent"].astype("string")
+    if roles.lone_parent and roles.lone_parent in frame.columns:
+        out[roles.lone_parent] = frame[roles.lone_parent].astype("string").fillna(NOT_RECORDED)
     return pd.DataFrame(out, index=frame.index)
 
 

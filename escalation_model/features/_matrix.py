@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..schema import ColumnRoles, Problem, SchemaError, label_for, leakage_problems
+from ..schema import ColumnRoles, Problem, SchemaError, leakage_problems
 
 __all__ = ["FeatureSpec", "make_feature_spec", "feature_matrix", "uses_roles"]
 
@@ -106,11 +106,11 @@ def make_feature_spec(
             categories[col] = levels
             for lv in levels:
                 names.append(f"{col}={lv}")
-                labels.append(f"{label_for(col)}: {lv}")
+                labels.append(f"{roles.label(col)}: {lv}")
                 monotone.append(0)
             continue
         names.append(col)
-        labels.append(label_for(col))
+        labels.append(roles.label(col))
         if col in increasing:
             monotone.append(1)
         elif col == roles.deprivation:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2, poisson
 
-from .._limits import FIVE_OR_MORE
+from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
 from ..schema import ColumnRoles, parse_profile_dates
 from ._disclosure import DisclosureRules, apply_disclosure_control
 from ._poisson_binomial import poisson_binomial_interval
@@ -48,12 +48,15 @@ def add_segments(frame: pd.DataFrame, roles: ColumnRoles | None = None) -> pd.Da
         categories=["0", "1-2", "3-4", "5+"],
         ordered=True,
     )
-    if "lone_parent" in frame.columns:
-        out["family_type"] = np.where(frame["lone_parent"] == 1, "lone parent", "couple")
+    if roles.lone_parent and roles.lone_parent in frame.columns:
+        flag = frame[roles.lone_parent]
+        out["family_type"] = np.where(flag == 1, "lone parent", "couple")
+        out.loc[flag.isna().to_numpy(), "family_type"] = "not known"
     if roles.deprivation and roles.deprivation in frame.columns:
         decile = frame[roles.deprivation].to_numpy(dtype=float)
         out["deprivation_quintile"] = np.ceil(decile / 2).astype(int)
-        out["most_deprived_areas"] = np.where(decile <= 2, "most deprived fifth", "other areas")
+        deprived = decile <= MOST_DEPRIVED_DECILE
+        out["most_deprived_areas"] = np.where(deprived, "most deprived fifth", "other areas")
     return out
 
 

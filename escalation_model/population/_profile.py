@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .._limits import FIVE_OR_MORE
-from ..schema import ColumnRoles, label_for
+from ..schema import ColumnRoles
 from ._disclosure import DisclosureRules
 
 __all__ = ["count_indicators", "profile_table"]
@@ -82,7 +82,7 @@ def profile_table(
     for col, role in indicators:
         x = frame[col].to_numpy(dtype=float, na_value=np.nan)
         known = ~np.isnan(x)
-        row: dict[str, object] = {"indicator": col, "label": label_for(col), "role": role}
+        row: dict[str, object] = {"indicator": col, "label": roles.label(col), "role": role}
         for name, mask in groups:
             suffix = f" [{name}]" if name else ""
             for tag, sel in (("high_need", mask & high), ("all", mask)):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._limits import FIVE_OR_MORE
+from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
 from ..evaluation._metrics import resolve_capacity
 from ..fairness import select_at_capacity
 from ..schema import ColumnRoles
@@ -90,7 +90,7 @@ def compare_strategies(
         else None
     )
     deprived = (
-        frame[roles.deprivation].to_numpy(dtype=float) <= 2
+        frame[roles.deprivation].to_numpy(dtype=float) <= MOST_DEPRIVED_DECILE
         if roles.deprivation and roles.deprivation in frame.columns
         else None
     )

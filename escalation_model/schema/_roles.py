@@ -61,6 +61,14 @@ class ColumnRoles:
         How the profile dates are written, as a ``strftime`` format (for example
         ``"%d/%m/%Y"``). Not a role: by default ISO dates are read, and day/month dates
         only where the column shows which field is the day.
+    lone_parent : str or None
+        Which ``household`` column flags a lone-parent household (the family type in
+        tables, and a characteristic the fairness audit covers). Not a role of its own:
+        it names one of the household columns.
+    labels : dict of str to str
+        Plain-English labels for the analyst's columns, used in tables, plots and the
+        card (``[roles.labels]`` in TOML). A column without one is shown by the
+        library's own label for its default name, or else by its name.
 
     Examples
     --------
@@ -83,6 +91,8 @@ class ColumnRoles:
     outcome: str | None = "escalated"
     outcome_level: str | None = "outcome_level"
     date_format: str | None = None
+    lone_parent: str | None = "lone_parent"
+    labels: dict[str, str] = field(default_factory=dict, compare=False)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -104,7 +114,22 @@ class ColumnRoles:
                     f"{list(value)!r}. Fix: list the column names as strings."
                 )
             object.__setattr__(self, name, tuple(value))
-        for name in (*_SINGLE_ROLES, "date_format"):
+        if self.lone_parent and self.lone_parent not in self.household:
+            if self.lone_parent != "lone_parent":  # named, but not a household column
+                raise RoleError(
+                    f"lone_parent = {self.lone_parent!r} is not one of the household "
+                    f"columns {list(self.household)}. Fix: add it to the household role, or "
+                    "leave lone_parent empty."
+                )
+            object.__setattr__(self, "lone_parent", None)  # the default name is not mapped
+        if not isinstance(self.labels, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.labels.items()
+        ):
+            raise RoleError(
+                "labels must map column names to text. Fix: write them as a [roles.labels] "
+                'table, for example WIMDDecile = "Deprivation decile".'
+            )
+        for name in (*_SINGLE_ROLES, "date_format", "lone_parent"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise RoleError(
@@ -128,7 +153,7 @@ class ColumnRoles:
             )
         clean: dict[str, Any] = {}
         for key, value in mapping.items():
-            if key in (*_SINGLE_ROLES, "date_format") and value == "":
+            if key in (*_SINGLE_ROLES, "date_format", "lone_parent") and value == "":
                 value = None
             clean[key] = value
         return cls(**clean)
@@ -173,6 +198,19 @@ class ColumnRoles:
         out = asdict(self)
         out.pop("extra")
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+    def label(self, column: str) -> str:
+        """The plain-English label of a column: the analyst's, else the library's for a
+        default name, else the name itself.
+
+        >>> ColumnRoles(labels={"WIMD": "Deprivation decile"}).label("WIMD")
+        'Deprivation decile'
+        >>> ColumnRoles().label("domestic_abuse")
+        'Domestic abuse'
+        """
+        from ._registry import label_for
+
+        return self.labels.get(column) or label_for(column)
 
     def indicators(self) -> tuple[str, ...]:
         """Think Family and secondary indicators: the "vulnerability factors"."""

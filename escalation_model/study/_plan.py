@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._config import RunConfig
-from .._limits import MIN_GROUP_ESCALATIONS, MIN_SPLIT_ESCALATIONS, MIN_SPLIT_FAMILIES
+from .._limits import MIN_SPLIT_ESCALATIONS, MIN_SPLIT_FAMILIES, MITIGATION_SAMPLE
 from ..evaluation import Split, temporal_split
 from ..fairness import sensitive_features_from
 from ..schema import (
@@ -48,6 +48,11 @@ class StudyPlan:
         Authorities the leave-one-authority-out check holds out (empty: skipped).
     mitigation : bool
         Whether the ThresholdOptimizer comparison runs.
+    mitigation_characteristic : str or None
+        The column it is compared on (the configuration's, or the first protected
+        characteristic).
+    mitigation_rows : numpy.ndarray
+        The seeded sample of training families its thresholds are fitted on.
     skipped : list of (analysis, reason)
     read_notes : list of str
         What reading the file noticed (for example its separator).
@@ -59,6 +64,8 @@ class StudyPlan:
     split: Split
     transfer_authorities: tuple[str, ...] = ()
     mitigation: bool = False
+    mitigation_characteristic: str | None = None
+    mitigation_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     skipped: list[tuple[str, str]] = field(default_factory=list)
     read_notes: list[str] = field(default_factory=list)
 
@@ -114,11 +121,6 @@ def _split_problems(frame: pd.DataFrame, roles: ColumnRoles, split: Split) -> li
     return problems
 
 
-def _enough(y: np.ndarray) -> bool:
-    events = int(np.sum(y))
-    return events >= MIN_GROUP_ESCALATIONS and len(y) - events >= MIN_GROUP_ESCALATIONS
-
-
 def _transfer_plan(
     frame: pd.DataFrame, roles: ColumnRoles, split: Split, config: RunConfig
 ) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
@@ -147,24 +149,34 @@ def _transfer_plan(
     return fit, skipped
 
 
+def mitigation_rows(split: Split, random_state: int) -> np.ndarray:
+    """The training families ThresholdOptimizer is fitted on: a seeded sample of
+    :data:`MITIGATION_SAMPLE` (it learns a handful of thresholds, so the cost stays flat
+    at any scale)."""
+    rows = split.train
+    if len(rows) > MITIGATION_SAMPLE:
+        rng = np.random.default_rng(random_state)
+        rows = np.sort(rng.choice(rows, size=MITIGATION_SAMPLE, replace=False))
+    return rows
+
+
 def _mitigation_plan(
-    frame: pd.DataFrame, roles: ColumnRoles, split: Split, config: RunConfig
+    frame: pd.DataFrame, roles: ColumnRoles, rows: np.ndarray, col: str | None
 ) -> tuple[bool, list[tuple[str, str]]]:
     what = "mitigation comparison (ThresholdOptimizer)"
-    col = config.fairness.mitigation_characteristic
+    if col is None:
+        return False, [(what, "no characteristic to compare it on (no 'protected' role)")]
     if col not in frame.columns:
         return False, [(what, f"the data has no column '{col}'")]
-    y = frame[str(roles.outcome)].to_numpy(dtype=float)
-    groups = frame[col].astype("string").to_numpy()
-    for rows in (split.train, split.test):
-        for g in pd.unique(groups[rows]):
-            if not _enough(y[rows][groups[rows] == g]):
-                reason = (
-                    f"a group of '{col}' has fewer than {MIN_GROUP_ESCALATIONS} escalations or "
-                    "non-escalations in the training or test period, and thresholds cannot be "
-                    "fitted for it"
-                )
-                return False, [(what, reason)]
+    y = frame[str(roles.outcome)].to_numpy(dtype=float)[rows]
+    groups = frame[col].astype("string").to_numpy()[rows]
+    for g in pd.unique(groups):  # fairlearn needs both outcomes in every group
+        if len(np.unique(y[groups == g])) < 2:
+            reason = (
+                f"a group of '{col}' has no escalation, or no family without one, among the "
+                "training families its thresholds would be fitted on"
+            )
+            return False, [(what, reason)]
     return True, []
 
 
@@ -202,8 +214,15 @@ def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
         skipped.append((what, "the data has no 'deprivation' role"))
     authorities, more = _transfer_plan(frame, roles, split, config)
     skipped += more
-    mitigation, more = _mitigation_plan(frame, roles, split, config)
+    characteristic = config.fairness.mitigation_characteristic or (
+        roles.protected[0] if roles.protected else None
+    )
+    rows = mitigation_rows(split, config.evaluation.random_state)
+    mitigation, more = _mitigation_plan(frame, roles, rows, characteristic)
     skipped += more
+    if not roles.lone_parent:
+        what = "tables by family type and the audit of lone-parent households"
+        skipped.append((what, "the roles name no lone_parent household column"))
     return StudyPlan(
         frame=frame,
         roles=roles,
@@ -211,6 +230,8 @@ def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
         split=split,
         transfer_authorities=authorities,
         mitigation=mitigation,
+        mitigation_characteristic=characteristic if mitigation else None,
+        mitigation_rows=rows,
         skipped=skipped,
         read_notes=list(data.frame.attrs.get("read_notes", [])),
     )

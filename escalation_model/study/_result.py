@@ -89,7 +89,7 @@ class StudyResult:
         return {"fairness_by_group.csv": by_group, "fairness_findings.csv": findings}
 
     def _variables(self) -> list[dict[str, Any]]:
-        from ..schema import REGISTRY, label_for
+        from ..schema import REGISTRY
 
         if self.roles is None:
             return []
@@ -100,7 +100,7 @@ class StudyResult:
                 {
                     "column": col,
                     "role": role,
-                    "label": label_for(col),
+                    "label": self.roles.label(col),
                     "source": var.source if var else "",
                     "model_feature": col
                     in self.roles.features(include_protected=self.config.models.include_protected),
@@ -150,7 +150,12 @@ class StudyResult:
                 "rows": t.to_dict(orient="records"),
             }
             for name, t in self.population.items()
-            if name.startswith("demand_forecast_by_") and not name.endswith("ward_code.csv")
+            if name.startswith("demand_forecast_by_")
+            and not (
+                self.roles
+                and len(self.roles.area) > 1
+                and name.endswith(f"_{self.roles.area[0]}.csv")
+            )
         }
         return {
             "demand_forecast": forecast,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._config import RunConfig
-from .._limits import FIVE_OR_MORE
+from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
 from ..datasets import fingerprint, make_synthetic_population, read_families
 from ..evaluation import (
     evaluate_models,
@@ -42,8 +42,6 @@ from ._result import StudyData, StudyResult, _rounded
 
 __all__ = ["load_study_data", "population_tables", "run_study"]
 
-MITIGATION_SAMPLE = 50_000  # training families sampled to fit ThresholdOptimizer
-
 
 def population_tables(
     frame: pd.DataFrame,
@@ -65,7 +63,7 @@ def population_tables(
     outcome = roles.outcome if roles.outcome and roles.outcome in frame.columns else None
     seg = add_segments(frame, roles)
     tables: dict[str, pd.DataFrame] = {}
-    for by in groupings:
+    for by in expand_groupings(groupings, roles):
         if by in seg.columns:
             tables[f"population_by_{by}.csv"] = aggregate(
                 seg, proba, by, outcome=outcome, confidence=confidence
@@ -92,6 +90,18 @@ def population_tables(
     if forecast:
         tables.update(demand_forecasts(frame, roles, proba, confidence=confidence))
     return tables
+
+
+def expand_groupings(groupings: list[str], roles: ColumnRoles) -> list[str]:
+    """The groupings with ``area`` replaced by the area columns, coarsest first.
+
+    >>> expand_groupings(["area", "family_type"], ColumnRoles(area=("Ward", "LA")))
+    ['LA', 'Ward', 'family_type']
+    """
+    out: list[str] = []
+    for by in groupings:
+        out += list(roles.area[::-1]) if by == "area" else [by]
+    return list(dict.fromkeys(out))
 
 
 def demand_forecasts(
@@ -182,7 +192,7 @@ def run_study(
         "families_five_plus": _rounded(int((n_tf >= FIVE_OR_MORE).sum()), rules),
     }
     if roles.deprivation:
-        deprived = (frame[roles.deprivation] <= 2).to_numpy()
+        deprived = (frame[roles.deprivation] <= MOST_DEPRIVED_DECILE).to_numpy()
         five = (n_tf >= FIVE_OR_MORE).to_numpy()
         if five.sum() >= rules.min_cell:
             overview["share_five_plus_outside_most_deprived"] = float(1 - deprived[five].mean())
@@ -266,10 +276,7 @@ def run_study(
     # nothing about the model.
     train_end = pd.Timestamp(split.details["train_end"])
     after_training = (parse_profile_dates(frame, roles) > train_end).to_numpy()
-    rng = np.random.default_rng(ev.random_state)
-    fit_rows = split.train
-    if len(fit_rows) > MITIGATION_SAMPLE:
-        fit_rows = np.sort(rng.choice(fit_rows, size=MITIGATION_SAMPLE, replace=False))
+    fit_rows = plan.mitigation_rows
     proba_all = np.full(n, np.nan)
     p_test = comparison.probabilities("lightgbm")
     proba_all[split.test] = p_test
@@ -292,20 +299,21 @@ def run_study(
             random_state=ev.random_state,
         )
     mitigation = None
-    if plan.mitigation:
+    characteristic = plan.mitigation_characteristic
+    if plan.mitigation and characteristic:
         # ThresholdOptimizer learns a handful of thresholds: a seeded sample of the
         # training families is plenty, and keeps the cost flat at any scale
         mitigation = compare_mitigations(
             proba_all[fit_rows],
             frame[roles.outcome].to_numpy()[fit_rows],
-            frame[fc.mitigation_characteristic].to_numpy()[fit_rows],
+            frame[characteristic].to_numpy()[fit_rows],
             p_test,
             test[roles.outcome].to_numpy(),
-            test[fc.mitigation_characteristic].to_numpy(),
+            test[characteristic].to_numpy(),
             capacity=ev.capacity,
             random_state=ev.random_state,
         )
-        mitigation.insert(0, "characteristic", fc.mitigation_characteristic)
+        mitigation.insert(0, "characteristic", characteristic)
     pc = config.population
     stage(
         "population",
