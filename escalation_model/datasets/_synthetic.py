@@ -62,7 +62,7 @@ _START = np.datetime64("2011-01-01", "D")
 _END = np.datetime64("2015-12-31", "D")
 
 
-@dataclass
+@dataclass(eq=False)
 class SyntheticPopulation:
     """A synthetic population of families and its known truth.
 

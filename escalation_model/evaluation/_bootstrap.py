@@ -45,7 +45,7 @@ def _bin_scores(score: np.ndarray, n_bins: int) -> tuple[np.ndarray, int]:
     return np.searchsorted(edges, score, side="right"), int(edges.size + 1)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Model:
     """Per-cell sums of one model and the map from cells to its score bins."""
 

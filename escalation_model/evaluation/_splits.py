@@ -18,7 +18,7 @@ class SplitError(EscalationModelError):
     """A train/test split that would leak information from the test set into training."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Split:
     """Row positions of a train/test split, with a description for reports.
 

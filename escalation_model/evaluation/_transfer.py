@@ -76,6 +76,9 @@ def transfer_by_authority(
 
 
 def _one_thread(model: Any) -> Any:
-    if "n_jobs" in model.get_params(deep=False):
-        return clone(model).set_params(n_jobs=1)
+    """A clone that fits on one thread, wrapped estimators included (a calibrated
+    LightGBM's ``estimator__n_jobs``)."""
+    keys = [k for k in model.get_params(deep=True) if k == "n_jobs" or k.endswith("__n_jobs")]
+    if keys:
+        return clone(model).set_params(**dict.fromkeys(keys, 1))
     return model

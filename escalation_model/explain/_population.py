@@ -25,7 +25,20 @@ def _unwrap(model: Any) -> Any:
     return getattr(model, "model_", model)
 
 
-@dataclass
+def in_sentence(label: str) -> str:
+    """A label as it reads inside a sentence: a plain-English label loses its capital,
+    a column name (one word, as an analyst spelt it) is kept as it is.
+
+    >>> in_sentence("Domestic abuse"), in_sentence("MumMentalHealth")
+    ('domestic abuse', 'MumMentalHealth')
+    """
+    first, _, rest = label.partition(" ")
+    if rest and first[1:] == first[1:].lower():
+        return first[:1].lower() + first[1:] + " " + rest
+    return label
+
+
+@dataclass(eq=False)
 class PopulationExplanation:
     """SHAP attributions on a seeded sample and their population-level summaries.
 
@@ -63,9 +76,8 @@ class PopulationExplanation:
         total = imp["mean_abs"].sum()
         top = imp.head(n)
         share = top["mean_abs"].sum() / total if total > 0 else float("nan")
-        names = ", ".join(top["label"].str.lower().tolist()[:-1]) + (
-            f" and {top['label'].iloc[-1].lower()}" if len(top) > 1 else top["label"].iloc[0]
-        )
+        labels = [in_sentence(x) for x in top["label"]]
+        names = ", ".join(labels[:-1]) + (f" and {labels[-1]}" if len(labels) > 1 else labels[0])
         lines = [
             f"The strongest drivers of predicted risk are {names}: together {share:.0%} of "
             f"the total attribution (mean absolute SHAP value on the log-odds scale, "
@@ -73,7 +85,7 @@ class PopulationExplanation:
         ]
         r = imp.iloc[0]
         lines.append(
-            f"The top driver, {r.label.lower()}, moves a family's log-odds of escalation by "
+            f"The top driver, {in_sentence(r.label)}, moves a family's log-odds of escalation by "
             f"{r.mean_abs:.2f} on average ({r.lower:.2f} to {r.upper:.2f})."
         )
         combined = self.combined_needs()
@@ -81,7 +93,7 @@ class PopulationExplanation:
             i = combined.iloc[0]
             lines.append(
                 "Needs combine: where a family has both "
-                f"{i.label_a.lower()} and {i.label_b.lower()}, the model adds "
+                f"{in_sentence(i.label_a)} and {in_sentence(i.label_b)}, the model adds "
                 f"{i.mean_interaction_when_both:+.2f} to the log-odds beyond the two needs "
                 "on their own, the largest such effect among pairs of indicators."
             )

@@ -148,7 +148,7 @@ def _group_stats(
         }
 
 
-@dataclass
+@dataclass(eq=False)
 class _Characteristic:
     name: str
     groups: list[str]
@@ -170,7 +170,7 @@ def _natural(value: str) -> tuple[int, float | str]:
         return (1, value)
 
 
-@dataclass
+@dataclass(eq=False)
 class FairnessAudit:
     """Group metrics for every characteristic, differences and ratios to a reference group
     with bootstrap intervals, and findings in plain words.

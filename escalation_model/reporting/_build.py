@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..schema import THINK_FAMILY
 from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
 
 MODEL_NAMES = {
@@ -114,14 +115,19 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
                     + card.add_fact(f"reach_{key}", share, _pct(share))
                 )
         outside = population.get("share_of_observed_escalations_outside_most_deprived")
-        out_txt = card.add_fact("need_outside_deprived", outside, _pct(outside))
-        fp.append(
+        text = (
             f"**Targeting.** With early-help places for {capt} families, the share of the "
             f"test year's escalations each way of choosing families would have reached: "
             + "; ".join(parts)
-            + f". {out_txt} of escalations came from families outside the most deprived fifth "
-            "of areas, so area-based targeting misses most of the need."
+            + "."
         )
+        if outside is not None:
+            out_txt = card.add_fact("need_outside_deprived", outside, _pct(outside))
+            text += (
+                f" {out_txt} of escalations came from families outside the most deprived "
+                f"fifth of areas, which targeting those areas alone cannot reach."
+            )
+        fp.append(text)
     else:
         fp.append(MISSING.format(what="a comparison of targeting strategies"))
     if "lightgbm" in metrics:
@@ -192,15 +198,67 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
     fp.append(f"**Not for individual decisions.** {NOT_FOR}")
 
 
+_SEGMENT_LABELS = {
+    "n_think_family_band": "number of Think Family indicators",
+    "family_type": "family type",
+    "deprivation_quintile": "area deprivation quintile",
+    "most_deprived_areas": "most deprived areas or not",
+}
+
+
+def _factors_text(s: dict[str, Any], fairness: dict[str, Any], population: dict[str, Any]) -> str:
+    """What the results are broken down and audited by, from what the run did."""
+    labels = {v["column"]: v["label"] for v in s.get("data", {}).get("variables", [])}
+
+    def label(name: str) -> str:
+        parts = [_SEGMENT_LABELS.get(p, labels.get(p, p)) for p in name.split(" x ")]
+        return " by ".join(p if i else p[:1].lower() + p[1:] for i, p in enumerate(parts))
+
+    published = {
+        t.removeprefix("population_by_").removesuffix(".csv")
+        for t in population.get("tables", [])
+        if t.startswith("population_by_")
+    }
+    roles = s.get("data", {}).get("roles", {})
+    order: list[str] = []
+    for g in s.get("config", {}).get("population", {}).get("groupings", []):
+        order += list(reversed(roles.get("area") or [])) if g == "area" else [g]
+    tables = [t for t in dict.fromkeys(order) if t in published]
+    text = (
+        "Results are broken down by " + ", ".join(label(t) for t in tables) + "."
+        if tables
+        else "No population tables were published by this run."
+    )
+    audited = fairness.get("characteristics") or []
+    if audited:
+        text += " The fairness audit covers: " + ", ".join(label(c) for c in audited) + "."
+    else:
+        text += " No fairness audit ran (see Notes for why)."
+    if roles.get("protected"):
+        used = s.get("config", {}).get("models", {}).get("include_protected")
+        text += f" Protected characteristics are {'' if used else 'not '}used as model features."
+    return text
+
+
+def _five_plus_text(s: dict[str, Any]) -> str:
+    """Say what the 5+ rule counted when the data holds other than the paper's ten."""
+    n = len(s.get("data", {}).get("roles", {}).get("think_family") or [])
+    if n == len(THINK_FAMILY):
+        return ""
+    return (
+        f" The 5+ rule counts 5 or more of the {n} Think Family indicators this data holds "
+        f"(the founding paper's rule counts 5 or more of {len(THINK_FAMILY)})."
+    )
+
+
 def _mitchell(card, s, models, metrics, fairness, population, explanations) -> None:
-    config = s.get("config", {})
     card.add_text(
         "model_details",
         "Developed with the open-source library escalation_model "
         f"(version {card.provenance['code_version']}). Models compared: "
         + ", ".join(MODEL_NAMES.get(m, m) for m in metrics)
         + ". The LightGBM model is the one used for population tables; its hyperparameters "
-        "are listed under Technical specification.",
+        "are listed under Technical specification." + _five_plus_text(s),
     )
     card.add_text(
         "intended_use",
@@ -208,15 +266,7 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
         "Intended users: commissioners and analysts of a local authority and its "
         "partners, planning early-help services for populations of families.",
     )
-    card.add_text(
-        "factors",
-        "Results are broken down by local authority and area, deprivation, number of Think "
-        "Family indicators and family type, and audited by the protected characteristics "
-        "(child ethnicity, disability, sex, age band), area deprivation quintile and "
-        "lone-parent households. Protected characteristics are "
-        + ("" if config.get("models", {}).get("include_protected") else "not ")
-        + "used as model features.",
-    )
+    card.add_text("factors", _factors_text(s, fairness, population))
     if metrics:
         rows = []
         for model, table in metrics.items():

@@ -584,9 +584,9 @@ def validate(
     Examples
     --------
     >>> from escalation_model.datasets import make_synthetic_population
-    >>> pop = make_synthetic_population(2_000, random_state=0)
+    >>> pop = make_synthetic_population(20_000, random_state=0)
     >>> validate(pop.frame, pop.roles).n_rows
-    2000
+    20000
     """
     roles = roles if roles is not None else ColumnRoles()
     problems = _whole_input(frame)

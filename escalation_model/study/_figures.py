@@ -13,10 +13,8 @@ __all__ = ["save_figures", "study_figures"]
 def study_figures(result: Any) -> dict[str, Callable[[], Any]]:
     """Every published figure of a study, by file name, as a function that draws it (so
     that only one figure is open at a time). Aggregates only: the per-family beeswarm is
-    left to the analyst's notebook."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    left to the analyst's notebook. The plotting backend is left as it is (a notebook's
+    stays a notebook's)."""
     from ..population import plot_funnel, plot_strategies
 
     figures: dict[str, Callable[[], Any]] = {}
@@ -31,13 +29,11 @@ def study_figures(result: Any) -> dict[str, Callable[[], Any]]:
     tables = result.population
     if "strategies.csv" in tables:
         figures["strategies.png"] = partial(plot_strategies, tables["strategies.csv"])
-    for name, table in tables.items():
-        if name.startswith("population_by_") and "ratio" in table.columns:
-            area = name.removeprefix("population_by_").removesuffix(".csv")
-            if area.endswith("_code"):
-                figures[f"funnel_{area}.png"] = partial(
-                    plot_funnel, table, label=area.removesuffix("_code")
-                )
+    roles = result.roles
+    for area in roles.area if roles is not None else ():
+        table = tables.get(f"population_by_{area}.csv")
+        if table is not None and "ratio" in table.columns:
+            figures[f"funnel_{area}.png"] = partial(plot_funnel, table, label=roles.label(area))
     explanation = result.explanation
     if explanation is not None:
         figures["explain_importance.png"] = explanation.plot_importance

@@ -28,7 +28,7 @@ __all__ = ["MODEL_FILE", "StudyData", "StudyResult"]
 MODEL_FILE = "model.skops"
 
 
-@dataclass
+@dataclass(eq=False)
 class StudyData:
     """The families a study runs on, their roles and, on synthetic data, the oracle."""
 
@@ -44,7 +44,7 @@ class StudyData:
         return self.oracle is not None
 
 
-@dataclass
+@dataclass(eq=False)
 class StudyResult:
     """What a study found, as aggregates only."""
 
@@ -183,6 +183,7 @@ class StudyResult:
             "model": "lightgbm",
             "capacity": a.capacity,
             "prioritised": a.prioritised,
+            "characteristics": list(a.characteristics),
             "summary": a.summary(),
             "trade_offs": a.trade_offs(),
             "outside_tolerance": out.to_dict(orient="records"),

@@ -95,3 +95,12 @@ def test_a_subset_of_metrics_has_the_same_intervals():
     pd.testing.assert_frame_equal(some.differences, full.differences[keep].reset_index(drop=True))
     with pytest.raises(ValueError, match="unknown metric"):
         ModelComparison(preds, y, metrics=["auc"])
+
+
+def test_transfer_fits_a_calibrated_model_on_one_thread():
+    from escalation_model.evaluation._transfer import _one_thread
+    from escalation_model.models import CalibratedRiskClassifier, LightGBMRiskClassifier
+
+    model = CalibratedRiskClassifier(LightGBMRiskClassifier(n_jobs=2))
+    assert _one_thread(model).get_params()["estimator__n_jobs"] == 1
+    assert model.get_params()["estimator__n_jobs"] == 2  # the original is untouched

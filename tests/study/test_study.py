@@ -126,3 +126,23 @@ def test_missing_protected_and_area_values_are_counted_not_dropped(small_populat
     wards = result.population["population_by_ward_code.csv"]
     assert NOT_RECORDED in set(wards["ward_code"].astype(str))
     assert frame.equals(before)  # the caller's frame is untouched
+
+
+def test_writing_a_study_leaves_the_plotting_backend_alone(small_population, tmp_path):
+    import matplotlib
+
+    config = RunConfig(
+        split=SplitConfig(leave_one_authority_out=False),
+        evaluation=EvaluationConfig(n_bootstrap=20),
+        explain=ExplainConfig(sample_size=500, interaction_sample=0),
+    )
+    data = StudyData(small_population.frame, small_population.roles, "s", "x")
+    result = run_study(config, data)
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # as a notebook's inline backend would be
+    try:
+        result.write(tmp_path)
+        assert matplotlib.get_backend() == "svg"
+        assert (tmp_path / "plots" / "funnel_ward_code.png").exists()
+    finally:
+        matplotlib.use(before)
