@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from _results import write_results
@@ -34,14 +33,14 @@ CONFIG = Path(__file__).resolve().parents[1] / "training" / "configs" / "default
 
 
 def _one(n: int) -> dict:
-    from escalation_model._config import load_config
+    from escalation_model.config import load_config
     from escalation_model.evaluation import temporal_split
     from escalation_model.models import LightGBMRiskClassifier
     from escalation_model.study import load_study_data, run_study
     from escalation_model.tracking import log_study, tracked_run
 
     config = load_config(CONFIG)
-    config = replace(config, data=replace(config.data, n_families=n))
+    config = config.replace(data={**config.data.model_dump(), "n_families": n})
     t0 = time.perf_counter()
     data = load_study_data(config)
     t_generate = time.perf_counter() - t0

@@ -73,8 +73,8 @@ def validate_file(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     """Check everything (configuration, card fields, data, plan, output folder), then run
     the study, write its outputs as a whole and record it in MLflow."""
-    from .._config import load_config
     from .._outputs import staged_output
+    from ..config import load_config
     from ..reporting import read_card_fields
     from ..study import load_study_data, plan_study, run_study
 
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     config = load_config(args.config)
     if args.output:
-        config = replace(config, output=args.output)
+        config = config.replace(output=args.output)
     if args.card_fields:
         read_card_fields(args.card_fields)
     say(f"- loading data ({config.data.source})")
@@ -145,9 +145,9 @@ def _check_model_columns(model: Any, frame: Any, path: str) -> None:
 
 def score(args: argparse.Namespace) -> int:
     """Score a file (with or without outcomes) and write population tables only."""
-    from .._config import PopulationConfig
     from .._outputs import staged_output
     from .._publish import write_csv
+    from ..config import PopulationConfig
     from ..datasets import read_families
     from ..models import load_model
     from ..schema import validate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config import ModelsConfig
 from ..schema import ColumnRoles
 from ._learned import CalibratedRiskClassifier, LightGBMRiskClassifier, LogisticRiskClassifier
 from ._rules import AreaDeprivationRuleClassifier, FivePlusRuleClassifier
@@ -19,7 +20,7 @@ def make_models(
     *,
     include_protected: bool = False,
     calibrate: bool = True,
-    calibration_refit: bool = True,
+    calibration_refit: bool = ModelsConfig.model_fields["calibration_refit"].default,
     random_state: int = 0,
     lightgbm_params: dict[str, Any] | None = None,
     logistic_params: dict[str, Any] | None = None,
@@ -29,7 +30,8 @@ def make_models(
     Returns ``five_plus_rule`` and ``area_rule`` (the rules a council uses today),
     ``logistic`` and ``lightgbm`` (the latter wrapped in held-out calibration when
     ``calibrate=True``; ``calibration_refit`` is :class:`CalibratedRiskClassifier`'s
-    ``refit``). Without a ``deprivation`` role there is no area rule.
+    ``refit``, by default the run configuration's). Without a ``deprivation`` role there
+    is no area rule.
 
     Examples
     --------

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._config import RunConfig
 from .._limits import MIN_SPLIT_ESCALATIONS, MIN_SPLIT_FAMILIES, MITIGATION_SAMPLE
+from ..config import RunConfig
 from ..evaluation import Split, temporal_split
 from ..fairness import sensitive_features_from
 from ..schema import (

@@ -12,9 +12,9 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
-from .._config import RunConfig
 from .._limits import FIVE_OR_MORE
 from .._provenance import code_version
+from ..config import RunConfig
 from ..evaluation import ORACLE, ModelComparison, Split
 from ..fairness import FairnessAudit
 from ..models import file_sha256, save_model

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._config import RunConfig
 from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
+from ..config import RunConfig
 from ..datasets import fingerprint, make_synthetic_population, read_families
 from ..evaluation import (
     evaluate_models,

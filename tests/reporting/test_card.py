@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from escalation_model._config import load_config
+from escalation_model.config import load_config
 from escalation_model.reporting import PERSON_FIELDS, SECTION_ORDER, ModelCard
 from escalation_model.study import run_study
 

@@ -76,7 +76,7 @@ def test_labels_come_from_the_registry():
 def test_shipped_analyst_example_roles_load():
     from pathlib import Path
 
-    from escalation_model._config import load_config
+    from escalation_model.config import load_config
 
     root = Path(__file__).parents[2] / "training" / "configs"
     roles = ColumnRoles.from_toml(root / "analyst_roles.toml")

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from escalation_model._config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
 from escalation_model._publish import FORMULA_PREFIXES
+from escalation_model.config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
 from escalation_model.datasets import fingerprint, make_synthetic_population
 from escalation_model.study import StudyData, run_study
 

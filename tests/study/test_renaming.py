@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from escalation_model._config import (
+from escalation_model.config import (
     EvaluationConfig,
     ExplainConfig,
     FairnessConfig,

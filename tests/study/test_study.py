@@ -5,7 +5,7 @@ from pathlib import Path
 
 import jsonschema
 
-from escalation_model._config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
+from escalation_model.config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
 from escalation_model.datasets import fingerprint
 from escalation_model.reporting import ModelCard
 from escalation_model.schema import ColumnRoles

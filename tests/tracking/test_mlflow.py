@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from escalation_model._config import RunConfig, load_config
 from escalation_model.cli import main
+from escalation_model.config import RunConfig, load_config
 from escalation_model.datasets import make_synthetic_population
 from escalation_model.study import run_study
 from escalation_model.tracking import input_example, load_registered_model, log_study, tracked_run
