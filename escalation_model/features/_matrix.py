@@ -44,12 +44,11 @@ class FeatureSpec:
 
 
 def uses_roles(X: object, roles: ColumnRoles | None) -> bool:
-    """Whether ``X`` is read through roles (a frame holding the role columns)."""
-    if not isinstance(X, pd.DataFrame):
-        return False
-    if roles is not None:
-        return True
-    return set(ColumnRoles().features()) <= set(X.columns)
+    """Whether ``X`` is read through roles: every DataFrame is (a frame whose columns do
+    not match the roles is refused with a SchemaError naming them, never read as a plain
+    array whose every column, the outcome included, would be a feature). Plain arrays
+    are for scikit-learn's own estimator checks."""
+    return isinstance(X, pd.DataFrame)
 
 
 def make_feature_spec(

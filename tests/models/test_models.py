@@ -136,3 +136,13 @@ def test_factory_lineup():
     assert set(models) == {"five_plus_rule", "area_rule", "logistic", "lightgbm"}
     assert isinstance(models["lightgbm"], LightGBMRiskClassifier)
     assert isinstance(make_models()["lightgbm"], CalibratedRiskClassifier)
+
+
+def test_a_frame_whose_columns_do_not_match_the_roles_is_refused(data):
+    """Renamed numeric columns and no roles: refused, never read as a plain array (which
+    would make the outcome column a feature and be right on every row)."""
+    f, y = data
+    renamed = f.select_dtypes("number").rename(columns=lambda c: f"X_{c}")
+    for model in make_models().values():
+        with pytest.raises(SchemaError, match="not in the data"):
+            model.fit(renamed, y)
