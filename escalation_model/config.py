@@ -92,10 +92,14 @@ class SplitConfig(_Section):
 class ModelsConfig(_Section):
     """Which models, and their hyperparameters (estimator parameters, logged as such).
 
+    ``primary`` is the model whose figures are published: it is audited, explained,
+    used for the population tables, written as ``model.skops`` and registered.
+
     ``calibration_refit = false`` keeps the LightGBM model fitted on the earlier 80% of
     training families when isotonic calibration is rejected (half the fitting time).
     """
 
+    primary: Literal["lightgbm", "logistic"] = "lightgbm"
     include_protected: bool = False
     calibrate: bool = True
     calibration_refit: bool = False

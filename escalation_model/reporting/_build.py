@@ -28,6 +28,11 @@ METRIC_NAMES = {
 MISSING = "This run did not include {what}, so this section has nothing to report."
 
 
+def primary_model(s: dict[str, Any]) -> str:
+    """The run's primary model (audited, explained, published)."""
+    return str(s.get("config", {}).get("models", {}).get("primary", "lightgbm"))
+
+
 def _num(x: float | None, spec: str, scale: float = 1.0) -> str:
     """A number for the card; a figure the run could not estimate (null) is said so."""
     return "not estimable" if x is None else format(x * scale, spec)
@@ -130,12 +135,13 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
         fp.append(text)
     else:
         fp.append(MISSING.format(what="a comparison of targeting strategies"))
-    if "lightgbm" in metrics:
-        auc = metrics["lightgbm"]["roc_auc"]
-        a = card.add_fact("auc_lightgbm", auc["estimate"], _num(auc["estimate"], ".2f"))
-        lo = card.add_fact("auc_lightgbm_lower", auc["lower"], _num(auc["lower"], ".2f"))
-        hi = card.add_fact("auc_lightgbm_upper", auc["upper"], _num(auc["upper"], ".2f"))
-        diffs = (models.get("differences_to_reference") or {}).get("lightgbm", {})
+    primary = primary_model(s)
+    if primary in metrics:
+        auc = metrics[primary]["roc_auc"]
+        a = card.add_fact("auc_primary", auc["estimate"], _num(auc["estimate"], ".2f"))
+        lo = card.add_fact("auc_primary_lower", auc["lower"], _num(auc["lower"], ".2f"))
+        hi = card.add_fact("auc_primary_upper", auc["upper"], _num(auc["upper"], ".2f"))
+        diffs = (models.get("differences_to_reference") or {}).get(primary, {})
         line = (
             f"**How sure.** The model ranks families well (ROC AUC {a}, 95% interval {lo} to "
             f"{hi}, on a later year it was not trained on)."
@@ -257,8 +263,10 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
         "Developed with the open-source library escalation_model "
         f"(version {card.provenance['code_version']}). Models compared: "
         + ", ".join(MODEL_NAMES.get(m, m) for m in metrics)
-        + ". The LightGBM model is the one used for population tables; its hyperparameters "
-        "are listed under Technical specification." + _five_plus_text(s),
+        + f". The {MODEL_NAMES.get(primary_model(s), primary_model(s))} model is the one "
+        "audited, explained and used for the population tables (the configuration's "
+        "primary model); its hyperparameters are listed under Technical specification."
+        + _five_plus_text(s),
     )
     card.add_text(
         "intended_use",
@@ -421,10 +429,10 @@ def _atrs(card, s, models, fairness) -> None:
     hp = models.get("hyperparameters", {})
     card.add_text(
         "technical_specification",
-        "Temporal split, LightGBM with a held-out calibration check, bootstrap intervals; "
-        "variables below.",
+        "Temporal split, the rules and models compared with bootstrap intervals (LightGBM "
+        "with a held-out calibration check); variables below.",
     )
-    cal = (models.get("calibration") or {}).get("lightgbm")
+    cal = (models.get("calibration") or {}).get(primary_model(s))
     if cal and "log_loss_raw" in cal:
         verdict = (
             "was kept"
@@ -437,7 +445,7 @@ def _atrs(card, s, models, fairness) -> None:
             "technical_specification",
             f"The latest {_fmt_int(cal.get('holdout_rows'))} training families were held out "
             f"to check isotonic calibration, which {verdict} ({cal['log_loss_raw']:.4f} "
-            f"without, {cal['log_loss_calibrated']:.4f} with). The LightGBM model learned "
+            f"without, {cal['log_loss_calibrated']:.4f} with). The model learned "
             f"from {_fmt_int(cal.get('model_rows'))} families"
             + (", all the training families, refitted after the check." if refitted else "."),
         )

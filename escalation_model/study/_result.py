@@ -127,7 +127,7 @@ class StudyResult:
         if ex is None:
             return {}
         return {
-            "model": "lightgbm",
+            "model": self.config.models.primary,
             "sample_size": ex.sample_size,
             "summary": ex.summary(),
             "top_drivers": ex.importance.head(10)[
@@ -180,7 +180,7 @@ class StudyResult:
         a = self.fairness
         out = a.outside_tolerance()
         return {
-            "model": "lightgbm",
+            "model": self.config.models.primary,
             "capacity": a.capacity,
             "prioritised": a.prioritised,
             "characteristics": list(a.characteristics),
@@ -314,8 +314,9 @@ class StudyResult:
 
         folder = Path(folder)
         written = []
-        if "lightgbm" in self.models:
-            path = save_model(self.models["lightgbm"], folder / MODEL_FILE, overwrite=True)
+        primary = self.config.models.primary
+        if primary in self.models:
+            path = save_model(self.models[primary], folder / MODEL_FILE, overwrite=True)
             self.model_sha256 = file_sha256(path)
             written.append(path)
         path = folder / "summary.json"

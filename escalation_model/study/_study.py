@@ -235,14 +235,15 @@ def run_study(
             "transfer",
             "checking transfer to unseen authorities (leave one authority out, on the test period)",
         )
-        lineup = {k: models[k] for k in ("five_plus_rule", "lightgbm")}
-        lineup["lightgbm"] = make_models(
+        lineup = {"five_plus_rule": models["five_plus_rule"]}
+        lineup[mc.primary] = make_models(
             roles,
             include_protected=mc.include_protected,
             calibrate=False,
             random_state=mc.random_state,
             lightgbm_params=mc.lightgbm,
-        )["lightgbm"]
+            logistic_params=mc.logistic,
+        )[mc.primary]
         transfer = transfer_by_authority(
             frame,
             roles,
@@ -255,9 +256,9 @@ def run_study(
         for count in ("n_train", "n_test"):  # published: rounded like every count
             transfer[count] = [_rounded(int(v), rules) for v in transfer[count]]
     fc = config.fairness
-    stage("fairness", "auditing fairness of the LightGBM model on the test families")
+    stage("fairness", f"auditing fairness of the {mc.primary} model on the test families")
     test = frame.iloc[split.test]
-    gbm = fitted["lightgbm"]
+    primary = fitted[mc.primary]
     sensitive = sensitive_features_from(test, roles)
     intersections = [tuple(i) for i in fc.intersections if set(i) <= set(sensitive.columns)]
     for dropped in [i for i in fc.intersections if not set(i) <= set(sensitive.columns)]:
@@ -278,12 +279,12 @@ def run_study(
     after_training = (parse_profile_dates(frame, roles) > train_end).to_numpy()
     fit_rows = plan.mitigation_rows
     proba_all = np.full(n, np.nan)
-    p_test = comparison.probabilities("lightgbm")
+    p_test = comparison.probabilities(mc.primary)
     proba_all[split.test] = p_test
     to_score = after_training.copy()
     to_score[fit_rows] = True
     to_score[split.test] = False
-    proba_all[to_score] = gbm.predict_proba(frame[to_score])[:, 1]
+    proba_all[to_score] = primary.predict_proba(frame[to_score])[:, 1]
     audit = None
     if sensitive.shape[1]:
         audit = FairnessAudit(
@@ -342,13 +343,13 @@ def run_study(
     tables["monitoring_by_quarter.csv"] = monitoring
     stage(
         "explain",
-        f"explaining the LightGBM model with SHAP on {config.explain.sample_size:,} sampled "
+        f"explaining the {mc.primary} model with SHAP on {config.explain.sample_size:,} sampled "
         "families",
     )
     from ..explain import explain_model
 
     explanation = explain_model(
-        gbm,
+        primary,
         test,
         roles,
         sample_size=config.explain.sample_size,

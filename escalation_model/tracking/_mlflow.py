@@ -212,7 +212,7 @@ def _register(mlflow: Any, result: Any, *, model_name: str, alias: str) -> dict[
     from ..models import file_sha256
     from ..models._persist import ALLOWED_NODES
 
-    model = result.models["lightgbm"]
+    model = result.models[result.config.models.primary]
     example = input_example(model)
     signature = infer_signature(example, model.predict_proba(example)[:, 1])
     info = mlflow.sklearn.log_model(

@@ -68,7 +68,7 @@ def test_every_number_on_the_first_page_comes_from_the_results(study):
         f["total_upper"],
     )
     m = s["models"]["metrics"]
-    assert facts["auc_lightgbm"] == m["lightgbm"]["roc_auc"]["estimate"]
+    assert facts["auc_primary"] == m["lightgbm"]["roc_auc"]["estimate"]
     assert facts["auc_oracle"] == m["oracle"]["roc_auc"]["estimate"]
     d = s["models"]["differences_to_reference"]["lightgbm"]["recall_at_capacity"]
     assert facts["reach_gain_vs_rule"] == d["difference"]

@@ -147,3 +147,26 @@ def test_card_is_rebuilt_from_a_tracked_run(tmp_path, store, capsys):
     assert rebuilt["first_page"] == original["first_page"]
     assert (tmp_path / "rebuilt" / "model_card.html").read_text().count("data:image/png") >= 8
     assert main(["card", "no-such-run", "--tracking-uri", store, "--output", "x"]) == 2
+
+
+def test_a_logistic_primary_model_runs_end_to_end(tmp_path, store, capsys):
+    import json
+
+    from escalation_model.models import LogisticRiskClassifier, load_model
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
+        "[models]\nprimary = 'logistic'\n[explain]\nsample_size = 1000\n"
+        "[split]\ntransfer_n_bootstrap = 50\n"
+    )
+    assert main(["run", "--config", str(cfg), "--output", "out", "--tracking-uri", store]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["fairness"]["model"] == "logistic"
+    assert summary["explanations"]["model"] == "logistic"
+    assert {"logistic", "five_plus_rule"} == set(summary["models"]["transfer"][0]["metrics"])
+    assert isinstance(load_model(tmp_path / "out" / "model.skops"), LogisticRiskClassifier)
+    card = (tmp_path / "out" / "model_card.md").read_text()
+    assert "The logistic regression model is the one audited" in card
+    model = load_registered_model("models:/escalation_model@candidate", tracking_uri=store)
+    assert isinstance(model, LogisticRiskClassifier)
