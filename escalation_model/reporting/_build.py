@@ -449,12 +449,20 @@ def _atrs(card, s, models, fairness) -> None:
             f"from {_fmt_int(cal.get('model_rows'))} families"
             + (", all the training families, refitted after the check." if refitted else "."),
         )
+    variables = s.get("data", {}).get("variables", [])
+    unlabelled = [v["column"] for v in variables if v.get("label") == v.get("column")]
+    if unlabelled:
+        card.add_text(
+            "technical_specification",
+            f"{len(unlabelled)} column(s) have no label in the roles file and are shown by "
+            f"their names in this card: {', '.join(unlabelled)}.",
+        )
     card.add_table(
         "technical_specification",
         "Variables",
         [
             {k: v.get(k) for k in ("column", "role", "label", "source", "model_feature")}
-            for v in s.get("data", {}).get("variables", [])
+            for v in variables
         ],
     )
     if hp:

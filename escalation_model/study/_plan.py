@@ -206,6 +206,9 @@ def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
                 "the data has no 'area' role",
             )
         )
+    if not roles.protected:
+        what = "the audit of protected characteristics"
+        skipped.append((what, "the data has no 'protected' role"))
     if sensitive_features_from(frame.head(0), roles).shape[1] == 0:
         what = "fairness audit"
         skipped.append((what, "the data has no protected, deprivation or lone-parent column"))

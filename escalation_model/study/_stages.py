@@ -1,0 +1,327 @@
+"""The stages of a study, each a function of a typed context and the stages before it.
+
+:func:`~._study.run_study` composes them. Every stage returns a typed object; only
+aggregates leave a stage that publishes (probabilities stay in memory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
+from ..config import RunConfig
+from ..evaluation import ModelComparison, evaluate_models, transfer_by_authority
+from ..fairness import FairnessAudit, compare_mitigations, sensitive_features_from
+from ..models import make_models
+from ..population import (
+    DisclosureRules,
+    Scenario,
+    count_indicators,
+    monitor,
+    profile_table,
+)
+from ..schema import ColumnRoles, parse_profile_dates
+from ._plan import StudyPlan
+from ._result import StudyData, StudyResult, _rounded
+
+__all__ = [
+    "Audited",
+    "assemble",
+    "Context",
+    "Described",
+    "Evaluated",
+    "Scored",
+    "audit_fairness",
+    "check_transfer",
+    "describe_population",
+    "explain_primary",
+    "fit_and_evaluate",
+    "population_figures",
+    "score_later_families",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class Context:
+    """What every stage reads: the configuration, the data, its plan."""
+
+    config: RunConfig
+    data: StudyData
+    plan: StudyPlan
+    rules: DisclosureRules = field(default_factory=DisclosureRules)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.plan.frame
+
+    @property
+    def roles(self) -> ColumnRoles:
+        return self.plan.roles
+
+    @property
+    def primary(self) -> str:
+        return self.config.models.primary
+
+    def bootstrap(self) -> dict[str, Any]:
+        ev = self.config.evaluation
+        return {
+            "capacity": ev.capacity,
+            "n_bootstrap": ev.n_bootstrap,
+            "confidence": ev.confidence,
+            "random_state": ev.random_state,
+        }
+
+    def models(self, *, calibrate: bool | None = None) -> dict[str, Any]:
+        mc = self.config.models
+        return make_models(
+            self.roles,
+            include_protected=mc.include_protected,
+            calibrate=mc.calibrate if calibrate is None else calibrate,
+            calibration_refit=mc.calibration_refit,
+            random_state=mc.random_state,
+            lightgbm_params=mc.lightgbm,
+            logistic_params=mc.logistic,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Described:
+    """The population as published: overview figures and the paper's profile table."""
+
+    overview: dict[str, Any]
+    profile: pd.DataFrame
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluated:
+    """The fitted rules and models and their comparison on the test families."""
+
+    comparison: ModelComparison
+    fitted: dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Scored:
+    """The primary model's probabilities, in memory only: the test families, the families
+    profiled after the training period and the mitigation's training sample."""
+
+    proba: np.ndarray
+    p_test: np.ndarray
+    after_training: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Audited:
+    """The fairness audit, the mitigation comparison, and what was not audited."""
+
+    audit: FairnessAudit | None
+    mitigation: pd.DataFrame | None
+    notes: list[str]
+
+
+def describe_population(ctx: Context) -> Described:
+    """Overview figures (rounded counts, shares) and the profile table."""
+    frame, roles, rules = ctx.frame, ctx.roles, ctx.rules
+    five = (count_indicators(frame, roles.think_family) >= FIVE_OR_MORE).to_numpy()
+    overview: dict[str, Any] = {
+        "families": _rounded(len(frame), rules),
+        "escalation_rate": float(frame[roles.outcome].mean()) if roles.outcome else None,
+        "share_five_plus": float(five.mean()),
+        "families_five_plus": _rounded(int(five.sum()), rules),
+    }
+    if roles.deprivation:
+        deprived = (frame[roles.deprivation] <= MOST_DEPRIVED_DECILE).to_numpy()
+        if five.sum() >= rules.min_cell:
+            overview["share_five_plus_outside_most_deprived"] = float(1 - deprived[five].mean())
+        if deprived.sum() >= rules.min_cell:
+            overview["share_five_plus_inside_most_deprived"] = float(five[deprived].mean())
+    if ctx.data.oracle is not None:
+        overview["oracle_mean_probability"] = float(ctx.data.oracle.mean())
+    return Described(overview, profile_table(frame, roles, rules=rules))
+
+
+def fit_and_evaluate(ctx: Context) -> Evaluated:
+    """Fit the rules and models on the training families; compare them on the test
+    families with bootstrap intervals (and the oracle on synthetic data)."""
+    comparison, fitted = evaluate_models(
+        ctx.frame,
+        ctx.roles,
+        ctx.plan.split,
+        ctx.models(),
+        oracle=ctx.data.oracle,
+        **ctx.bootstrap(),
+    )
+    return Evaluated(comparison, fitted)
+
+
+def check_transfer(ctx: Context, evaluated: Evaluated) -> pd.DataFrame | None:
+    """Leave one authority out, within the temporal split: the 5+ rule and the primary
+    model (uncalibrated) fitted on the other authorities; counts rounded."""
+    if not ctx.plan.transfer_authorities:
+        return None
+    lineup = {
+        "five_plus_rule": evaluated.fitted["five_plus_rule"],
+        ctx.primary: ctx.models(calibrate=False)[ctx.primary],
+    }
+    transfer = transfer_by_authority(
+        ctx.frame,
+        ctx.roles,
+        lineup,
+        within=ctx.plan.split,
+        authorities=ctx.plan.transfer_authorities,
+        max_train=ctx.config.split.transfer_max_train,
+        **{**ctx.bootstrap(), "n_bootstrap": ctx.config.split.transfer_n_bootstrap},
+    )
+    for count in ("n_train", "n_test"):  # published: rounded like every count
+        transfer[count] = [_rounded(int(v), ctx.rules) for v in transfer[count]]
+    return transfer
+
+
+def score_later_families(ctx: Context, evaluated: Evaluated) -> Scored:
+    """The primary model's probabilities where they are needed: the test families (from
+    the comparison), the families profiled after the training period (monitoring, the
+    demand forecast) and the mitigation's seeded training sample. Training families are
+    not otherwise scored: in-sample figures say nothing about the model."""
+    frame, split = ctx.frame, ctx.plan.split
+    train_end = pd.Timestamp(split.details["train_end"])
+    after_training = (parse_profile_dates(frame, ctx.roles) > train_end).to_numpy()
+    proba = np.full(len(frame), np.nan)
+    p_test = evaluated.comparison.probabilities(ctx.primary)
+    proba[split.test] = p_test
+    to_score = after_training.copy()
+    to_score[ctx.plan.mitigation_rows] = True
+    to_score[split.test] = False
+    proba[to_score] = evaluated.fitted[ctx.primary].predict_proba(frame[to_score])[:, 1]
+    return Scored(proba, p_test, after_training)
+
+
+def audit_fairness(ctx: Context, scored: Scored) -> Audited:
+    """The fairness audit of the primary model on the test families, and what
+    ThresholdOptimizer would cost (fitted on the plan's seeded training sample)."""
+    fc, ev, roles = ctx.config.fairness, ctx.config.evaluation, ctx.roles
+    test = ctx.frame.iloc[ctx.plan.split.test]
+    sensitive = sensitive_features_from(test, roles)
+    present = set(sensitive.columns)
+    intersections = [tuple(i) for i in fc.intersections if set(i) <= present]
+    notes = [
+        f"Intersection {' x '.join(i)} not audited: the data lacks {sorted(set(i) - present)}."
+        for i in fc.intersections
+        if not set(i) <= present
+    ]
+    audit = None
+    if sensitive.shape[1]:
+        audit = FairnessAudit(
+            test[roles.outcome].to_numpy(),
+            scored.p_test,
+            sensitive,
+            intersections=intersections,
+            capacity=ev.capacity,
+            min_group_size=fc.min_group_size,
+            prioritised=fc.prioritised,
+            n_bootstrap=ev.n_bootstrap,
+            confidence=ev.confidence,
+            random_state=ev.random_state,
+        )
+    return Audited(audit, _mitigation(ctx, scored, test), notes)
+
+
+def _mitigation(ctx: Context, scored: Scored, test: pd.DataFrame) -> pd.DataFrame | None:
+    col, rows = ctx.plan.mitigation_characteristic, ctx.plan.mitigation_rows
+    if not (ctx.plan.mitigation and col):
+        return None
+    y = ctx.frame[ctx.roles.outcome].to_numpy()
+    table = compare_mitigations(
+        scored.proba[rows],
+        y[rows],
+        ctx.frame[col].to_numpy()[rows],
+        scored.p_test,
+        test[ctx.roles.outcome].to_numpy(),
+        test[col].to_numpy(),
+        capacity=ctx.config.evaluation.capacity,
+        random_state=ctx.config.evaluation.random_state,
+    )
+    table.insert(0, "characteristic", col)
+    return table
+
+
+def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
+    """Tables by grouping, strategies and scenarios on the test families; the demand
+    forecast from the latest profiles; monitoring in the quarters after training."""
+    from ._study import demand_forecasts, population_tables
+
+    ev, pc = ctx.config.evaluation, ctx.config.population
+    split = ctx.plan.split
+    oracle = ctx.data.oracle
+    tables = population_tables(
+        ctx.frame.iloc[split.test],
+        ctx.roles,
+        scored.p_test,
+        groupings=list(pc.groupings),
+        capacity=ev.capacity,
+        scenario=Scenario(dict(pc.risk_reduction), dict(pc.unit_costs)),
+        oracle=None if oracle is None else oracle.to_numpy()[split.test],
+        confidence=ev.confidence,
+        random_state=ev.random_state,
+        forecast=False,
+    )
+    later = ctx.frame[scored.after_training]
+    p_later = scored.proba[scored.after_training]
+    tables.update(demand_forecasts(later, ctx.roles, p_later, confidence=ev.confidence))
+    tables["monitoring_by_quarter.csv"] = monitor(
+        later, p_later, ctx.roles, confidence=ev.confidence
+    )
+    return tables
+
+
+def explain_primary(ctx: Context, evaluated: Evaluated) -> Any:
+    """SHAP summaries of the primary model on a seeded sample of the test families."""
+    from ..explain import explain_model
+
+    return explain_model(
+        evaluated.fitted[ctx.primary],
+        ctx.frame.iloc[ctx.plan.split.test],
+        ctx.roles,
+        sample_size=ctx.config.explain.sample_size,
+        interaction_sample=ctx.config.explain.interaction_sample,
+        random_state=ctx.config.evaluation.random_state,
+    )
+
+
+def assemble(
+    ctx: Context,
+    described: Described,
+    evaluated: Evaluated,
+    transfer: pd.DataFrame | None,
+    audited: Audited,
+    tables: dict[str, pd.DataFrame],
+    explanation: Any,
+    timings: dict[str, float],
+) -> StudyResult:
+    """The stages' findings as one :class:`StudyResult` (aggregates only)."""
+    data = ctx.data
+    return StudyResult(
+        config=ctx.config,
+        data_source=data.source,
+        data_fingerprint=data.fingerprint,
+        is_synthetic=data.is_synthetic,
+        validation=ctx.plan.validation,
+        overview=described.overview,
+        profile=described.profile,
+        disclosure=ctx.rules,
+        split=ctx.plan.split,
+        comparison=evaluated.comparison,
+        models=evaluated.fitted,
+        odds_ratios=evaluated.fitted["logistic"].odds_ratios(),
+        transfer=transfer,
+        fairness=audited.audit,
+        mitigation=audited.mitigation,
+        population=tables,
+        roles=ctx.roles,
+        explanation=explanation,
+        timings=timings,
+        notes=[*ctx.plan.notes, *audited.notes],
+    )
