@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._limits import MIN_AUDIT_GROUP_SIZE
+from .._limits import DISCLOSURE_MIN_CELL, MIN_AUDIT_GROUP_SIZE
 from ..evaluation._metrics import resolve_capacity
 
 __all__ = ["FairnessAudit", "Tolerances", "select_at_capacity", "AUDIT_METRICS"]
@@ -442,6 +442,20 @@ class FairnessAudit:
             ]
         ].reset_index(drop=True)
 
+    def published_by_group(self, min_cell: int = DISCLOSURE_MIN_CELL) -> pd.DataFrame:
+        """``by_group`` as it may be published: a figure is withheld ("too small to
+        publish") wherever its numerator or denominator is a count under ``min_cell``
+        (see :mod:`escalation_model.fairness._publish`)."""
+        from ._publish import publish_by_group
+
+        return publish_by_group(self._by_group, min_cell)
+
+    def published_findings(self, min_cell: int = DISCLOSURE_MIN_CELL) -> pd.DataFrame:
+        """:meth:`findings` as they may be published (both groups' figures publishable)."""
+        from ._publish import publish_findings
+
+        return publish_findings(self.findings(), self._by_group, min_cell)
+
     def outside_tolerance(self, metric: str | None = None) -> pd.DataFrame:
         """Rows whose whole interval lies outside the tolerance band."""
         f = self.findings()
@@ -473,9 +487,10 @@ class FairnessAudit:
         return text
 
     def summary(self) -> list[str]:
-        """Plain-English findings for the model card, prioritised criterion first."""
+        """Plain-English findings for the model card, prioritised criterion first; only
+        figures that may be published (:meth:`published_findings`)."""
         lines = []
-        f = self.findings()
+        f = self.published_findings()
         main = f[f.metric == self.prioritised]
         for finding in ("outside tolerance", "too uncertain to say"):
             rows = main[main.finding == finding]
@@ -492,7 +507,8 @@ class FairnessAudit:
             f"{AUDIT_METRICS[self.prioritised]}; "
             f"{int((main.finding == 'outside tolerance').sum())} outside; "
             f"{int((main.finding == 'too uncertain to say').sum())} too uncertain to say; "
-            f"{int((main.finding == 'too small to assess').sum())} too small to assess.",
+            f"{int((main.finding == 'too small to assess').sum())} too small to assess; "
+            f"{int((main.finding == 'too small to publish').sum())} too small to publish.",
         )
         small = self._by_group[self._by_group.too_small][["characteristic", "group"]]
         small = small.drop_duplicates()

@@ -19,7 +19,7 @@ def _published(n: int) -> str:
 def plot_group_metric(audit: Any, metric: str, characteristic: str | None = None) -> Any:
     import matplotlib.pyplot as plt
 
-    table = audit.by_group
+    table = audit.published_by_group()  # no point or bar for a figure withheld
     table = table[table.metric == metric]
     chars = [characteristic] if characteristic else list(dict.fromkeys(table.characteristic))
     sizes = [int((table.characteristic == c).sum()) for c in chars]
@@ -37,10 +37,14 @@ def plot_group_metric(audit: Any, metric: str, characteristic: str | None = None
             colour = "lightgrey" if r.too_small else "tab:blue"
             if np.isfinite(r.lower) and np.isfinite(r.upper):
                 ax.plot([r.lower, r.upper], [y, y], color=colour, linewidth=2)
-            ax.plot([r.estimate], [y], "o", color=colour, markersize=4)
+            if np.isfinite(r.estimate):
+                ax.plot([r.estimate], [y], "o", color=colour, markersize=4)
         labels = [
-            f"{g} (n={_published(n)})" + (" - too small" if s else "")
-            for g, n, s in zip(rows.group, rows.n_families, rows.too_small, strict=True)
+            f"{g} (n={_published(n)})"
+            + (" - too small" if s else "" if p == "published" else " - too small to publish")
+            for g, n, s, p in zip(
+                rows.group, rows.n_families, rows.too_small, rows.published, strict=True
+            )
         ]
         ax.set_yticks(ypos, labels, fontsize=7)
         ax.set_title(char, fontsize=9, loc="left")

@@ -80,12 +80,9 @@ class StudyResult:
         if self.fairness is None:
             return {}
         rules = self.disclosure
-        by_group = self.fairness.by_group
-        small = by_group.too_small.to_numpy()
+        by_group = self.fairness.published_by_group(rules.min_cell)
         by_group["n_families"] = [_rounded(int(n), rules) for n in by_group.n_families]
-        for col in ("estimate", "lower", "upper"):
-            by_group.loc[small, col] = float("nan")
-        findings = self.fairness.findings()
+        findings = self.fairness.published_findings(rules.min_cell)
         return {"fairness_by_group.csv": by_group, "fairness_findings.csv": findings}
 
     def _variables(self) -> list[dict[str, Any]]:
@@ -178,7 +175,8 @@ class StudyResult:
         if self.fairness is None:
             return {}
         a = self.fairness
-        out = a.outside_tolerance()
+        published = a.published_findings(self.disclosure.min_cell)
+        out = published[published.finding == "outside tolerance"]
         return {
             "model": self.config.models.primary,
             "capacity": a.capacity,

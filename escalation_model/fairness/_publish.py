@@ -1,0 +1,109 @@
+"""The audit's tables as they may be published: a rate only where its numerator and its
+denominator are both counts of at least the disclosure threshold.
+
+The audit itself uses every family in memory. What leaves it is checked here: for each
+group the counts behind each metric are rebuilt from the group's exact point estimates
+(families, escalations, families offered help, escalations among them) and a figure is
+withheld, with the words "too small to publish", wherever rate x size would give back a
+count under the threshold (for example 7 offered help among the 11 who escalated).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._limits import DISCLOSURE_MIN_CELL
+
+__all__ = ["TOO_SMALL_TO_PUBLISH", "publish_by_group", "publish_findings", "publishable_rows"]
+
+TOO_SMALL_TO_PUBLISH = "too small to publish"
+
+
+def _counts(by_group: pd.DataFrame) -> pd.DataFrame:
+    """Per characteristic and group: families, escalations, offered, escalations offered."""
+    wide = by_group.pivot_table(
+        index=["characteristic", "group"], columns="metric", values="estimate", sort=False
+    )
+    n = by_group.groupby(["characteristic", "group"], sort=False)["n_families"].first()
+    out = pd.DataFrame({"n": n.astype(float)})
+    out["esc"] = wide["observed_rate"].reindex(out.index) * out["n"]
+    out["sel"] = wide["selection_rate"].reindex(out.index) * out["n"]
+    out["sel_esc"] = wide["true_positive_rate"].reindex(out.index).fillna(0) * out["esc"]
+    return out
+
+
+def _numerator_denominator(c: pd.DataFrame, metric: str) -> tuple[pd.Series, pd.Series]:
+    non = c["n"] - c["esc"]
+    pairs = {
+        "selection_rate": (c["sel"], c["n"]),
+        "true_positive_rate": (c["sel_esc"], c["esc"]),
+        "false_negative_rate": (c["esc"] - c["sel_esc"], c["esc"]),
+        "false_positive_rate": (c["sel"] - c["sel_esc"], non),
+        "precision": (c["sel_esc"], c["sel"]),
+        "observed_rate": (c["esc"], c["n"]),
+        "calibration_ratio": (c["esc"], c["n"]),
+        "mean_predicted": (c["n"], c["n"]),
+        "roc_auc": (np.minimum(c["esc"], non), c["n"]),
+        "brier": (np.minimum(c["esc"], non), c["n"]),
+    }
+    return pairs.get(metric, (c["esc"], c["n"]))
+
+
+def publishable_rows(by_group: pd.DataFrame, min_cell: int = DISCLOSURE_MIN_CELL) -> np.ndarray:
+    """For each row of ``by_group``, whether its figures may be published.
+
+    >>> t = pd.DataFrame({
+    ...     "characteristic": "c", "group": ["a"] * 3, "n_families": 200,
+    ...     "metric": ["observed_rate", "selection_rate", "true_positive_rate"],
+    ...     "estimate": [11 / 200, 20 / 200, 7 / 11]})
+    >>> publishable_rows(t).tolist()  # 7 offered help among 11 who escalated: withheld
+    [True, True, False]
+    """
+    counts = _counts(by_group)
+    ok = np.zeros(len(by_group), dtype=bool)
+    for metric, idx in by_group.groupby("metric", sort=False).indices.items():
+        num, den = _numerator_denominator(counts, str(metric))
+        rows = by_group.iloc[idx]
+        key = pd.MultiIndex.from_arrays([rows["characteristic"], rows["group"]])
+        n_, d_ = num.reindex(key).to_numpy(), den.reindex(key).to_numpy()
+        # counts rebuilt from rates carry float error: round before comparing
+        ok[idx] = (np.round(n_, 6) >= min_cell) & (np.round(d_, 6) >= min_cell)
+    return ok
+
+
+def publish_by_group(by_group: pd.DataFrame, min_cell: int = DISCLOSURE_MIN_CELL) -> pd.DataFrame:
+    """``by_group`` with every figure that could give back a small count withheld and a
+    ``published`` column saying so."""
+    out = by_group.copy()
+    ok = publishable_rows(by_group, min_cell) & ~out["too_small"].to_numpy(dtype=bool)
+    for col in ("estimate", "lower", "upper"):
+        out[col] = np.where(ok, out[col].to_numpy(dtype=float), np.nan)
+    out["published"] = np.where(ok, "published", TOO_SMALL_TO_PUBLISH)
+    return out
+
+
+def publish_findings(
+    findings: pd.DataFrame, by_group: pd.DataFrame, min_cell: int = DISCLOSURE_MIN_CELL
+) -> pd.DataFrame:
+    """Findings (a group against its reference) published only where both groups' figures
+    for that metric are; otherwise the finding reads "too small to publish"."""
+    ok_rows = publishable_rows(by_group, min_cell) & ~by_group["too_small"].to_numpy(bool)
+    ok = pd.Series(
+        ok_rows, index=pd.MultiIndex.from_frame(by_group[["characteristic", "group", "metric"]])
+    )
+    ok = ok[~ok.index.duplicated()]
+
+    def lookup(group_col: str) -> np.ndarray:
+        key = pd.MultiIndex.from_arrays(
+            [findings["characteristic"], findings[group_col], findings["metric"]]
+        )
+        return ok.reindex(key).fillna(False).to_numpy(dtype=bool)
+
+    both = lookup("group") & lookup("reference")
+    out = findings.copy()
+    for col in ("value", "lower", "upper"):
+        out[col] = np.where(both, out[col].to_numpy(dtype=float), np.nan)
+    kept = both | (out["finding"] == "too small to assess").to_numpy()
+    out["finding"] = np.where(kept, out["finding"], TOO_SMALL_TO_PUBLISH)
+    return out
