@@ -6,14 +6,15 @@ from typing import Any
 
 import numpy as np
 
-from .._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
+from .._limits import DISCLOSURE_MIN_CELL
 
 
 def _published(n: int) -> str:
-    """A group size as it may be published: under the minimum cell, or rounded."""
-    if n < DISCLOSURE_MIN_CELL:
-        return f"<{DISCLOSURE_MIN_CELL}"
-    return f"{int(round(n / DISCLOSURE_ROUND_TO) * DISCLOSURE_ROUND_TO):,}"
+    """A group size as it may be published (the one rule, ``publish_count``)."""
+    from ..population import publish_count
+
+    value = publish_count(n)
+    return f"<{DISCLOSURE_MIN_CELL}" if value is None else f"{value:,.0f}"
 
 
 def plot_group_metric(audit: Any, metric: str, characteristic: str | None = None) -> Any:

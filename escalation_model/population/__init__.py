@@ -8,6 +8,7 @@ from ._disclosure import (
     DisclosureRules,
     apply_disclosure_control,
     assert_publishable,
+    publish_count,
 )
 from ._plots import plot_funnel, plot_strategies
 from ._poisson_binomial import poisson_binomial_interval, poisson_binomial_pmf
@@ -33,6 +34,7 @@ __all__ = [
     "poisson_binomial_interval",
     "poisson_binomial_pmf",
     "profile_table",
+    "publish_count",
     "scenario_table",
     "strategy_scores",
 ]

@@ -162,12 +162,13 @@ def _observed_from_published(
     a = 1 - confidence
     lo = np.where(obs > 0, chi2.ppf(a / 2, 2 * np.where(known, obs, 0)) / 2, 0.0)
     hi = chi2.ppf(1 - a / 2, 2 * np.where(known, obs, 0) + 2) / 2
-    table["observed_lower"] = np.where(known, lo, table["observed_lower"])
-    table["observed_upper"] = np.where(known, hi, table["observed_upper"])
+    # a suppressed count takes its interval and ratio with it: they would give it back
+    table["observed_lower"] = np.where(known, lo, np.nan)
+    table["observed_upper"] = np.where(known, hi, np.nan)
     if ratio is not None:
         e = table["expected"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
-            table[ratio] = np.where(known & (e > 0), obs / e, table[ratio])
+            table[ratio] = np.where(known & (e > 0), obs / e, np.nan)
 
 
 def demand_forecast(

@@ -14,6 +14,7 @@ from .._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
 
 __all__ = [
     "DisclosureError",
+    "publish_count",
     "DisclosureRules",
     "apply_disclosure_control",
     "assert_publishable",
@@ -52,6 +53,20 @@ class DisclosureRules:
             f"counts of 1 to {self.min_cell - 1} families suppressed, with a second cell "
             f"suppressed where one could be recovered from a total; counts {rounding}"
         )
+
+
+def publish_count(value: float, rules: DisclosureRules | None = None) -> float | None:
+    """A single count as it may be published: 1 to ``min_cell - 1`` suppressed (None),
+    zero kept, anything else rounded to the nearest ``round_to``. The one rule for every
+    count outside a table.
+
+    >>> publish_count(0), publish_count(7), publish_count(1142)
+    (0.0, None, 1140.0)
+    """
+    rules = rules or DisclosureRules()
+    if value != value or 0 < value < rules.min_cell:  # NaN or a small count
+        return None
+    return float(np.round(value / rules.round_to) * rules.round_to)
 
 
 def _secondary(raw: np.ndarray, suppressed: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .._limits import FIVE_OR_MORE
 from ..schema import ColumnRoles
-from ._disclosure import DisclosureRules
+from ._disclosure import DisclosureRules, publish_count
 
 __all__ = ["count_indicators", "profile_table"]
 
@@ -95,9 +95,8 @@ def profile_table(
     for name, mask in groups:
 
         def rounded(v: int) -> float:
-            if v < rules.min_cell:
-                return float("nan")
-            return float(np.round(v / rules.round_to) * rules.round_to)
+            published = publish_count(v, rules)
+            return float("nan") if published is None else published
 
         sizes[name or "all"] = {
             "families": rounded(int(mask.sum())),

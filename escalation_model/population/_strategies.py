@@ -13,7 +13,7 @@ from ..evaluation._metrics import resolve_capacity
 from ..fairness import select_at_capacity
 from ..schema import ColumnRoles
 from ._aggregate import _observed_from_published, observed_interval
-from ._disclosure import DisclosureRules, apply_disclosure_control
+from ._disclosure import DisclosureRules, apply_disclosure_control, publish_count
 from ._poisson_binomial import poisson_binomial_interval
 from ._profile import count_indicators
 
@@ -117,6 +117,7 @@ def compare_strategies(
                 observed_share_of_all=obs / np.nansum(y) if np.nansum(y) > 0 else np.nan,
             )
         if deprived is not None:
+            row["_offered_outside"] = float((~deprived[sel]).sum())
             row["offered_outside_most_deprived"] = float((~deprived[sel]).mean())
             row["expected_reached_outside_most_deprived"] = float(
                 p[sel & ~deprived].sum() / p[sel].sum()
@@ -129,6 +130,19 @@ def compare_strategies(
     )
     if y is not None:
         _observed_from_published(out, confidence, count="observed_reached", ratio=None)
+        # shares from published counts: share x total gives back only rounded counts
+        total = publish_count(float(np.nansum(y)), rules)
+        published = out["observed_reached"].to_numpy(dtype=float)
+        out["observed_share_of_all"] = published / total if total else np.nan
+    if deprived is not None:
+        offered = out["families_offered"].to_numpy(dtype=float)
+        outside = [publish_count(v, rules) for v in table["_offered_outside"]]
+        outside_arr = np.array([np.nan if v is None else v for v in outside])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["offered_outside_most_deprived"] = np.where(
+                offered > 0, outside_arr / offered, np.nan
+            )
+    out = out.drop(columns=["_offered_outside"], errors="ignore")
     out.attrs["capacity"] = k
     if deprived is not None:
         out.attrs["share_of_all_expected_need_outside_most_deprived"] = float(

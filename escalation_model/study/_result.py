@@ -18,7 +18,7 @@ from ..config import RunConfig
 from ..evaluation import ORACLE, ModelComparison, Split
 from ..fairness import FairnessAudit
 from ..models import file_sha256, save_model
-from ..population import DisclosureRules
+from ..population import DisclosureRules, publish_count
 from ..schema import ColumnRoles, ValidationReport
 from ._figures import save_figures, study_figures
 
@@ -367,7 +367,5 @@ def _strict_json(value: Any) -> Any:
 
 
 def _rounded(value: int, rules: DisclosureRules) -> float | None:
-    """A published count: 1 to 9 suppressed (None), others rounded; zero stays zero."""
-    if 0 < value < rules.min_cell:
-        return None
-    return float(round(value / rules.round_to) * rules.round_to)
+    """A published count (:func:`~escalation_model.population.publish_count`)."""
+    return publish_count(value, rules)
