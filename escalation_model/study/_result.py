@@ -182,6 +182,7 @@ class StudyResult:
             "capacity": a.capacity,
             "prioritised": a.prioritised,
             "characteristics": list(a.characteristics),
+            "reference_groups": dict(a.reference or {}),
             "summary": a.summary(),
             "trade_offs": a.trade_offs(),
             "outside_tolerance": out.to_dict(orient="records"),

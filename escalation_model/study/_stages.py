@@ -219,6 +219,7 @@ def audit_fairness(ctx: Context, scored: Scored) -> Audited:
             scored.p_test,
             sensitive,
             intersections=intersections,
+            reference=reference_groups(ctx.frame, roles, intersections),
             capacity=ev.capacity,
             min_group_size=fc.min_group_size,
             prioritised=fc.prioritised,
@@ -227,6 +228,27 @@ def audit_fairness(ctx: Context, scored: Scored) -> Audited:
             random_state=ev.random_state,
         )
     return Audited(audit, _mitigation(ctx, scored, test), notes)
+
+
+def reference_groups(
+    frame: pd.DataFrame, roles: ColumnRoles, intersections: list[tuple[str, ...]]
+) -> dict[str, str]:
+    """Each audited characteristic's reference group: its largest group in the whole data
+    (ties broken by name), so that runs on the same data compare against the same group
+    whatever the test sample holds."""
+    sf = sensitive_features_from(frame, roles)
+    for combo in intersections:
+        joined = sf[combo[0]].astype("string")
+        for part in combo[1:]:
+            joined = joined + " | " + sf[part].astype("string")
+        sf[" x ".join(combo)] = joined
+    out = {}
+    for col in sf.columns:
+        counts = sf[col].value_counts(dropna=True)
+        if len(counts):
+            top = counts[counts == counts.max()].index
+            out[str(col)] = str(sorted(map(str, top))[0])
+    return out
 
 
 def _mitigation(ctx: Context, scored: Scored, test: pd.DataFrame) -> pd.DataFrame | None:

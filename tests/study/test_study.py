@@ -146,3 +146,23 @@ def test_writing_a_study_leaves_the_plotting_backend_alone(small_population, tmp
         assert (tmp_path / "plots" / "funnel_ward_code.png").exists()
     finally:
         matplotlib.use(before)
+
+
+def test_reference_groups_are_the_largest_in_the_whole_data(small_population):
+    from escalation_model.study._stages import reference_groups
+
+    frame, roles = small_population.frame, small_population.roles
+    refs = reference_groups(frame, roles, [("child_ethnicity", "deprivation_quintile")])
+    assert refs["child_ethnicity"] == frame["child_ethnicity"].astype(str).value_counts().index[0]
+    assert refs["child_ethnicity x deprivation_quintile"].startswith(refs["child_ethnicity"])
+    # the same data gives the same references, whatever the resampling seed
+    results = []
+    for seed in (0, 1):
+        config = RunConfig(
+            split=SplitConfig(leave_one_authority_out=False),
+            evaluation=EvaluationConfig(n_bootstrap=20, random_state=seed),
+            explain=ExplainConfig(sample_size=500, interaction_sample=0),
+        )
+        data = StudyData(frame, roles, "s", "x")
+        results.append(run_study(config, data).summary()["fairness"]["reference_groups"])
+    assert results[0] == results[1] == {k: v for k, v in refs.items() if " x " not in k}
