@@ -23,10 +23,12 @@ from ..population import (
     count_indicators,
     monitor,
     profile_table,
+    publish_count,
 )
 from ..schema import ColumnRoles, parse_profile_dates
 from ._plan import StudyPlan
-from ._result import StudyData, StudyResult, _rounded
+from ._population import demand_forecasts, population_tables
+from ._result import StudyData, StudyResult
 
 __all__ = [
     "Audited",
@@ -128,10 +130,10 @@ def describe_population(ctx: Context) -> Described:
     frame, roles, rules = ctx.frame, ctx.roles, ctx.rules
     five = (count_indicators(frame, roles.think_family) >= FIVE_OR_MORE).to_numpy()
     overview: dict[str, Any] = {
-        "families": _rounded(len(frame), rules),
+        "families": publish_count(len(frame), rules),
         "escalation_rate": float(frame[roles.outcome].mean()) if roles.outcome else None,
         "share_five_plus": float(five.mean()),
-        "families_five_plus": _rounded(int(five.sum()), rules),
+        "families_five_plus": publish_count(int(five.sum()), rules),
     }
     if roles.deprivation:
         deprived = (frame[roles.deprivation] <= MOST_DEPRIVED_DECILE).to_numpy()
@@ -177,7 +179,7 @@ def check_transfer(ctx: Context, evaluated: Evaluated) -> pd.DataFrame | None:
         **{**ctx.bootstrap(), "n_bootstrap": ctx.config.split.transfer_n_bootstrap},
     )
     for count in ("n_train", "n_test"):  # published: rounded like every count
-        transfer[count] = [_rounded(int(v), ctx.rules) for v in transfer[count]]
+        transfer[count] = [publish_count(int(v), ctx.rules) for v in transfer[count]]
     return transfer
 
 
@@ -273,8 +275,6 @@ def _mitigation(ctx: Context, scored: Scored, test: pd.DataFrame) -> pd.DataFram
 def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
     """Tables by grouping, strategies and scenarios on the test families; the demand
     forecast from the latest profiles; monitoring in the quarters after training."""
-    from ._study import demand_forecasts, population_tables
-
     ev, pc = ctx.config.evaluation, ctx.config.population
     split = ctx.plan.split
     oracle = ctx.data.oracle

@@ -10,22 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
 
 from ..config import RunConfig
 from ..datasets import fingerprint, make_synthetic_population, read_families
-from ..population import (
-    Scenario,
-    add_segments,
-    aggregate,
-    compare_strategies,
-    demand_forecast,
-    scenario_table,
-)
 from ..schema import ColumnRoles
 from ._plan import StudyPlan, plan_study
+from ._population import population_tables
 from ._result import StudyData, StudyResult
 from ._stages import (
     Context,
@@ -40,81 +30,6 @@ from ._stages import (
 )
 
 __all__ = ["load_study_data", "population_tables", "run_study"]
-
-
-def population_tables(
-    frame: pd.DataFrame,
-    roles: ColumnRoles,
-    proba: Any,
-    *,
-    groupings: list[str],
-    capacity: float | int,
-    scenario: Scenario | None = None,
-    oracle: Any = None,
-    confidence: float = 0.95,
-    random_state: int = 0,
-    forecast: bool = True,
-) -> dict[str, pd.DataFrame]:
-    """Every published population table for families ``frame`` with probabilities
-    ``proba``: aggregates by each grouping, strategies, scenarios and (unless
-    ``forecast=False``) the demand forecast. With outcomes, observed counts and ratios too.
-    All pass disclosure control."""
-    outcome = roles.outcome if roles.outcome and roles.outcome in frame.columns else None
-    seg = add_segments(frame, roles)
-    tables: dict[str, pd.DataFrame] = {}
-    for by in expand_groupings(groupings, roles):
-        if by in seg.columns:
-            tables[f"population_by_{by}.csv"] = aggregate(
-                seg, proba, by, outcome=outcome, confidence=confidence
-            )
-    tables["strategies.csv"] = compare_strategies(
-        frame,
-        roles,
-        proba,
-        capacity=capacity,
-        oracle=oracle,
-        confidence=confidence,
-        random_state=random_state,
-    )
-    tables["scenarios.csv"] = scenario_table(
-        frame,
-        roles,
-        proba,
-        scenario or Scenario(),
-        capacity=capacity,
-        oracle=oracle,
-        confidence=confidence,
-        random_state=random_state,
-    )
-    if forecast:
-        tables.update(demand_forecasts(frame, roles, proba, confidence=confidence))
-    return tables
-
-
-def expand_groupings(groupings: list[str], roles: ColumnRoles) -> list[str]:
-    """The groupings with ``area`` replaced by the area columns, coarsest first.
-
-    >>> expand_groupings(["area", "family_type"], ColumnRoles(area=("Ward", "LA")))
-    ['LA', 'Ward', 'family_type']
-    """
-    out: list[str] = []
-    for by in groupings:
-        out += list(roles.area[::-1]) if by == "area" else [by]
-    return list(dict.fromkeys(out))
-
-
-def demand_forecasts(
-    frame: pd.DataFrame, roles: ColumnRoles, proba: Any, *, confidence: float = 0.95
-) -> dict[str, pd.DataFrame]:
-    """The demand forecast by each area level, coarsest first (none without areas)."""
-    if not (roles.profile_date and roles.area):
-        return {}
-    return {
-        f"demand_forecast_by_{area}.csv": demand_forecast(
-            frame, proba, area, roles, confidence=confidence
-        )
-        for area in roles.area[::-1]
-    }
 
 
 def load_study_data(config: RunConfig) -> StudyData:
