@@ -20,7 +20,14 @@ from pathlib import Path
 
 from ._errors import EscalationModelError
 
-__all__ = ["MANIFEST", "MARKER", "OutputFolderError", "staged_output", "write_manifest"]
+__all__ = [
+    "MANIFEST",
+    "MARKER",
+    "OutputFolderError",
+    "file_sha256",
+    "staged_output",
+    "write_manifest",
+]
 
 MARKER = ".escalation-model-output"
 MANIFEST = "manifest.json"
@@ -32,7 +39,9 @@ class OutputFolderError(EscalationModelError):
     exit_code = 2
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes (in manifests, and for every saved model: checked before
+    a registered one is loaded)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -47,7 +56,7 @@ def write_manifest(folder: str | Path, files: Iterable[str | Path]) -> Path:
     entries = []
     for f in sorted({Path(f).resolve() for f in files}):
         rel = f.relative_to(folder.resolve()).as_posix()
-        entries.append({"path": rel, "bytes": f.stat().st_size, "sha256": _sha256(f)})
+        entries.append({"path": rel, "bytes": f.stat().st_size, "sha256": file_sha256(f)})
     path = folder / MANIFEST
     text = json.dumps({"complete": True, "files": entries}, indent=2)
     path.write_text(text + "\n", "utf-8")

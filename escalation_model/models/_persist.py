@@ -9,7 +9,6 @@ file's own list of types is never trusted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ModelFileError
+from .._outputs import file_sha256
 
 __all__ = ["ALLOWED_NODES", "MODEL_TYPES", "file_sha256", "load_model", "save_model"]
 
@@ -81,16 +81,6 @@ def save_model(model: Any, path: str | PathLike[str], *, overwrite: bool = False
     path.parent.mkdir(parents=True, exist_ok=True)
     sio.dump(model, path)
     return path
-
-
-def file_sha256(path: str | PathLike[str]) -> str:
-    """SHA-256 of a file's bytes (recorded for every saved model, checked before loading a
-    registered one)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _nodes(value: Any) -> Iterator[tuple[str, str]]:

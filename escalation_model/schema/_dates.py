@@ -21,7 +21,7 @@ import re
 
 import pandas as pd
 
-from ._problems import Problem
+from ._problems import N_EXAMPLES, Problem, examples
 from ._roles import ColumnRoles
 
 __all__ = ["EARLIEST_YEAR", "date_problems", "parse_dates", "parse_profile_dates"]
@@ -35,14 +35,9 @@ _FIX_FORMAT = (
     "write the dates as YYYY-MM-DD, or name their format in the [roles] table of the roles "
     'file, for example date_format = "%d/%m/%Y"'
 )
-_N_EXAMPLES = 5
 #: Dates are held to the second, so that years far outside the nanosecond range (1600,
 #: 2999) are read and then refused by the plausibility rules, not by an overflow.
 _UNIT = "datetime64[s]"
-
-
-def _examples(values: pd.Series) -> tuple[str, ...]:
-    return tuple(str(v) for v in pd.unique(values.dropna())[:_N_EXAMPLES])
 
 
 def _naive_utc(parsed: pd.Series) -> pd.Series:
@@ -73,7 +68,7 @@ def _day_first(text: pd.Series, column: str, role: str) -> tuple[str | None, lis
         if not first_big
         else "dates are written sometimes day first and sometimes month first"
     )
-    return None, [Problem(column, rule, _FIX_FORMAT, role, _examples(text), len(text))]
+    return None, [Problem(column, rule, _FIX_FORMAT, role, examples(text), len(text))]
 
 
 def parse_dates(
@@ -114,7 +109,7 @@ def parse_dates(
                 "cannot be read as dates for certain",
                 _FIX_FORMAT,
                 role,
-                _examples(known),
+                examples(known),
                 len(known),
             )
         )
@@ -130,7 +125,7 @@ def parse_dates(
                 f"dates before {EARLIEST_YEAR} are not plausible profile dates",
                 "correct the dates (a 1970 date usually means a number was read as a date)",
                 role,
-                tuple(str(d.date()) for d in parsed[early].unique()[:_N_EXAMPLES]),
+                tuple(str(d.date()) for d in parsed[early].unique()[:N_EXAMPLES]),
                 int(early.sum()),
             )
         )
@@ -167,7 +162,7 @@ def _parse_text(
                 f"values that cannot be read {shown}",
                 _FIX_FORMAT,
                 role,
-                _examples(text[unread]),
+                examples(text[unread]),
                 int(unread.sum()),
             )
         )

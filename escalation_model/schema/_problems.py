@@ -13,12 +13,23 @@ from .._errors import EscalationModelError
 __all__ = ["Problem", "SchemaError", "SchemaWarning"]
 
 
+#: How many example values a problem quotes.
+N_EXAMPLES = 5
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, pd.Timestamp):
         return str(value.date())
     return value
+
+
+def examples(values: pd.Series) -> tuple[Any, ...]:
+    """Up to :data:`N_EXAMPLES` distinct values to quote in a problem (never a family
+    identifier: for those, problems quote row numbers)."""
+    uniq = pd.unique(values.dropna()) if values.notna().any() else pd.unique(values)
+    return tuple(_plain(v) for v in list(uniq)[:N_EXAMPLES])
 
 
 @dataclass(frozen=True)

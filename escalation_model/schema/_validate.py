@@ -16,7 +16,7 @@ import pandas as pd
 
 from .._limits import MIN_AUDIT_GROUP_SIZE
 from ._dates import parse_dates
-from ._problems import Problem, SchemaError, SchemaWarning, _plain
+from ._problems import N_EXAMPLES, Problem, SchemaError, SchemaWarning, examples
 from ._registry import ESCALATED_LEVELS, NOT_RECORDED, OUTCOME_LEVELS
 from ._roles import ColumnRoles
 
@@ -32,7 +32,6 @@ __all__ = [
 
 _FEATURE_ROLES = ("think_family", "secondary", "household", "deprivation", "area_factors")
 _NEVER_FEATURES = ("family_id", "outcome", "outcome_level")
-_N_EXAMPLES = 5
 #: Agreement with the outcome above which a feature is treated as outcome-derived.
 _LEAK_AGREEMENT = 0.99
 
@@ -56,11 +55,6 @@ class ValidationReport:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def _examples(values: pd.Series) -> tuple[Any, ...]:
-    uniq = pd.unique(values.dropna()) if values.notna().any() else pd.unique(values)
-    return tuple(_plain(v) for v in list(uniq)[:_N_EXAMPLES])
-
-
 def _binary_problem(series: pd.Series, column: str, role: str) -> Problem | None:
     """0/1/missing check that never raises from inside pandas."""
     s = series
@@ -73,7 +67,7 @@ def _binary_problem(series: pd.Series, column: str, role: str) -> Problem | None
             f"values must be 0, 1 or missing, but the column holds text ({s.dtype})",
             "recode the column to 1 (present) and 0 (absent), leaving unknown values empty",
             role,
-            _examples(bad),
+            examples(bad),
             int(bad.shape[0]),
         )
     bad_mask = s.notna() & ~s.isin([0, 1])
@@ -84,7 +78,7 @@ def _binary_problem(series: pd.Series, column: str, role: str) -> Problem | None
             "values must be 0, 1 or missing",
             "recode the column to 1 (present) and 0 (absent), leaving unknown values empty",
             role,
-            _examples(s[bad_mask]),
+            examples(s[bad_mask]),
             n_bad,
         )
     return None
@@ -144,7 +138,7 @@ def _has(frame: pd.DataFrame, col: str | None) -> bool:
 def _rows(mask: pd.Series | np.ndarray) -> tuple[str, ...]:
     """Row numbers as a spreadsheet shows them (header on row 1), for examples that must
     not quote the values themselves (family identifiers)."""
-    pos = np.flatnonzero(np.asarray(mask))[:_N_EXAMPLES]
+    pos = np.flatnonzero(np.asarray(mask))[:N_EXAMPLES]
     return tuple(f"row {p + 2}" for p in pos)
 
 
@@ -212,7 +206,7 @@ def check_deprivation(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
                 "deprivation decile must be a number from 1 (most deprived) to 10",
                 "convert the column to whole numbers 1-10",
                 "deprivation",
-                _examples(s),
+                examples(s),
             )
         ]
     bad = s.notna() & ~s.isin(range(1, 11))
@@ -225,7 +219,7 @@ def check_deprivation(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
             "never missing",
             "recode to deciles 1-10 (1 = most deprived); fill missing areas from the area lookup",
             "deprivation",
-            _examples(s[bad]) if bad.any() else ("missing",),
+            examples(s[bad]) if bad.any() else ("missing",),
             int(bad.sum() + s.isna().sum()),
         )
     ]
@@ -245,7 +239,7 @@ def check_area_factors(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]
                     "area factors must be numeric",
                     "convert the column to numbers (for example 1 = rural, 0 = urban)",
                     "area_factors",
-                    _examples(s),
+                    examples(s),
                 )
             )
             continue
@@ -259,7 +253,7 @@ def check_area_factors(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]
                     "replace infinite values (often a division by zero upstream) with the "
                     "right figure, or leave them empty",
                     "area_factors",
-                    _examples(s[infinite]),
+                    examples(s[infinite]),
                     int(infinite.sum()),
                 )
             )
@@ -329,7 +323,7 @@ def check_profile_dates(
                 f"profile dates in the future (after {limit.date()})",
                 "correct the dates; a profile can only describe the past",
                 "profile_date",
-                _examples(parsed[future]),
+                examples(parsed[future]),
                 int(future.sum()),
             )
         )
@@ -393,7 +387,7 @@ def check_outcome(
                 "the outcome has only one class, so no model can be trained or evaluated",
                 "check the extract: it needs both escalated (1) and not escalated (0) families",
                 "outcome",
-                _examples(y),
+                examples(y),
             )
         )
     return problems
@@ -413,7 +407,7 @@ def check_outcome_level(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem
                 f"unknown outcome levels (allowed: {', '.join(OUTCOME_LEVELS)})",
                 "recode the levels to the names listed",
                 "outcome_level",
-                _examples(lev[bad]),
+                examples(lev[bad]),
                 int(bad.sum()),
             )
         ]
@@ -430,7 +424,7 @@ def check_outcome_level(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem
             "outcome 1, other levels 0)",
             "derive one from the other so that they agree",
             "outcome_level",
-            _examples(lev[clash]),
+            examples(lev[clash]),
             int(clash.sum()),
         )
     ]
@@ -463,7 +457,7 @@ def check_codes(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
                         "different groups",
                         "write each code one way (for example trim spaces and use capitals)",
                         role,
-                        tuple(values[clash].map(repr).head(_N_EXAMPLES)),
+                        tuple(values[clash].map(repr).head(N_EXAMPLES)),
                     )
                 )
     return problems
@@ -502,7 +496,7 @@ def _notes(frame: pd.DataFrame, roles: ColumnRoles, min_group_size: int) -> list
                     "merge small groups into broader categories if that is meaningful, or "
                     "accept that they are reported as too small",
                     "protected",
-                    tuple(str(v) for v in small.index[:_N_EXAMPLES]),
+                    tuple(str(v) for v in small.index[:N_EXAMPLES]),
                 )
             )
     for role in ("area", "protected"):

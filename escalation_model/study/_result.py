@@ -81,7 +81,7 @@ class StudyResult:
             return {}
         rules = self.disclosure
         by_group = self.fairness.published_by_group(rules.min_cell)
-        by_group["n_families"] = [_rounded(int(n), rules) for n in by_group.n_families]
+        by_group["n_families"] = [publish_count(int(n), rules) for n in by_group.n_families]
         findings = self.fairness.published_findings(rules.min_cell)
         return {"fairness_by_group.csv": by_group, "fairness_findings.csv": findings}
 
@@ -140,7 +140,9 @@ class StudyResult:
             name.removeprefix("demand_forecast_by_").removesuffix(".csv"): {
                 "profiles_from": t.attrs.get("profiles_from"),
                 "profiles_to": t.attrs.get("profiles_to"),
-                "total_families": _rounded(int(t.attrs.get("total_families", 0)), self.disclosure),
+                "total_families": publish_count(
+                    int(t.attrs.get("total_families", 0)), self.disclosure
+                ),
                 "total_expected": t.attrs.get("total_expected"),
                 "total_lower": t.attrs.get("total_lower"),
                 "total_upper": t.attrs.get("total_upper"),
@@ -209,7 +211,7 @@ class StudyResult:
         def published(report: dict[str, Any]) -> dict[str, Any]:
             # counts of families are rounded like every published count
             return {
-                k: _rounded(v, self.disclosure)
+                k: publish_count(v, self.disclosure)
                 if (k.startswith("n_") or k.endswith("_rows") or k.endswith("_families"))
                 and isinstance(v, int)
                 and not isinstance(v, bool)
@@ -224,8 +226,8 @@ class StudyResult:
         }
         return {
             "split": published({"description": self.split.description, **self.split.details}),
-            "test_families": _rounded(cmp_.n_families, self.disclosure),
-            "test_escalations": _rounded(cmp_.n_escalations, self.disclosure),
+            "test_families": publish_count(cmp_.n_families, self.disclosure),
+            "test_escalations": publish_count(cmp_.n_escalations, self.disclosure),
             "capacity": cmp_.capacity,
             "n_bootstrap": cmp_.n_bootstrap,
             "confidence": cmp_.confidence,
@@ -365,8 +367,3 @@ def _strict_json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def _rounded(value: int, rules: DisclosureRules) -> float | None:
-    """A published count (:func:`~escalation_model.population.publish_count`)."""
-    return publish_count(value, rules)
