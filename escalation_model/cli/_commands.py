@@ -127,8 +127,8 @@ def run(args: argparse.Namespace) -> int:
 def _check_model_columns(model: Any, frame: Any, path: str) -> None:
     from ..schema import Problem, SchemaError
 
-    spec = getattr(model, "feature_spec_", None)
-    missing = [c for c in getattr(spec, "columns", []) if c not in frame.columns]
+    encoder = getattr(model, "encoder_", None)
+    missing = [c for c in getattr(encoder, "columns_", []) if c not in frame.columns]
     if missing:
         raise SchemaError(
             [

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._limits import DISCLOSURE_MIN_CELL
-from ..features import feature_matrix
+from ..features import RolesEncoder
 
 __all__ = ["PopulationExplanation", "explain_model"]
 
@@ -245,7 +245,7 @@ def _lightgbm_attributions(
 def _tree_interactions(
     explainer: Any,
     frame: pd.DataFrame,
-    spec: Any,
+    encoder: RolesEncoder,
     roles: Any,
     names: list[str],
     labels: list[str],
@@ -262,7 +262,7 @@ def _tree_interactions(
     if m == 0:
         return None  # no family with two recorded needs: no pair to report
     rows_idx = np.sort(rng.choice(eligible, size=m, replace=False))
-    X = feature_matrix(frame.iloc[rows_idx], spec)
+    X = encoder.transform(frame.iloc[rows_idx])
     # in chunks, so that the GIL is free between them for the attributions' thread
     chunks = [X[i : i + _INTERACTION_CHUNK] for i in range(0, len(X), _INTERACTION_CHUNK)]
     inter = np.concatenate([np.asarray(explainer.shap_interaction_values(c)) for c in chunks])
@@ -336,15 +336,15 @@ def explain_model(
 
     roles = roles or ColumnRoles()
     inner = _unwrap(model)
-    spec = getattr(inner, "feature_spec_", None)
-    if spec is None:
+    encoder = getattr(inner, "encoder_", None)
+    if encoder is None:
         raise ValueError("explain_model needs a model fitted on a DataFrame in column roles")
     rng = np.random.default_rng(random_state)
     n = min(sample_size, len(frame))
     idx = np.sort(rng.choice(len(frame), size=n, replace=False))
     sample = frame.iloc[idx]
-    X = feature_matrix(sample, spec)
-    names, labels = list(spec.names), list(spec.labels)
+    X = encoder.transform(sample)
+    names, labels = list(encoder.get_feature_names_out()), list(encoder.labels_)
 
     interactions = None
     if isinstance(inner, LightGBMRiskClassifier):
@@ -362,7 +362,7 @@ def explain_model(
                 interactions = _tree_interactions(
                     shap.TreeExplainer(booster),
                     frame,
-                    spec,
+                    encoder,
                     roles,
                     names,
                     labels,
@@ -378,11 +378,11 @@ def explain_model(
         full = np.asarray(imputer.transform(X))
         if imputer.indicator_ is not None:
             for j in imputer.indicator_.features_:
-                names.append(f"{spec.names[j]} not known")
-                labels.append(f"{spec.labels[j]}: not known")
+                names.append(f"{names[j]} not known")
+                labels.append(f"{labels[j]}: not known")
         Z = np.asarray(scaler.transform(full))
         bg_rows = rng.choice(len(frame), size=min(2000, len(frame)), replace=False)
-        bg_full = np.asarray(imputer.transform(feature_matrix(frame.iloc[bg_rows], spec)))
+        bg_full = np.asarray(imputer.transform(encoder.transform(frame.iloc[bg_rows])))
         explainer = shap.LinearExplainer(lr, np.asarray(scaler.transform(bg_full)))
         values, base = _attributions(explainer, Z)
         data = full

@@ -1,49 +1,28 @@
-"""From a family frame in roles to a numeric feature matrix.
+"""From a family frame in roles to a numeric feature matrix: :class:`RolesEncoder`.
 
 Indicators keep "not known" as NaN (LightGBM routes it; the logistic model imputes 0 and
 adds a "not known" flag). Protected characteristics are features only on request; their
-categories are learned at fit time and one-hot encoded.
+categories are learned at fit time and one-hot encoded by scikit-learn's
+``OneHotEncoder`` inside a ``ColumnTransformer``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils.validation import check_is_fitted
 
 from ..schema import ColumnRoles, Problem, SchemaError, leakage_problems
 
-__all__ = ["FeatureSpec", "make_feature_spec", "feature_matrix", "uses_roles"]
+__all__ = ["RolesEncoder", "uses_roles"]
 
 
-@dataclass(frozen=True)
-class FeatureSpec:
-    """Which columns become which features, learned at fit time.
-
-    Attributes
-    ----------
-    columns : list of str
-        Source columns in the frame, in order.
-    names : list of str
-        Output feature names (one-hot columns are ``column=level``).
-    labels : list of str
-        Plain-English labels of ``names``.
-    categories : dict
-        Levels of each one-hot encoded column.
-    monotone : list of int
-        +1 where more of the feature can never lower risk (indicators, household factors),
-        -1 for the deprivation decile (1 = most deprived), 0 otherwise.
-    """
-
-    columns: list[str]
-    names: list[str]
-    labels: list[str]
-    categories: dict[str, list[str]] = field(default_factory=dict)
-    monotone: list[int] = field(default_factory=list)
-
-
-def uses_roles(X: object, roles: ColumnRoles | None) -> bool:
+def uses_roles(X: object) -> bool:
     """Whether ``X`` is read through roles: every DataFrame is (a frame whose columns do
     not match the roles is refused with a SchemaError naming them, never read as a plain
     array whose every column, the outcome included, would be a feature). Plain arrays
@@ -51,32 +30,16 @@ def uses_roles(X: object, roles: ColumnRoles | None) -> bool:
     return isinstance(X, pd.DataFrame)
 
 
-def make_feature_spec(
-    X: pd.DataFrame,
-    roles: ColumnRoles,
-    *,
-    include_protected: bool = False,
-    y: np.ndarray | None = None,
-) -> FeatureSpec:
-    """Learn the feature layout from a training frame, refusing leakage.
-
-    Raises
-    ------
-    SchemaError
-        If a feature column is missing, an identifier or outcome is mapped as a feature, or
-        a feature reproduces the outcome.
-    """
-    columns = roles.features(include_protected=include_protected)
-    problems: list[Problem] = []
-    missing = [c for c in columns if c not in X.columns]
-    for col in missing:
-        problems.append(
-            Problem(
-                col,
-                "a feature column named by the roles is not in the data",
-                "add the column or change the roles",
-            )
+def _fit_problems(X: pd.DataFrame, roles: ColumnRoles, columns: list[str]) -> list[Problem]:
+    problems = [
+        Problem(
+            col,
+            "a feature column named by the roles is not in the data",
+            "add the column or change the roles",
         )
+        for col in columns
+        if col not in X.columns
+    ]
     for col, role_list in roles.duplicated_assignments().items():
         if col in columns:
             problems.append(
@@ -86,64 +49,153 @@ def make_feature_spec(
                     "map each column to one role; identifiers and outcomes are never features",
                 )
             )
-    if problems:
-        raise SchemaError(problems)
-    numeric = [c for c in columns if c not in roles.protected]
-    problems = leakage_problems(X, y, numeric)
-    if problems:
-        raise SchemaError(problems)
-
-    names: list[str] = []
-    labels: list[str] = []
-    monotone: list[int] = []
-    categories: dict[str, list[str]] = {}
-    increasing = set(roles.think_family) | set(roles.secondary) | set(roles.household)
-    for col in columns:
-        s = X[col]
-        if col in roles.protected and not pd.api.types.is_numeric_dtype(s):
-            levels = sorted(str(v) for v in pd.unique(s.dropna()))
-            categories[col] = levels
-            for lv in levels:
-                names.append(f"{col}={lv}")
-                labels.append(f"{roles.label(col)}: {lv}")
-                monotone.append(0)
-            continue
-        names.append(col)
-        labels.append(roles.label(col))
-        if col in increasing:
-            monotone.append(1)
-        elif col == roles.deprivation:
-            monotone.append(-1)
-        else:
-            monotone.append(0)
-    return FeatureSpec(
-        columns=columns, names=names, labels=labels, categories=categories, monotone=monotone
-    )
+    return problems
 
 
-def feature_matrix(X: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
-    """The float64 matrix of ``spec``'s features; "not known" stays NaN."""
-    missing = [c for c in spec.columns if c not in X.columns]
-    if missing:
-        raise SchemaError(
-            [
-                Problem(c, "a feature column used in fitting is not in the data", "add it")
-                for c in missing
-            ]
+class RolesEncoder(TransformerMixin, BaseEstimator):
+    """The data contract as a scikit-learn transformer: a family frame in column roles in,
+    the float64 feature matrix out.
+
+    Numeric feature columns pass through ("not known" stays NaN); a protected
+    characteristic held as text is one-hot encoded, its levels learned at fit time (a
+    level first seen later, or a missing value, is all zeros).
+
+    Parameters
+    ----------
+    roles : ColumnRoles, optional
+        The columns' roles (default: the library's own column names).
+    include_protected : bool, default=False
+        Whether protected characteristics are features.
+
+    Attributes
+    ----------
+    columns_ : list of str
+        Source columns, in the order of the output blocks.
+    categories_ : dict of str to list of str
+        Levels of each one-hot encoded column.
+    labels_ : list of str
+        Plain-English labels of :meth:`get_feature_names_out` (from the roles' labels).
+    monotone_ : list of int
+        +1 where more of the feature can never lower risk (indicators, household factors),
+        -1 for the deprivation decile (1 = most deprived), 0 otherwise.
+    column_transformer_ : ColumnTransformer
+        The fitted scikit-learn transformer that builds the matrix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> roles = ColumnRoles(think_family=("dv",), secondary=(), household=(),
+    ...                     deprivation="imd", area_factors=(), protected=("eth",))
+    >>> frame = pd.DataFrame({"dv": [1, 0, None], "imd": [1, 5, 9], "eth": ["A", "B", "A"]})
+    >>> enc = RolesEncoder(roles, include_protected=True).fit(frame)
+    >>> list(enc.get_feature_names_out())
+    ['dv', 'imd', 'eth=A', 'eth=B']
+    >>> enc.monotone_
+    [1, -1, 0, 0]
+    >>> enc.transform(frame)[2].tolist()
+    [nan, 9.0, 1.0, 0.0]
+    """
+
+    def __init__(self, roles: ColumnRoles | None = None, include_protected: bool = False):
+        self.roles = roles
+        self.include_protected = include_protected
+
+    def _roles(self) -> ColumnRoles:
+        return self.roles if self.roles is not None else ColumnRoles()
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> RolesEncoder:
+        """Learn the layout from a training frame, refusing leakage.
+
+        Raises
+        ------
+        SchemaError
+            If a feature column is missing, an identifier or outcome is mapped as a
+            feature, or a feature reproduces the outcome ``y``.
+        """
+        roles = self._roles()
+        columns = roles.features(include_protected=self.include_protected)
+        problems = _fit_problems(X, roles, columns)
+        if problems:
+            raise SchemaError(problems)
+        problems = leakage_problems(X, y, [c for c in columns if c not in roles.protected])
+        if problems:
+            raise SchemaError(problems)
+        self.columns_ = columns
+        self.categories_ = {
+            col: sorted(str(v) for v in pd.unique(X[col].dropna()))
+            for col in columns
+            if col in roles.protected and not pd.api.types.is_numeric_dtype(X[col])
+        }
+        self.column_transformer_ = ColumnTransformer(
+            [(col, self._block(col), [col]) for col in columns],
+            remainder="drop",
+        ).set_output(transform="default")
+        if columns:
+            self.column_transformer_.fit(self._prepared(X))
+        self.labels_, self.monotone_ = self._describe(roles)
+        return self
+
+    def _block(self, col: str) -> OneHotEncoder | str:
+        if col not in self.categories_:
+            return "passthrough"
+        return OneHotEncoder(
+            categories=[np.array(self.categories_[col], dtype=object)],
+            handle_unknown="ignore",
+            sparse_output=False,
+            dtype=np.float64,
         )
-    blocks: list[np.ndarray] = []
-    for col in spec.columns:
-        s = X[col]
-        if col in spec.categories:
-            values = s.astype("string").to_numpy(dtype=object, na_value=None)
-            block = np.stack([(values == lv).astype(float) for lv in spec.categories[col]], axis=1)
-            blocks.append(block)
-            continue
-        if not pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+
+    def _describe(self, roles: ColumnRoles) -> tuple[list[str], list[int]]:
+        increasing = set(roles.think_family) | set(roles.secondary) | set(roles.household)
+        labels: list[str] = []
+        monotone: list[int] = []
+        for col in self.columns_:
+            if col in self.categories_:
+                labels += [f"{roles.label(col)}: {lv}" for lv in self.categories_[col]]
+                monotone += [0] * len(self.categories_[col])
+                continue
+            labels.append(roles.label(col))
+            monotone.append(1 if col in increasing else -1 if col == roles.deprivation else 0)
+        return labels, monotone
+
+    def _prepared(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The feature columns as float64 (numbers) or object strings (categories)."""
+        missing = [c for c in self.columns_ if c not in X.columns]
+        if missing:
             raise SchemaError(
-                [Problem(col, "a feature must be numeric", "recode it to numbers (0/1)")]
+                [
+                    Problem(c, "a feature column used in fitting is not in the data", "add it")
+                    for c in missing
+                ]
             )
-        blocks.append(s.to_numpy(dtype=float, na_value=np.nan)[:, None])
-    if not blocks:
-        return np.empty((len(X), 0))
-    return np.hstack(blocks)
+        data: dict[str, Any] = {}
+        for col in self.columns_:
+            s = X[col]
+            if col in self.categories_:
+                data[col] = s.astype("string").to_numpy(dtype=object, na_value=None)
+            elif pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+                data[col] = s.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                raise SchemaError(
+                    [Problem(col, "a feature must be numeric", "recode it to numbers (0/1)")]
+                )
+        return pd.DataFrame(data, index=X.index, columns=self.columns_)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The float64 matrix of the features; "not known" stays NaN."""
+        check_is_fitted(self, "column_transformer_")
+        if not self.columns_:
+            return np.empty((len(X), 0))
+        out = self.column_transformer_.transform(self._prepared(X))
+        return np.asarray(out, dtype=np.float64)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Output feature names: the column, or ``column=level`` for a one-hot level."""
+        check_is_fitted(self, "column_transformer_")
+        names: list[str] = []
+        for col in self.columns_:
+            if col in self.categories_:
+                names += [f"{col}={lv}" for lv in self.categories_[col]]
+            else:
+                names.append(col)
+        return np.asarray(names, dtype=object)

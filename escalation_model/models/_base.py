@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..features import FeatureSpec, feature_matrix, make_feature_spec, uses_roles
+from ..features import RolesEncoder, uses_roles
 from ..schema import ColumnRoles
 
 __all__ = ["RiskClassifierBase"]
@@ -26,7 +26,7 @@ class RiskClassifierBase(ClassifierMixin, BaseEstimator):
 
     roles: ColumnRoles | None
     include_protected: bool
-    feature_spec_: FeatureSpec | None
+    encoder_: RolesEncoder | None
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -36,32 +36,31 @@ class RiskClassifierBase(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ data handling
     def _matrix_for_fit(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        if uses_roles(X, self.roles):
-            roles = self.roles if self.roles is not None else ColumnRoles()
+        if uses_roles(X):
             y_arr = np.asarray(y)
             check_classification_targets(y_arr)
             y01 = self._encode_target(y_arr)
-            spec = make_feature_spec(
-                X, roles, include_protected=getattr(self, "include_protected", False), y=y01
-            )
-            self.feature_spec_ = spec
+            encoder = RolesEncoder(
+                self.roles, include_protected=getattr(self, "include_protected", False)
+            ).fit(X, y01)
+            self.encoder_ = encoder
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
             self.n_features_in_ = X.shape[1]
-            return feature_matrix(X, spec), y01
+            return encoder.transform(X), y01
         X_arr, y_arr = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
         check_classification_targets(y_arr)
-        self.feature_spec_ = None
+        self.encoder_ = None
         return X_arr, self._encode_target(y_arr)
 
     def _matrix_for_predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "classes_")
-        if self.feature_spec_ is not None:
+        if self.encoder_ is not None:
             if not hasattr(X, "columns"):
                 raise ValueError(
                     "this model was fitted on a DataFrame in column roles; pass a DataFrame "
                     "with the same columns"
                 )
-            return feature_matrix(X, self.feature_spec_)
+            return self.encoder_.transform(X)
         return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
@@ -84,15 +83,15 @@ class RiskClassifierBase(ClassifierMixin, BaseEstimator):
     def feature_names_(self) -> list[str]:
         """Names of the features the model uses, after encoding."""
         check_is_fitted(self, "classes_")
-        if self.feature_spec_ is not None:
-            return list(self.feature_spec_.names)
+        if self.encoder_ is not None:
+            return list(self.encoder_.get_feature_names_out())
         return [f"x{i}" for i in range(self.n_features_in_)]
 
     @property
     def feature_labels_(self) -> list[str]:
         """Plain-English labels of :attr:`feature_names_`."""
-        if self.feature_spec_ is not None:
-            return list(self.feature_spec_.labels)
+        if self.encoder_ is not None:
+            return list(self.encoder_.labels_)
         return self.feature_names_
 
     # ------------------------------------------------------------------ the contract

@@ -180,8 +180,8 @@ class LightGBMRiskClassifier(RiskClassifierBase):
             force_row_wise=True,
             verbose=-1,
         )
-        if self.monotone and self.feature_spec_ is not None:
-            params["monotone_constraints"] = list(self.feature_spec_.monotone)
+        if self.monotone and self.encoder_ is not None:
+            params["monotone_constraints"] = list(self.encoder_.monotone_)
             params["monotone_constraints_method"] = "advanced"
         self.booster_model_ = LGBMClassifier(**params).fit(X, y)
 
@@ -291,15 +291,15 @@ class CalibratedRiskClassifier(RiskClassifierBase):
         return self._finish_fit()
 
     def _finish_fit(self) -> CalibratedRiskClassifier:
-        self.feature_spec_ = getattr(self.model_, "feature_spec_", None)
-        if self.feature_spec_ is not None:
+        self.encoder_ = getattr(self.model_, "encoder_", None)
+        if self.encoder_ is not None:
             self.n_features_in_ = self.model_.n_features_in_
             self.feature_names_in_ = self.model_.feature_names_in_
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
-        if not isinstance(X, pd.DataFrame) or self.feature_spec_ is None:
+        if not isinstance(X, pd.DataFrame) or self.encoder_ is None:
             X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         p = self.model_.predict_proba(X)[:, 1]
         if self.calibrator_ is not None:

@@ -42,7 +42,7 @@ ALLOWED_NODES: frozenset[tuple[str, str]] = frozenset(
     | {
         ("ObjectNode", t)
         for t in (
-            "escalation_model.features._matrix.FeatureSpec",
+            "escalation_model.features._matrix.RolesEncoder",
             "escalation_model.schema._roles.ColumnRoles",
             "lightgbm.basic.Booster",
             "lightgbm.sklearn.LGBMClassifier",
@@ -51,7 +51,12 @@ ALLOWED_NODES: frozenset[tuple[str, str]] = frozenset(
             "sklearn.isotonic.IsotonicRegression",
             "sklearn.linear_model._logistic.LogisticRegression",
             "sklearn.pipeline.Pipeline",
+            "sklearn.compose._column_transformer.ColumnTransformer",
+            # "passthrough" blocks: a FunctionTransformer whose func is None (a function
+            # anywhere is a FunctionNode, which is never accepted)
+            "sklearn.preprocessing._function_transformer.FunctionTransformer",
             "sklearn.preprocessing._data.StandardScaler",
+            "sklearn.preprocessing._encoders.OneHotEncoder",
             "sklearn.preprocessing._label.LabelEncoder",
         )
     }
@@ -60,6 +65,7 @@ ALLOWED_NODES: frozenset[tuple[str, str]] = frozenset(
         ("DefaultDictNode", "collections.defaultdict"),
         ("ListNode", "builtins.list"),
         ("TupleNode", "builtins.tuple"),
+        ("SliceNode", "builtins.slice"),
         ("DTypeNode", "numpy.dtype"),
         ("NdArrayNode", "numpy.ndarray"),
         ("TypeNode", "collections.OrderedDict"),

@@ -84,9 +84,10 @@ class FivePlusRuleClassifier(_RuleBase):
     include_protected = False
 
     def _score_matrix(self, X: np.ndarray) -> np.ndarray:
-        if self.feature_spec_ is not None:
+        if self.encoder_ is not None:
             roles = self.roles if self.roles is not None else ColumnRoles()
-            idx = [self.feature_spec_.names.index(c) for c in roles.think_family]
+            names = list(self.encoder_.get_feature_names_out())
+            idx = [names.index(c) for c in roles.think_family]
             X = X[:, idx]
         return np.nansum(X == 1.0, axis=1).astype(float)
 
@@ -115,7 +116,7 @@ class AreaDeprivationRuleClassifier(_RuleBase):
     include_protected = False
 
     def _score_matrix(self, X: np.ndarray) -> np.ndarray:
-        if self.feature_spec_ is not None:
+        if self.encoder_ is not None:
             roles = self.roles if self.roles is not None else ColumnRoles()
             if not roles.deprivation:
                 raise SchemaError(
@@ -127,7 +128,7 @@ class AreaDeprivationRuleClassifier(_RuleBase):
                         )
                     ]
                 )
-            col = self.feature_spec_.names.index(roles.deprivation)
+            col = list(self.encoder_.get_feature_names_out()).index(roles.deprivation)
             decile = X[:, col]
         else:
             decile = X[:, 0]

@@ -114,12 +114,11 @@ def test_lightgbm_attributions_are_shaps_own(small_population):
     import shap
 
     from escalation_model.explain._population import _lightgbm_attributions
-    from escalation_model.features import feature_matrix
     from escalation_model.models import LightGBMRiskClassifier
 
     f = small_population.frame
     gbm = LightGBMRiskClassifier(n_estimators=60).fit(f, f["escalated"])
-    X = feature_matrix(f.head(500), gbm.feature_spec_)
+    X = gbm.encoder_.transform(f.head(500))
     booster = gbm.booster_model_.booster_
     values, base = _lightgbm_attributions(booster, X)
     theirs = shap.TreeExplainer(booster)(X)
@@ -137,4 +136,4 @@ def test_no_family_with_two_needs_means_no_interaction_table(small_population):
     one_need[indicators[0]] = 1
     ex = explain_model(model, one_need, sample_size=500, interaction_sample=100)
     assert ex.interactions is None
-    assert len(ex.importance) == len(model.feature_spec_.names)
+    assert len(ex.importance) == len(model.encoder_.get_feature_names_out())

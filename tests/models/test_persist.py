@@ -34,6 +34,10 @@ def fitted(small_population):
     kept = CalibratedRiskClassifier(timid).fit(f, y)
     assert kept.calibration_report_["calibrated"] is True
     models["isotonic-kept"] = kept
+    # protected characteristics as features: one-hot blocks in the encoder
+    models["with-protected"] = LightGBMRiskClassifier(n_estimators=5, include_protected=True).fit(
+        f, y
+    )
     return f, models
 
 
