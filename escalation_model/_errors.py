@@ -16,6 +16,8 @@ counts and row numbers.
 
 from __future__ import annotations
 
+import threading
+
 __all__ = [
     "EXIT_DONE",
     "EXIT_ENVIRONMENT",
@@ -55,3 +57,27 @@ class TrackingError(EscalationModelError):
 
 class Interrupted(KeyboardInterrupt):
     """The process was asked to stop (SIGTERM); handled like Ctrl-C."""
+
+
+_interrupt = threading.Event()
+
+
+def request_interrupt() -> None:
+    """Note that the process was asked to stop. A signal handler's exception can be lost
+    (raised inside a garbage-collection callback it is only printed), so the request is
+    kept and checked again before anything is published or a run is marked FINISHED."""
+    _interrupt.set()
+
+
+def clear_interrupt() -> None:
+    """Forget an earlier request (a new command starts)."""
+    _interrupt.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Interrupted` if the process was asked to stop.
+
+    >>> raise_if_interrupted()  # nothing asked: nothing happens
+    """
+    if _interrupt.is_set():
+        raise Interrupted()

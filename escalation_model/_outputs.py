@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ._errors import EscalationModelError
+from ._errors import EscalationModelError, raise_if_interrupted
 
 __all__ = [
     "MANIFEST",
@@ -146,6 +146,7 @@ def staged_output(path: str | Path) -> Iterator[Path]:
         ) from None
     try:
         yield staging
+        raise_if_interrupted()
         if not (staging / MANIFEST).is_file():
             write_manifest(staging, [p for p in staging.rglob("*") if p.is_file()])
         _swap_in(staging, out)

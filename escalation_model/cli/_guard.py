@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from .._errors import (
     EXIT_ENVIRONMENT,
@@ -26,6 +27,9 @@ from .._errors import (
     EXIT_UNEXPECTED,
     EscalationModelError,
     Interrupted,
+    clear_interrupt,
+    raise_if_interrupted,
+    request_interrupt,
 )
 
 __all__ = ["guarded"]
@@ -35,8 +39,17 @@ def _err(message: str) -> None:
     print(f"escalation-model: {message}", file=sys.stderr)
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    request_interrupt()  # kept, in case the exception is lost in a GC callback
     raise Interrupted()
+
+
+def _quiet_unraisable(unraisable: Any) -> None:
+    """A stop request raised inside a garbage-collection callback is kept by
+    :func:`request_interrupt`; do not print its traceback. Anything else as usual."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _log_unexpected(exc: BaseException) -> Path:
@@ -61,11 +74,16 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    previous = None
+    clear_interrupt()
+    sys.unraisablehook = _quiet_unraisable
+    previous = {}
     with contextlib.suppress(ValueError):  # not the main thread (a notebook): no handler
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, _on_signal)
     try:
-        return command(args)
+        code = command(args)
+        raise_if_interrupted()
+        return code
     except EscalationModelError as exc:
         text = str(exc)
         if "\n" in text:  # a list of problems, already introduced
@@ -88,5 +106,7 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
         )
         return EXIT_UNEXPECTED
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sys.unraisablehook = sys.__unraisablehook__
+        clear_interrupt()

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .._errors import raise_if_interrupted
 from ..config import RunConfig
 from ..datasets import fingerprint, make_synthetic_population, read_families
 from ..schema import ColumnRoles
@@ -87,6 +88,7 @@ def run_study(
     marks: list[tuple[str, float]] = []
 
     def stage(key: str, message: str) -> None:
+        raise_if_interrupted()  # a stop request whose exception was lost ends here
         marks.append((key, time.perf_counter()))
         say(message)
 
