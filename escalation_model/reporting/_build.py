@@ -6,6 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..schema import THINK_FAMILY
+from ..study._summary import (
+    Estimate,
+    FairnessSection,
+    ModelsSection,
+    PopulationSection,
+    StudySummary,
+)
 from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
 
 MODEL_NAMES = {
@@ -28,49 +35,39 @@ METRIC_NAMES = {
 MISSING = "This run did not include {what}, so this section has nothing to report."
 
 
-def primary_model(s: dict[str, Any]) -> str:
-    """The run's primary model (audited, explained, published)."""
-    return str(s.get("config", {}).get("models", {}).get("primary", "lightgbm"))
-
-
 def _num(x: float | None, spec: str, scale: float = 1.0) -> str:
     """A number for the card; a figure the run could not estimate (null) is said so."""
     return "not estimable" if x is None else format(x * scale, spec)
 
 
-def _ci(v: dict[str, float], digits: int = 3, pct: bool = False) -> str:
+def _ci(v: Estimate, digits: int = 3, pct: bool = False) -> str:
     spec = ".1%" if pct else f".{digits}f"
-    return f"{_num(v['estimate'], spec)} ({_num(v['lower'], spec)} to {_num(v['upper'], spec)})"
+    return f"{_num(v.estimate, spec)} ({_num(v.lower, spec)} to {_num(v.upper, spec)})"
 
 
-def build_card(cls: type[ModelCard], s: dict[str, Any], plots_dir: str | None) -> ModelCard:
-    data = s.get("data", {})
-    synthetic = bool(data.get("synthetic"))
+def build_card(cls: type[ModelCard], s: StudySummary, plots_dir: str | None) -> ModelCard:
+    """The card of a run, from its typed summary: every figure is the summary's."""
+    synthetic = s.data.synthetic
     card = cls(
         title="Model card and commissioning report: risk of escalation into statutory "
         "children's services",
         synthetic=synthetic,
         plots_dir=plots_dir,
         provenance={
-            "code_version": s.get("code_version", s.get("escalation_model_version")),
-            "data_fingerprint_sha256": data.get("fingerprint_sha256"),
-            "data_source": data.get("source"),
-            "config": s.get("config"),
-            "python": s.get("python"),
+            "code_version": s.code_version,
+            "data_fingerprint_sha256": s.data.fingerprint_sha256,
+            "data_source": s.data.source,
+            "config": s.config,
+            "python": s.python,
         },
     )
-    models = s.get("models") or {}
-    metrics = models.get("metrics", {})
-    fairness = s.get("fairness") or {}
-    population = s.get("population") or {}
-    explanations = s.get("explanations") or {}
-    _first_page(card, s, models, metrics, fairness, population, explanations)
-    _mitchell(card, s, models, metrics, fairness, population, explanations)
-    _atrs(card, s, models, fairness)
+    _first_page(card, s)
+    _mitchell(card, s)
+    _atrs(card, s)
     return card
 
 
-def _first_page(card, s, models, metrics, fairness, population, explanations) -> None:
+def _first_page(card: ModelCard, s: StudySummary) -> None:
     fp = card.first_page
     if card.synthetic:
         fp.append(
@@ -78,48 +75,70 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
             "from real families. They show what the analysis produces; they say nothing about "
             "any real area."
         )
-    forecast = population.get("demand_forecast") or {}
+    _demand_paragraph(card, s.population)
+    _targeting_paragraph(card, s.population)
+    _how_sure_paragraph(card, s.primary_model, s.models)
+    if s.explanations is not None and s.explanations.summary:
+        summary = s.explanations.summary
+        fp.append("**What drives risk.** " + " ".join(summary[:1] + summary[2:3]))
+    else:
+        fp.append(MISSING.format(what="explanations"))
+    _fairness_paragraph(card, s.fairness)
+    fp.append(f"**Not for individual decisions.** {NOT_FOR}")
+
+
+def _demand_paragraph(card: ModelCard, population: PopulationSection | None) -> None:
+    fp = card.first_page
+    forecast = population.demand_forecast if population is not None else {}
     area_key = next(iter(forecast), None)
-    if area_key is not None and forecast[area_key].get("total_expected") is not None:
+    if area_key is not None and forecast[area_key].total_expected is not None:
         f = forecast[area_key]
-        total = card.add_fact(
-            "forecast_total", f["total_expected"], _num(f["total_expected"], ",.0f")
-        )
-        lo = card.add_fact("forecast_lower", f["total_lower"], _num(f["total_lower"], ",.0f"))
-        hi = card.add_fact("forecast_upper", f["total_upper"], _num(f["total_upper"], ",.0f"))
-        fam = card.add_fact(
-            "forecast_families", f.get("total_families"), _fmt_int(f.get("total_families"))
-        )
-        rows = sorted(f["rows"], key=lambda r: -(r.get("expected") or 0))
+        total = card.add_fact("forecast_total", f.total_expected, _num(f.total_expected, ",.0f"))
+        lo = card.add_fact("forecast_lower", f.total_lower, _num(f.total_lower, ",.0f"))
+        hi = card.add_fact("forecast_upper", f.total_upper, _num(f.total_upper, ",.0f"))
+        fam = card.add_fact("forecast_families", f.total_families, _fmt_int(f.total_families))
+        rows = sorted(f.rows, key=lambda r: -float(r.get("expected") or 0))
         top = [r for r in rows if r.get("expected") is not None][:3]
         where = ", ".join(
             f"{r[area_key]} ("
-            + card.add_fact(f"forecast_{r[area_key]}", r["expected"], _num(r["expected"], ",.0f"))
+            + card.add_fact(
+                f"forecast_{r[area_key]}",
+                _float(r["expected"]),
+                _num(_float(r["expected"]), ",.0f"),
+            )
             + ")"
             for r in top
         )
         fp.append(
             f"**Demand.** Of the {fam} families profiled in the latest year "
-            f"({f.get('profiles_from')} to {f.get('profiles_to')}), about {total} are expected "
+            f"({f.profiles_from} to {f.profiles_to}), about {total} are expected "
             f"to need statutory children's services within 12 months (95% interval {lo} to "
             f"{hi}). Most expected: {where}."
         )
     else:
         fp.append(MISSING.format(what="a demand forecast"))
-    strategies = population.get("strategies") or []
-    if strategies:
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _targeting_paragraph(card: ModelCard, population: PopulationSection | None) -> None:
+    fp = card.first_page
+    strategies = population.strategies if population is not None else []
+    if population is not None and strategies:
         by = {r["strategy"]: r for r in strategies}
-        cap = population.get("capacity_families")
+        cap = population.capacity_families
         capt = card.add_fact("capacity_families", cap, _fmt_int(cap))
         parts = []
         for key in ("model", "five_plus", "area"):
             if key in by and by[key].get("observed_share_of_all") is not None:
-                share = by[key]["observed_share_of_all"]
+                share = _float(by[key]["observed_share_of_all"])
                 parts.append(
                     f"{by[key]['description']}: "
                     + card.add_fact(f"reach_{key}", share, _pct(share))
                 )
-        outside = population.get("share_of_observed_escalations_outside_most_deprived")
+        outside = population.share_of_observed_escalations_outside_most_deprived
         text = (
             f"**Targeting.** With early-help places for {capt} families, the share of the "
             f"test year's escalations each way of choosing families would have reached: "
@@ -135,27 +154,29 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
         fp.append(text)
     else:
         fp.append(MISSING.format(what="a comparison of targeting strategies"))
-    primary = primary_model(s)
-    if primary in metrics:
+
+
+def _how_sure_paragraph(card: ModelCard, primary: str, models: ModelsSection | None) -> None:
+    fp = card.first_page
+    metrics = models.metrics if models is not None else {}
+    if models is not None and primary in metrics:
         auc = metrics[primary]["roc_auc"]
-        a = card.add_fact("auc_primary", auc["estimate"], _num(auc["estimate"], ".2f"))
-        lo = card.add_fact("auc_primary_lower", auc["lower"], _num(auc["lower"], ".2f"))
-        hi = card.add_fact("auc_primary_upper", auc["upper"], _num(auc["upper"], ".2f"))
-        diffs = (models.get("differences_to_reference") or {}).get(primary, {})
+        a = card.add_fact("auc_primary", auc.estimate, _num(auc.estimate, ".2f"))
+        lo = card.add_fact("auc_primary_lower", auc.lower, _num(auc.lower, ".2f"))
+        hi = card.add_fact("auc_primary_upper", auc.upper, _num(auc.upper, ".2f"))
+        diffs = models.differences_to_reference.get(primary, {})
         line = (
             f"**How sure.** The model ranks families well (ROC AUC {a}, 95% interval {lo} to "
             f"{hi}, on a later year it was not trained on)."
         )
         if "recall_at_capacity" in diffs:
             d = diffs["recall_at_capacity"]
-            dd = card.add_fact(
-                "reach_gain_vs_rule", d["difference"], _num(d["difference"], "+.1f", 100)
-            )
-            dlo = card.add_fact("reach_gain_lower", d["lower"], _num(d["lower"], "+.1f", 100))
-            dhi = card.add_fact("reach_gain_upper", d["upper"], _num(d["upper"], "+.1f", 100))
-            if d["lower"] is not None and d["lower"] > 0:
+            dd = card.add_fact("reach_gain_vs_rule", d.difference, _num(d.difference, "+.1f", 100))
+            dlo = card.add_fact("reach_gain_lower", d.lower, _num(d.lower, "+.1f", 100))
+            dhi = card.add_fact("reach_gain_upper", d.upper, _num(d.upper, "+.1f", 100))
+            if d.lower is not None and d.lower > 0:
                 verdict = "more of the escalations than the 5+ indicators rule"
-            elif d["upper"] is not None and d["upper"] < 0:
+            elif d.upper is not None and d.upper < 0:
                 verdict = "fewer of the escalations than the 5+ indicators rule"
             else:
                 verdict = (
@@ -167,7 +188,7 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
                 f"{dlo} to {dhi})."
             )
         if "oracle" in metrics:
-            o = metrics["oracle"]["roc_auc"]["estimate"]
+            o = metrics["oracle"]["roc_auc"].estimate
             line += (
                 " The best possible ROC AUC on this data is "
                 + card.add_fact("auc_oracle", o, _num(o, ".2f"))
@@ -176,23 +197,20 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
         fp.append(line)
     else:
         fp.append(MISSING.format(what="a model evaluation"))
-    if explanations.get("summary"):
-        fp.append(
-            "**What drives risk.** "
-            + " ".join(explanations["summary"][:1] + explanations["summary"][2:3])
-        )
-    else:
-        fp.append(MISSING.format(what="explanations"))
-    if fairness.get("summary"):
+
+
+def _fairness_paragraph(card: ModelCard, fairness: FairnessSection | None) -> None:
+    fp = card.first_page
+    if fairness is not None and fairness.summary:
         fp.append(
             "**Fairness.** "
-            + fairness["summary"][0]
+            + fairness.summary[0]
             + " Groups outside tolerance: "
             + (
                 ", ".join(
                     f"{r['characteristic']} = {r['group']} ({r['metric']})"
-                    for r in fairness.get("outside_tolerance", [])
-                    if r["metric"] == fairness.get("prioritised")
+                    for r in fairness.outside_tolerance
+                    if r["metric"] == fairness.prioritised
                 )
                 or "none"
             )
@@ -201,7 +219,6 @@ def _first_page(card, s, models, metrics, fairness, population, explanations) ->
         )
     else:
         fp.append(MISSING.format(what="a fairness audit"))
-    fp.append(f"**Not for individual decisions.** {NOT_FOR}")
 
 
 _SEGMENT_LABELS = {
@@ -212,9 +229,9 @@ _SEGMENT_LABELS = {
 }
 
 
-def _factors_text(s: dict[str, Any], fairness: dict[str, Any], population: dict[str, Any]) -> str:
+def _factors_text(s: StudySummary) -> str:
     """What the results are broken down and audited by, from what the run did."""
-    labels = {v["column"]: v["label"] for v in s.get("data", {}).get("variables", [])}
+    labels = s.data.labels()
 
     def label(name: str) -> str:
         parts = [_SEGMENT_LABELS.get(p, labels.get(p, p)) for p in name.split(" x ")]
@@ -222,33 +239,32 @@ def _factors_text(s: dict[str, Any], fairness: dict[str, Any], population: dict[
 
     published = {
         t.removeprefix("population_by_").removesuffix(".csv")
-        for t in population.get("tables", [])
+        for t in (s.population.tables if s.population is not None else [])
         if t.startswith("population_by_")
     }
-    roles = s.get("data", {}).get("roles", {})
     order: list[str] = []
-    for g in s.get("config", {}).get("population", {}).get("groupings", []):
-        order += list(reversed(roles.get("area") or [])) if g == "area" else [g]
+    for g in s.config.get("population", {}).get("groupings", []):
+        order += list(reversed(s.data.role_columns("area"))) if g == "area" else [g]
     tables = [t for t in dict.fromkeys(order) if t in published]
     text = (
         "Results are broken down by " + ", ".join(label(t) for t in tables) + "."
         if tables
         else "No population tables were published by this run."
     )
-    audited = fairness.get("characteristics") or []
+    audited = s.fairness.characteristics if s.fairness is not None else []
     if audited:
         text += " The fairness audit covers: " + ", ".join(label(c) for c in audited) + "."
     else:
         text += " No fairness audit ran (see Notes for why)."
-    if roles.get("protected"):
-        used = s.get("config", {}).get("models", {}).get("include_protected")
+    if s.data.role_columns("protected"):
+        used = s.config.get("models", {}).get("include_protected")
         text += f" Protected characteristics are {'' if used else 'not '}used as model features."
     return text
 
 
-def _five_plus_text(s: dict[str, Any]) -> str:
+def _five_plus_text(s: StudySummary) -> str:
     """Say what the 5+ rule counted when the data holds other than the paper's ten."""
-    n = len(s.get("data", {}).get("roles", {}).get("think_family") or [])
+    n = len(s.data.role_columns("think_family"))
     if n == len(THINK_FAMILY):
         return ""
     return (
@@ -257,13 +273,14 @@ def _five_plus_text(s: dict[str, Any]) -> str:
     )
 
 
-def _mitchell(card, s, models, metrics, fairness, population, explanations) -> None:
+def _mitchell(card: ModelCard, s: StudySummary) -> None:
+    metrics = s.models.metrics if s.models is not None else {}
     card.add_text(
         "model_details",
         "Developed with the open-source library escalation_model "
         f"(version {card.provenance['code_version']}). Models compared: "
         + ", ".join(MODEL_NAMES.get(m, m) for m in metrics)
-        + f". The {MODEL_NAMES.get(primary_model(s), primary_model(s))} model is the one "
+        + f". The {MODEL_NAMES.get(s.primary_model, s.primary_model)} model is the one "
         "audited, explained and used for the population tables (the configuration's "
         "primary model); its hyperparameters are listed under Technical specification."
         + _five_plus_text(s),
@@ -274,8 +291,44 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
         "Intended users: commissioners and analysts of a local authority and its "
         "partners, planning early-help services for populations of families.",
     )
-    card.add_text("factors", _factors_text(s, fairness, population))
-    if metrics:
+    card.add_text("factors", _factors_text(s))
+    _metrics_section(card, s.models)
+    card.add_text(
+        "training_data",
+        f"Data: {s.data.source}; {_fmt_int(s.data.n_families)}"
+        f" families (fingerprint SHA-256 {s.data.fingerprint_sha256}). "
+        + (
+            "SYNTHETIC: generated by the library's documented structural model; no real family "
+            "is represented."
+            if card.synthetic
+            else "The analyst's own extract."
+        ),
+    )
+    _quantitative_analyses(card, s)
+    card.add_text(
+        "ethical_considerations",
+        "Predictive tools in children's services have been criticised for encoding "
+        "surveillance bias (families in contact with public services are more visible), for "
+        "opaque models, and for use on individual families (Allegheny, Hackney, Bristol). "
+        "This library publishes aggregates only, with disclosure control "
+        f"({s.disclosure_control}), reports calibration and error rates by group, "
+        "compares every model with the rule it would replace, and publishes the variables and "
+        "the code.",
+    )
+    card.add_text(
+        "caveats_and_recommendations",
+        "Outcomes record service contact, which depends on referral practice as well as need. "
+        "Models trained on one period may drift; re-run the monitoring table each quarter. "
+        "Scenario results depend on the assumed effect of early help, which is an assumption "
+        "to be tested, not an estimate.",
+        "Do not use individual scores; use area and group totals with their intervals.",
+        *s.notes,
+    )
+
+
+def _metrics_section(card: ModelCard, models: ModelsSection | None) -> None:
+    if models is not None and models.metrics:
+        metrics = models.metrics
         rows = []
         for model, table in metrics.items():
             row = {"model": MODEL_NAMES.get(model, model)}
@@ -286,8 +339,8 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
         card.add_text(
             "metrics",
             "Every metric has a 95% bootstrap confidence interval "
-            f"({models.get('n_bootstrap')} resamples). Capacity metrics assume a service "
-            f"taking {models.get('capacity')} of families (a share if below 1). Each model "
+            f"({models.n_bootstrap} resamples). Capacity metrics assume a service "
+            f"taking {models.capacity} of families (a share if below 1). Each model "
             "is compared with the simple rule it would replace (the 5+ rule).",
         ).add_table("metrics", "Performance on the test period", rows)
         for fig, cap in (
@@ -296,9 +349,9 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
             ("roc.png", "ROC curves"),
         ):
             card.add_figure("metrics", cap, fig)
-        transfer = models.get("transfer") or []
+        transfer = models.transfer
         if transfer:
-            n_fit = transfer[0].get("n_train")
+            n_fit = transfer[0].n_train
             card.add_text(
                 "metrics",
                 "**An authority the model has not seen.** For each authority, the model was "
@@ -311,13 +364,13 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
                 "Transfer to each authority",
                 [
                     {
-                        "authority": t["authority"],
-                        "test families": _fmt_int(t.get("n_test")),
+                        "authority": t.authority,
+                        "test families": _fmt_int(t.n_test),
                         **{
                             f"{MODEL_NAMES.get(m, m)}: {METRIC_NAMES.get(k, k)}": _ci(
                                 v, pct=k == "recall_at_capacity"
                             )
-                            for m, table in t["metrics"].items()
+                            for m, table in t.metrics.items()
                             for k, v in table.items()
                         },
                     }
@@ -326,28 +379,19 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
             )
     else:
         card.add_text("metrics", MISSING.format(what="a model evaluation"))
-    split = models.get("split") or {}
     card.add_text(
         "evaluation_data",
-        (f"Test families: {_fmt_int(models.get('test_families'))}; {split.get('description', '')}.")
-        if split
+        (f"Test families: {_fmt_int(models.test_families)}; {models.split.description}.")
+        if models is not None
         else MISSING.format(what="a test split"),
     )
-    card.add_text(
-        "training_data",
-        f"Data: {s.get('data', {}).get('source')}; {_fmt_int(s.get('data', {}).get('n_families'))}"
-        f" families (fingerprint SHA-256 {s.get('data', {}).get('fingerprint_sha256')}). "
-        + (
-            "SYNTHETIC: generated by the library's documented structural model; no real family "
-            "is represented."
-            if card.synthetic
-            else "The analyst's own extract."
-        ),
-    )
+
+
+def _quantitative_analyses(card: ModelCard, s: StudySummary) -> None:
     qa = card.add_section("quantitative_analyses")
-    if fairness:
-        qa.text.extend(fairness.get("summary", []))
-        qa.text.append(fairness.get("trade_offs", ""))
+    if s.fairness is not None:
+        qa.text.extend(s.fairness.summary)
+        qa.text.append(s.fairness.trade_offs)
         card.add_figure(
             "quantitative_analyses",
             "Calibration by group (observed / expected)",
@@ -360,15 +404,15 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
         )
     else:
         qa.text.append(MISSING.format(what="a fairness audit"))
-    if explanations:
-        qa.text.extend(explanations.get("summary", []))
+    if s.explanations is not None:
+        qa.text.extend(s.explanations.summary)
         card.add_figure(
             "quantitative_analyses", "What drives predicted risk", "explain_importance.png"
         )
         card.add_figure("quantitative_analyses", "How needs combine", "explain_interactions.png")
     else:
         qa.text.append(MISSING.format(what="explanations"))
-    if population.get("strategies"):
+    if s.population is not None and s.population.strategies:
         card.add_table(
             "quantitative_analyses",
             "Targeting strategies at capacity (counts rounded to 5)",
@@ -384,34 +428,15 @@ def _mitchell(card, s, models, metrics, fairness, population, explanations) -> N
                         "offered_outside_most_deprived",
                     )
                 }
-                for r in population["strategies"]
+                for r in s.population.strategies
             ],
         )
         card.add_figure(
             "quantitative_analyses", "Which targeting reaches most need", "strategies.png"
         )
-    card.add_text(
-        "ethical_considerations",
-        "Predictive tools in children's services have been criticised for encoding "
-        "surveillance bias (families in contact with public services are more visible), for "
-        "opaque models, and for use on individual families (Allegheny, Hackney, Bristol). "
-        "This library publishes aggregates only, with disclosure control "
-        f"({s.get('disclosure_control', '')}), reports calibration and error rates by group, "
-        "compares every model with the rule it would replace, and publishes the variables and "
-        "the code.",
-    )
-    card.add_text(
-        "caveats_and_recommendations",
-        "Outcomes record service contact, which depends on referral practice as well as need. "
-        "Models trained on one period may drift; re-run the monitoring table each quarter. "
-        "Scenario results depend on the assumed effect of early help, which is an assumption "
-        "to be tested, not an estimate.",
-        "Do not use individual scores; use area and group totals with their intervals.",
-        *s.get("notes", []),
-    )
 
 
-def _atrs(card, s, models, fairness) -> None:
+def _atrs(card: ModelCard, s: StudySummary) -> None:
     card.add_text(
         "owner_and_responsibility",
         "The owner, senior responsible owner and contact are named by the analyst.",
@@ -426,31 +451,14 @@ def _atrs(card, s, models, fairness) -> None:
     )
     card.add_text("decision_process", "Outputs inform commissioning of services only.")
     card.add_gap("decision_process", "decision_process")
-    hp = models.get("hyperparameters", {})
     card.add_text(
         "technical_specification",
         "Temporal split, the rules and models compared with bootstrap intervals (LightGBM "
         "with a held-out calibration check); variables below.",
     )
-    cal = (models.get("calibration") or {}).get(primary_model(s))
-    if cal and "log_loss_raw" in cal:
-        verdict = (
-            "was kept"
-            if cal.get("calibrated")
-            else "was not kept, since it did not lower their log loss"
-        )
-        n_train = (models.get("split") or {}).get("n_train")
-        refitted = not cal.get("calibrated") and cal.get("model_rows") == n_train
-        card.add_text(
-            "technical_specification",
-            f"The latest {_fmt_int(cal.get('holdout_rows'))} training families were held out "
-            f"to check isotonic calibration, which {verdict} ({cal['log_loss_raw']:.4f} "
-            f"without, {cal['log_loss_calibrated']:.4f} with). The model learned "
-            f"from {_fmt_int(cal.get('model_rows'))} families"
-            + (", all the training families, refitted after the check." if refitted else "."),
-        )
-    variables = s.get("data", {}).get("variables", [])
-    unlabelled = [v["column"] for v in variables if v.get("label") == v.get("column")]
+    _calibration_text(card, s.primary_model, s.models)
+    variables = s.data.variables
+    unlabelled = [v.column for v in variables if v.label == v.column]
     if unlabelled:
         card.add_text(
             "technical_specification",
@@ -461,10 +469,11 @@ def _atrs(card, s, models, fairness) -> None:
         "technical_specification",
         "Variables",
         [
-            {k: v.get(k) for k in ("column", "role", "label", "source", "model_feature")}
+            v.model_dump(include={"column", "role", "label", "source", "model_feature"})
             for v in variables
         ],
     )
+    hp = s.models.hyperparameters if s.models is not None else {}
     if hp:
         card.add_table(
             "technical_specification",
@@ -479,7 +488,7 @@ def _atrs(card, s, models, fairness) -> None:
         "Misuse on individual families; miscalibration for groups the data under-represents; "
         "drift in referral practice; over-reliance on a single score.",
     )
-    mitigation = fairness.get("mitigation") or []
+    mitigation = (s.fairness.mitigation if s.fairness is not None else None) or []
     text = (
         "Aggregate outputs only, with disclosure control; fairness audit with findings "
         "against tolerances; monitoring of observed against expected escalations."
@@ -504,7 +513,25 @@ def _atrs(card, s, models, fairness) -> None:
     card.add_table(
         "reproducibility",
         "Configuration",
-        [{"setting": k, "value": str(v)} for k, v in _flatten(s.get("config") or {}).items()],
+        [{"setting": k, "value": str(v)} for k, v in _flatten(s.config).items()],
+    )
+
+
+def _calibration_text(card: ModelCard, primary: str, models: ModelsSection | None) -> None:
+    cal = models.calibration.get(primary) if models is not None else None
+    if models is None or cal is None or cal.log_loss_raw is None:
+        return
+    verdict = (
+        "was kept" if cal.calibrated else "was not kept, since it did not lower their log loss"
+    )
+    refitted = not cal.calibrated and cal.model_rows == models.split.n_train
+    card.add_text(
+        "technical_specification",
+        f"The latest {_fmt_int(cal.holdout_rows)} training families were held out "
+        f"to check isotonic calibration, which {verdict} ({cal.log_loss_raw:.4f} "
+        f"without, {cal.log_loss_calibrated:.4f} with). The model learned "
+        f"from {_fmt_int(cal.model_rows)} families"
+        + (", all the training families, refitted after the check." if refitted else "."),
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import EscalationModelError
+from ..study._summary import StudySummary
 
 __all__ = [
     "CardFieldsError",
@@ -163,16 +164,36 @@ class ModelCard:
     @classmethod
     def from_study(cls, result: Any, plots_dir: str | PathLike[str] | None = None) -> ModelCard:
         """Build the card from a :class:`~escalation_model.study.StudyResult`."""
-        return cls.from_summary(result.summary(), plots_dir=plots_dir)
+        return cls.from_summary(result.study_summary(), plots_dir=plots_dir)
 
     @classmethod
     def from_summary(
-        cls, summary: dict[str, Any], plots_dir: str | PathLike[str] | None = None
+        cls, summary: StudySummary | dict[str, Any], plots_dir: str | PathLike[str] | None = None
     ) -> ModelCard:
-        """Build the card from a run's ``summary.json``. Analyses the run lacks are said to
-        be missing; nothing fails for want of them."""
+        """Build the card from a run's summary (typed, or ``summary.json``'s data).
+        Analyses the run lacks are said to be missing; nothing fails for want of them.
+
+        Raises
+        ------
+        EscalationModelError
+            If ``summary`` does not follow ``summary.schema.json``.
+        """
+        from pydantic import ValidationError
+
         from ._build import build_card
 
+        if not isinstance(summary, StudySummary):
+            try:
+                summary = StudySummary.model_validate(summary)
+            except ValidationError as exc:
+                where = ", ".join(
+                    ".".join(str(p) for p in e["loc"]) or "(top)" for e in exc.errors()[:3]
+                )
+                raise EscalationModelError(
+                    f"the summary does not follow summary.schema.json ({exc.error_count()} "
+                    f"problem(s), at {where}). Fix: build the card from a summary.json written "
+                    "by this version of escalation-model (re-run the study)."
+                ) from None
         return build_card(cls, summary, None if plots_dir is None else str(plots_dir))
 
     # ------------------------------------------------------------------ output

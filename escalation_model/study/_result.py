@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,15 @@ from ..models import file_sha256, save_model
 from ..population import DisclosureRules, publish_count
 from ..schema import ColumnRoles, ValidationReport
 from ._figures import save_figures, study_figures
+from ._summary import (
+    DataSection,
+    ExplanationsSection,
+    FairnessSection,
+    ModelFile,
+    ModelsSection,
+    PopulationSection,
+    StudySummary,
+)
 
 __all__ = ["MODEL_FILE", "StudyData", "StudyResult"]
 
@@ -38,6 +48,14 @@ class StudyData:
     fingerprint: str
     oracle: pd.Series | None = None
     options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if re.fullmatch("[0-9a-f]{64}", self.fingerprint) is None:
+            raise ValueError(
+                "StudyData.fingerprint must be the data's SHA-256 as 64 hex digits. Fix: "
+                "pass escalation_model.datasets.fingerprint(frame), or load the data with "
+                "escalation_model.study.load_study_data."
+            )
 
     @property
     def is_synthetic(self) -> bool:
@@ -119,22 +137,25 @@ class StudyResult:
             out["explain_combined_needs.csv"] = combined
         return out
 
-    def _explain_summary(self) -> dict[str, Any]:
+    def _explain_summary(self) -> ExplanationsSection | None:
         ex = self.explanation
         if ex is None:
-            return {}
-        return {
-            "model": self.config.models.primary,
-            "sample_size": ex.sample_size,
-            "summary": ex.summary(),
-            "top_drivers": ex.importance.head(10)[
-                ["feature", "label", "mean_abs", "lower", "upper", "relative_se"]
-            ].to_dict(orient="records"),
-        }
+            return None
+        return _section(
+            ExplanationsSection,
+            {
+                "model": self.config.models.primary,
+                "sample_size": ex.sample_size,
+                "summary": ex.summary(),
+                "top_drivers": ex.importance.head(10)[
+                    ["feature", "label", "mean_abs", "lower", "upper", "relative_se"]
+                ].to_dict(orient="records"),
+            },
+        )
 
-    def _population_summary(self) -> dict[str, Any]:
+    def _population_summary(self) -> PopulationSection | None:
         if "strategies.csv" not in self.population:
-            return {}
+            return None
         st = self.population["strategies.csv"]
         forecast = {
             name.removeprefix("demand_forecast_by_").removesuffix(".csv"): {
@@ -156,46 +177,52 @@ class StudyResult:
                 and name.endswith(f"_{self.roles.area[0]}.csv")
             )
         }
-        return {
-            "demand_forecast": forecast,
-            "capacity_families": st.attrs.get("capacity"),
-            "strategies": st.to_dict(orient="records"),
-            "share_of_expected_need_outside_most_deprived": st.attrs.get(
-                "share_of_all_expected_need_outside_most_deprived"
-            ),
-            "share_of_observed_escalations_outside_most_deprived": st.attrs.get(
-                "share_of_all_observed_escalations_outside_most_deprived"
-            ),
-            "scenario_assumptions": {
-                "risk_reduction": dict(self.config.population.risk_reduction),
-                "unit_costs": dict(self.config.population.unit_costs),
+        return _section(
+            PopulationSection,
+            {
+                "demand_forecast": forecast,
+                "capacity_families": st.attrs.get("capacity"),
+                "strategies": st.to_dict(orient="records"),
+                "share_of_expected_need_outside_most_deprived": st.attrs.get(
+                    "share_of_all_expected_need_outside_most_deprived"
+                ),
+                "share_of_observed_escalations_outside_most_deprived": st.attrs.get(
+                    "share_of_all_observed_escalations_outside_most_deprived"
+                ),
+                "scenario_assumptions": {
+                    "risk_reduction": dict(self.config.population.risk_reduction),
+                    "unit_costs": dict(self.config.population.unit_costs),
+                },
+                "tables": sorted(self.population),
             },
-            "tables": sorted(self.population),
-        }
+        )
 
-    def _fairness_summary(self) -> dict[str, Any]:
+    def _fairness_summary(self) -> FairnessSection | None:
         if self.fairness is None:
-            return {}
+            return None
         a = self.fairness
         published = a.published_findings(self.disclosure.min_cell)
         out = published[published.finding == "outside tolerance"]
-        return {
-            "model": self.config.models.primary,
-            "capacity": a.capacity,
-            "prioritised": a.prioritised,
-            "characteristics": list(a.characteristics),
-            "reference_groups": dict(a.reference or {}),
-            "summary": a.summary(),
-            "trade_offs": a.trade_offs(),
-            "outside_tolerance": out.to_dict(orient="records"),
-            "mitigation": None
-            if self.mitigation is None
-            else self.mitigation.to_dict(orient="records"),
-        }
+        return _section(
+            FairnessSection,
+            {
+                "model": self.config.models.primary,
+                "capacity": a.capacity,
+                "prioritised": a.prioritised,
+                "characteristics": list(a.characteristics),
+                "reference_groups": dict(a.reference or {}),
+                "summary": a.summary(),
+                "trade_offs": a.trade_offs(),
+                "outside_tolerance": out.to_dict(orient="records"),
+                "mitigation": None
+                if self.mitigation is None
+                else self.mitigation.to_dict(orient="records"),
+            },
+        )
 
-    def _models_summary(self) -> dict[str, Any]:
+    def _models_summary(self) -> ModelsSection | None:
         if self.comparison is None or self.split is None:
-            return {}
+            return None
         cmp_ = self.comparison
 
         def nested(table: pd.DataFrame, value: str) -> dict[str, dict[str, dict[str, float]]]:
@@ -224,29 +251,33 @@ class StudyResult:
             for name, m in self.models.items()
             if hasattr(m, "calibration_report_")
         }
-        return {
-            "split": published({"description": self.split.description, **self.split.details}),
-            "test_families": publish_count(cmp_.n_families, self.disclosure),
-            "test_escalations": publish_count(cmp_.n_escalations, self.disclosure),
-            "capacity": cmp_.capacity,
-            "n_bootstrap": cmp_.n_bootstrap,
-            "confidence": cmp_.confidence,
-            "reference": cmp_.reference,
-            "oracle_included": ORACLE in cmp_.models,
-            "metrics": nested(cmp_.table, "estimate"),
-            "differences_to_reference": nested(cmp_.differences, "difference"),
-            "calibration": calibration,
-            "transfer": self._transfer_summary(),
-            "hyperparameters": {
-                name: {
-                    k: v
-                    for k, v in m.get_params(deep=True).items()
-                    if isinstance(v, int | float | str | bool | None) and not k.endswith("roles")
-                }
-                for name, m in self.models.items()
-                if hasattr(m, "get_params")
+        return _section(
+            ModelsSection,
+            {
+                "split": published({"description": self.split.description, **self.split.details}),
+                "test_families": publish_count(cmp_.n_families, self.disclosure),
+                "test_escalations": publish_count(cmp_.n_escalations, self.disclosure),
+                "capacity": cmp_.capacity,
+                "n_bootstrap": cmp_.n_bootstrap,
+                "confidence": cmp_.confidence,
+                "reference": cmp_.reference,
+                "oracle_included": ORACLE in cmp_.models,
+                "metrics": nested(cmp_.table, "estimate"),
+                "differences_to_reference": nested(cmp_.differences, "difference"),
+                "calibration": calibration,
+                "transfer": self._transfer_summary(),
+                "hyperparameters": {
+                    name: {
+                        k: v
+                        for k, v in m.get_params(deep=True).items()
+                        if isinstance(v, int | float | str | bool | None)
+                        and not k.endswith("roles")
+                    }
+                    for name, m in self.models.items()
+                    if hasattr(m, "get_params")
+                },
             },
-        }
+        )
 
     def _transfer_summary(self) -> list[dict[str, Any]]:
         """By held-out authority: families (rounded) and each model's metrics."""
@@ -272,15 +303,21 @@ class StudyResult:
         return out
 
     def summary(self) -> dict[str, Any]:
-        """The machine-readable summary written as ``summary.json``; its schema is
-        ``escalation_model/study/summary.schema.json``. Strict JSON: a suppressed or
-        undefined figure is ``None`` (``null``), never NaN."""
-        return _strict_json(
-            {
-                "escalation_model_version": __version__,
-                "code_version": code_version(),
-                "python": platform.python_version(),
-                "data": {
+        """The machine-readable summary written as ``summary.json``, as plain JSON data;
+        its schema is ``escalation_model/study/summary.schema.json``, generated from
+        :class:`StudySummary`. Strict JSON: a suppressed or undefined figure is ``None``
+        (``null``), never NaN."""
+        return self.study_summary().to_json_dict()
+
+    def study_summary(self) -> StudySummary:
+        """The summary as typed sections (what the card and the MLflow logging read)."""
+        return StudySummary(
+            escalation_model_version=__version__,
+            code_version=code_version(),
+            python=platform.python_version(),
+            data=_section(
+                DataSection,
+                {
                     "source": self.data_source,
                     "synthetic": self.is_synthetic,
                     "fingerprint_sha256": self.data_fingerprint,
@@ -290,18 +327,18 @@ class StudyResult:
                     "roles": self.roles_dict,
                     "variables": self._variables(),
                 },
-                "config": self.config.to_dict(),
-                "overview": self.overview,
-                "models": self._models_summary(),
-                "fairness": self._fairness_summary(),
-                "population": self._population_summary(),
-                "explanations": self._explain_summary(),
-                "disclosure_control": self.disclosure.describe(),
-                "model_file": None
-                if self.model_sha256 is None
-                else {"name": MODEL_FILE, "sha256": self.model_sha256},
-                "notes": self.notes,
-            }
+            ),
+            config=_strict_json(self.config.to_dict()),
+            overview=_strict_json(self.overview),
+            models=self._models_summary(),
+            fairness=self._fairness_summary(),
+            population=self._population_summary(),
+            explanations=self._explain_summary(),
+            disclosure_control=self.disclosure.describe(),
+            model_file=None
+            if self.model_sha256 is None
+            else ModelFile(name=MODEL_FILE, sha256=self.model_sha256),
+            notes=list(self.notes),
         )
 
     def write(self, folder: str | Path, *, card_fields: str | Path | None = None) -> list[Path]:
@@ -356,6 +393,11 @@ class StudyResult:
             f"{o['escalation_rate']:.1%}; {o['share_five_plus']:.1%} with "
             f"{FIVE_OR_MORE}+ Think Family indicators."
         )
+
+
+def _section(cls: Any, raw: dict[str, Any]) -> Any:
+    """A typed section from raw figures, every NaN or infinity made None first."""
+    return cls.model_validate(_strict_json(raw))
 
 
 def _strict_json(value: Any) -> Any:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .._errors import ModelFileError, TrackingError
+from .._errors import ModelFileError, TrackingError, raise_if_interrupted
 from .._provenance import code_version
 from ._store import error_tag, owner_tags, reap_dead_runs, sqlite_path, store_guard, store_lock
 
@@ -89,6 +89,7 @@ def tracked_run(
         )
     try:
         yield run
+        raise_if_interrupted()
     except KeyboardInterrupt:
         with store_guard(uri, "recording the interrupted run"):
             mlflow.set_tag("status_reason", "killed: interrupted (Ctrl-C or SIGTERM)")
@@ -159,10 +160,11 @@ def log_study(
 def _log_summary(mlflow: Any, result: Any, out: Path) -> None:
     from .._outputs import read_manifest
 
-    summary = result.summary()
+    summary = result.study_summary()
+    models = summary.models
     params: dict[str, Any] = {}
-    _flatten("config", summary["config"], params)
-    for name, hp in summary["models"].get("hyperparameters", {}).items():
+    _flatten("config", summary.config, params)
+    for name, hp in (models.hyperparameters if models is not None else {}).items():
         _flatten(f"model.{name}", hp, params)
     params["data.fingerprint_sha256"] = result.data_fingerprint
     params["data.source"] = result.data_source
@@ -176,17 +178,17 @@ def _log_summary(mlflow: Any, result: Any, out: Path) -> None:
             "individual families",
         }
     )
-    metrics: dict[str, float] = {}
-    for model, table in summary["models"].get("metrics", {}).items():
+    metrics: dict[str, float | None] = {}
+    for model, table in (models.metrics if models is not None else {}).items():
         for metric, v in table.items():
-            for part in ("estimate", "lower", "upper"):
-                key = f"{model}.{metric}" + ("" if part == "estimate" else f".{part}")
-                metrics[key] = v[part]
-    for model, table in summary["models"].get("differences_to_reference", {}).items():
-        for metric, v in table.items():
-            for part in ("difference", "lower", "upper"):
-                suffix = "" if part == "difference" else f".{part}"
-                metrics[f"{model}.minus_reference.{metric}{suffix}"] = v[part]
+            metrics[f"{model}.{metric}"] = v.estimate
+            metrics[f"{model}.{metric}.lower"] = v.lower
+            metrics[f"{model}.{metric}.upper"] = v.upper
+    for model, diffs in (models.differences_to_reference if models is not None else {}).items():
+        for metric, d in diffs.items():
+            metrics[f"{model}.minus_reference.{metric}"] = d.difference
+            metrics[f"{model}.minus_reference.{metric}.lower"] = d.lower
+            metrics[f"{model}.minus_reference.{metric}.upper"] = d.upper
     mlflow.log_metrics(
         {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}
     )
@@ -213,6 +215,7 @@ def _register(mlflow: Any, result: Any, *, model_name: str, alias: str) -> dict[
     from ..models import file_sha256
     from ..models._persist import ALLOWED_NODES
 
+    raise_if_interrupted()  # never register a model from a run asked to stop
     model = result.models[result.config.models.primary]
     example = input_example(model)
     signature = infer_signature(example, model.predict_proba(example)[:, 1])

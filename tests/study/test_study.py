@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from escalation_model.config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
 from escalation_model.datasets import fingerprint
@@ -59,7 +60,7 @@ def test_stage_timings_are_recorded_but_not_in_the_summary(small_population):
         frame=small_population.frame,
         roles=small_population.roles,
         source="synthetic",
-        fingerprint="x",
+        fingerprint="0" * 64,
         oracle=small_population.oracle,
     )
     result = run_study(config, data)
@@ -135,7 +136,9 @@ def test_writing_a_study_leaves_the_plotting_backend_alone(small_population, tmp
         evaluation=EvaluationConfig(n_bootstrap=20),
         explain=ExplainConfig(sample_size=500, interaction_sample=0),
     )
-    data = StudyData(small_population.frame, small_population.roles, "s", "x")
+    data = StudyData(
+        small_population.frame, small_population.roles, "s", fingerprint(small_population.frame)
+    )
     result = run_study(config, data)
     before = matplotlib.get_backend()
     matplotlib.use("svg")  # as a notebook's inline backend would be
@@ -162,6 +165,11 @@ def test_reference_groups_are_the_largest_in_the_whole_data(small_population):
             evaluation=EvaluationConfig(n_bootstrap=20, random_state=seed),
             explain=ExplainConfig(sample_size=500, interaction_sample=0),
         )
-        data = StudyData(frame, roles, "s", "x")
+        data = StudyData(frame, roles, "s", fingerprint(frame))
         results.append(run_study(config, data).summary()["fairness"]["reference_groups"])
     assert results[0] == results[1] == {k: v for k, v in refs.items() if " x " not in k}
+
+
+def test_study_data_refuses_a_made_up_fingerprint(small_population):
+    with pytest.raises(ValueError, match="64 hex digits.*Fix: pass"):
+        StudyData(small_population.frame, small_population.roles, "s", "x")

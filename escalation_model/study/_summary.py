@@ -1,0 +1,293 @@
+"""The typed summary of a study: what ``summary.json`` holds, section by section.
+
+Each stage's findings become one typed section; the card and the MLflow logging read
+these sections, and ``summary.schema.json`` is generated from them
+(:func:`summary_json_schema`; ``tests/study/test_summary_schema.py`` diffs it against
+the committed file). Every count in a section is published (rounded, small counts
+``null``); every figure the run could not estimate is ``null``, never NaN.
+
+An analysis the run did not do is ``null`` (its reason is in ``notes``).
+
+Examples
+--------
+>>> summary = StudySummary.model_validate(
+...     {"escalation_model_version": "0", "code_version": "0", "python": "3.11",
+...      "data": {"source": "x.csv", "synthetic": False, "fingerprint_sha256": "0" * 64,
+...               "n_families": 1000.0},
+...      "config": {}, "overview": {}, "disclosure_control": "rounded", "notes": []})
+>>> summary.models is None
+True
+>>> summary.primary_model
+'lightgbm'
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
+
+__all__ = [
+    "DataSection",
+    "ExplanationsSection",
+    "FairnessSection",
+    "ModelsSection",
+    "PopulationSection",
+    "StudySummary",
+    "summary_json_schema",
+]
+
+#: The committed schema of ``summary.json``.
+SCHEMA_PATH = Path(__file__).with_name("summary.schema.json")
+
+Count = (
+    Annotated[
+        float,
+        Field(
+            ge=0,
+            multiple_of=DISCLOSURE_ROUND_TO,
+            description=f"a published count of families: rounded to {DISCLOSURE_ROUND_TO}, or null "
+            f"where under {DISCLOSURE_MIN_CELL}",
+        ),
+    ]
+    | None
+)
+Figure = Annotated[
+    float | None,
+    Field(
+        description="null where the run could not estimate it (e.g. a bootstrap interval "
+        "on a tiny test set)"
+    ),
+]
+#: A row of a published table (counts rounded, suppressed cells null).
+Record = dict[str, str | float | int | bool | None]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Estimate(_Section):
+    """A metric with its 95% bootstrap interval."""
+
+    estimate: Figure
+    lower: Figure
+    upper: Figure
+
+
+class Difference(_Section):
+    """A model's metric minus the reference rule's, with its 95% interval."""
+
+    difference: Figure
+    lower: Figure
+    upper: Figure
+
+
+class Variable(_Section):
+    """One column the run read, its role and label."""
+
+    column: str
+    role: str
+    label: str
+    source: str
+    model_feature: bool
+
+
+class DataSection(_Section):
+    """What data the run analysed."""
+
+    source: str
+    synthetic: bool
+    fingerprint_sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    n_families: Count
+    missing_share: dict[str, float] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    roles: dict[str, Any] = Field(default_factory=dict, description="the column roles used")
+    variables: list[Variable] = Field(default_factory=list)
+
+    def role_columns(self, role: str) -> list[str]:
+        """The columns mapped to a list role (empty if none)."""
+        value = self.roles.get(role) or []
+        return [value] if isinstance(value, str) else list(value)
+
+    def labels(self) -> dict[str, str]:
+        """Column -> plain-English label."""
+        return {v.column: v.label for v in self.variables}
+
+
+class SplitSection(_Section):
+    """How training and test families were separated (counts published)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    description: str
+    n_train: Count = None
+    n_test: Count = None
+
+
+class CalibrationReport(_Section):
+    """The held-out check of isotonic calibration (counts published)."""
+
+    holdout_rows: Count = None
+    calibrated: bool
+    log_loss_raw: float | None = None
+    log_loss_calibrated: float | None = None
+    model_rows: Count = None
+    reason: str | None = None
+
+
+class TransferEntry(_Section):
+    """One held-out authority: published family counts and each model's metrics."""
+
+    authority: str
+    n_train: Count
+    n_test: Count
+    metrics: dict[str, dict[str, Estimate]]
+
+
+class ModelsSection(_Section):
+    """The rules and models compared on the test period."""
+
+    split: SplitSection
+    test_families: Count
+    test_escalations: Count
+    capacity: float
+    n_bootstrap: int
+    confidence: float
+    reference: str
+    oracle_included: bool
+    metrics: dict[str, dict[str, Estimate]]
+    differences_to_reference: dict[str, dict[str, Difference]]
+    calibration: dict[str, CalibrationReport] = Field(default_factory=dict)
+    transfer: list[TransferEntry] = Field(default_factory=list)
+    hyperparameters: dict[str, dict[str, str | int | float | bool | None]] = Field(
+        default_factory=dict
+    )
+
+
+class FairnessSection(_Section):
+    """The fairness audit of the primary model (published figures only)."""
+
+    model: str
+    capacity: float
+    prioritised: str
+    characteristics: list[str]
+    reference_groups: dict[str, str] = Field(default_factory=dict)
+    summary: list[str]
+    trade_offs: str
+    outside_tolerance: list[Record]
+    mitigation: list[Record] | None = None
+
+
+class Forecast(_Section):
+    """Expected escalations among the latest year's families, by one grouping."""
+
+    profiles_from: str | None
+    profiles_to: str | None
+    total_families: Count
+    total_expected: Figure
+    total_lower: Figure
+    total_upper: Figure
+    rows: list[Record]
+
+
+class PopulationSection(_Section):
+    """Population tables: demand forecasts and targeting strategies."""
+
+    demand_forecast: dict[str, Forecast]
+    capacity_families: float | None
+    strategies: list[Record]
+    share_of_expected_need_outside_most_deprived: Figure = None
+    share_of_observed_escalations_outside_most_deprived: Figure = None
+    scenario_assumptions: dict[str, dict[str, float]]
+    tables: list[str]
+
+
+class Driver(_Section):
+    """A feature's mean absolute SHAP value with its bootstrap interval."""
+
+    feature: str
+    label: str
+    mean_abs: float
+    lower: Figure
+    upper: Figure
+    relative_se: Figure
+
+
+class ExplanationsSection(_Section):
+    """What drives the primary model's risk, on a sample of families."""
+
+    model: str
+    sample_size: int
+    summary: list[str]
+    top_drivers: list[Driver]
+
+
+class ModelFile(_Section):
+    name: str
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+
+_SECTIONS = ("models", "fairness", "population", "explanations")
+
+
+class StudySummary(_Section):
+    """What ``escalation-model run`` found, as aggregates only: no family identifier or
+    individual score. Counts of families are rounded and counts under the threshold are
+    null (disclosure control). Analyses the data cannot support are null, with the
+    reason in ``notes``."""
+
+    escalation_model_version: str
+    code_version: str = Field(description="package version and git commit")
+    python: str
+    data: DataSection
+    config: dict[str, Any] = Field(description="the run's configuration, every default filled")
+    overview: dict[str, Figure] = Field(description="counts (published) and shares")
+    models: ModelsSection | None = None
+    fairness: FairnessSection | None = None
+    population: PopulationSection | None = None
+    explanations: ExplanationsSection | None = None
+    disclosure_control: str
+    model_file: ModelFile | None = None
+    notes: list[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_not_run(cls, value: Any) -> Any:
+        """Summaries of earlier versions wrote an analysis not run as ``{}``."""
+        if isinstance(value, dict):
+            value = {k: (None if k in _SECTIONS and v == {} else v) for k, v in value.items()}
+        return value
+
+    @property
+    def primary_model(self) -> str:
+        """The model that was audited, explained and published."""
+        return str(self.config.get("models", {}).get("primary", "lightgbm"))
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Plain JSON data, in field order."""
+        return self.model_dump(mode="json")
+
+
+def summary_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``summary.json``, generated from :class:`StudySummary`."""
+    schema = StudySummary.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://escalation-model.example/summary.schema.json",
+        "title": "escalation_model run summary (summary.json)",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
+
+
+def write_summary_json_schema(path: Path = SCHEMA_PATH) -> Path:
+    """Regenerate the committed schema (``python -m escalation_model.study._summary``)."""
+    path.write_text(json.dumps(summary_json_schema(), indent=2) + "\n", "utf-8")
+    return path
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(write_summary_json_schema())
