@@ -229,6 +229,11 @@ class FairnessAudit:
     confidence: float = 0.95
     random_state: int = 0
     n_bins: int = 200
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def _named(self, characteristic: str) -> str:
+        """A characteristic (or an intersection "a x b") by its plain-English label."""
+        return " x ".join(self.labels.get(c, c) for c in characteristic.split(" x "))
 
     def __post_init__(self) -> None:
         y = np.asarray(self.y_true).astype(int)
@@ -476,7 +481,11 @@ class FairnessAudit:
             "selection rates. "
         )
         if differing:
-            text += "Base rates differ here by characteristic: " + ", ".join(differing) + ". "
+            text += (
+                "Base rates differ here by characteristic: "
+                + ", ".join(self._named(c) for c in differing)
+                + ". "
+            )
         text += (
             f"This audit prioritises {AUDIT_METRICS[self.prioritised]} "
             f"('{self.prioritised}'), because the library's outputs are expected counts for "
@@ -496,7 +505,8 @@ class FairnessAudit:
             rows = main[main.finding == finding]
             for r in rows.itertuples(index=False):
                 lines.append(
-                    f"{r.characteristic} = {r.group}: {AUDIT_METRICS[r.metric]} relative to "
+                    f"{self._named(r.characteristic)} = {r.group}: {AUDIT_METRICS[r.metric]} "
+                    "relative to "
                     f"{r.reference} is {r.value:.2f} ({r.lower:.2f} to {r.upper:.2f}); "
                     f"{finding} ({r.tolerance})."
                 )
@@ -516,7 +526,7 @@ class FairnessAudit:
             lines.append(
                 f"Too small to assess (under {self.min_group_size} families or "
                 f"{self.min_escalations} escalations): "
-                + ", ".join(f"{c} = {g}" for c, g in small.itertuples(index=False))
+                + ", ".join(f"{self._named(c)} = {g}" for c, g in small.itertuples(index=False))
                 + "."
             )
         return lines

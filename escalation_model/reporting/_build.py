@@ -83,7 +83,7 @@ def _first_page(card: ModelCard, s: StudySummary) -> None:
         fp.append("**What drives risk.** " + " ".join(summary[:1] + summary[2:3]))
     else:
         fp.append(MISSING.format(what="explanations"))
-    _fairness_paragraph(card, s.fairness)
+    _fairness_paragraph(card, s.fairness, s.data.labels())
     fp.append(f"**Not for individual decisions.** {NOT_FOR}")
 
 
@@ -199,7 +199,9 @@ def _how_sure_paragraph(card: ModelCard, primary: str, models: ModelsSection | N
         fp.append(MISSING.format(what="a model evaluation"))
 
 
-def _fairness_paragraph(card: ModelCard, fairness: FairnessSection | None) -> None:
+def _fairness_paragraph(
+    card: ModelCard, fairness: FairnessSection | None, labels: dict[str, str]
+) -> None:
     fp = card.first_page
     if fairness is not None and fairness.summary:
         fp.append(
@@ -208,7 +210,8 @@ def _fairness_paragraph(card: ModelCard, fairness: FairnessSection | None) -> No
             + " Groups outside tolerance: "
             + (
                 ", ".join(
-                    f"{r['characteristic']} = {r['group']} ({r['metric']})"
+                    " x ".join(labels.get(c, c) for c in str(r["characteristic"]).split(" x "))
+                    + f" = {r['group']} ({r['metric']})"
                     for r in fairness.outside_tolerance
                     if r["metric"] == fairness.prioritised
                 )

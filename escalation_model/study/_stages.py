@@ -228,6 +228,7 @@ def audit_fairness(ctx: Context, scored: Scored) -> Audited:
             n_bootstrap=ev.n_bootstrap,
             confidence=ev.confidence,
             random_state=ev.random_state,
+            labels={c: roles.label(c) for c in sensitive.columns},
         )
     return Audited(audit, _mitigation(ctx, scored, test), notes)
 

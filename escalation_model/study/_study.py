@@ -109,7 +109,8 @@ def run_study(
     stage("fairness", f"auditing fairness of the {primary} model on the test families")
     scored = score_later_families(ctx, evaluated)
     audited = audit_fairness(ctx, scored)
-    stage("population", "aggregating by area and segment; comparing targeting strategies")
+    by = "area and segment" if data.roles.area else "segment"
+    stage("population", f"aggregating by {by}; comparing targeting strategies")
     tables = population_figures(ctx, scored)
     stage("explain", f"explaining the {primary} model with SHAP on sampled families")
     explanation = explain_primary(ctx, evaluated)
