@@ -1,4 +1,7 @@
-"""Writing published tables: one CSV writer, safe to open in a spreadsheet.
+"""What may be published, and how: the disclosure rules (one place for the thresholds),
+the rule for a single count and for a share of counts, and one CSV writer, safe to open
+in a spreadsheet. Tables pass through
+:func:`escalation_model.population.apply_disclosure_control`, which applies these rules.
 
 A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
 read by spreadsheet programs as a formula (OWASP "CSV injection"); such cells, and such
@@ -7,13 +10,110 @@ column names, are written with a leading apostrophe so they are shown as text.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "neutralise", "write_csv"]
+from ._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
+
+__all__ = [
+    "FORMULA_PREFIXES",
+    "DisclosureRules",
+    "neutralise",
+    "publish_count",
+    "publish_share",
+    "write_csv",
+]
+
+
+@dataclass(frozen=True)
+class DisclosureRules:
+    """Thresholds applied to published counts.
+
+    Parameters
+    ----------
+    min_cell : int
+        Counts from 1 to ``min_cell - 1`` are suppressed, and so is every figure of a row
+        describing fewer than ``min_cell`` families. Zero is published.
+    round_to : int
+        Counts are rounded to the nearest multiple of this (1 = no rounding).
+    """
+
+    min_cell: int = DISCLOSURE_MIN_CELL
+    round_to: int = DISCLOSURE_ROUND_TO
+
+    def describe(self) -> str:
+        rounding = f"rounded to the nearest {self.round_to}" if self.round_to > 1 else "unrounded"
+        return (
+            f"counts of 1 to {self.min_cell - 1} families suppressed, with a second cell "
+            f"suppressed where one could be recovered from a total; counts {rounding}"
+        )
+
+    def statement(self) -> list[str]:
+        """The published-statistics rules, for an information governance lead to sign
+        off (the card's "Published statistics" section and the README say the same)."""
+        return [
+            f"Counts of families from 1 to {self.min_cell - 1} are suppressed (blank); zero "
+            f"is published. Where one cell of a row or column is suppressed, a second is "
+            "too, so that it cannot be recovered from a total.",
+            f"Every other count is rounded to the nearest {self.round_to}.",
+            "A figure derived from a suppressed count (its interval, share, ratio or rate) "
+            "is suppressed with it. Shares and rates of families are computed from the "
+            "rounded counts, so that share x total gives back only a rounded count.",
+            f"In the fairness tables a rate is published only where its numerator and "
+            f"denominator are both at least {self.min_cell} families; otherwise the cell "
+            "reads 'too small to publish'. The audit itself uses every family.",
+            "Intervals of observed counts are Poisson intervals of the rounded counts; "
+            "intervals of expected counts come from the model's probabilities (Poisson-"
+            "binomial), not from counts of families.",
+            "No family identifier or individual score is published, logged or shown.",
+        ]
+
+
+def publish_count(value: float, rules: DisclosureRules | None = None) -> float | None:
+    """A single count as it may be published: 1 to ``min_cell - 1`` suppressed (None),
+    zero kept, anything else rounded to the nearest ``round_to``. The one rule for every
+    count outside a table.
+
+    >>> publish_count(0), publish_count(7), publish_count(1142)
+    (0.0, None, 1140.0)
+    """
+    rules = rules or DisclosureRules()
+    if value != value or 0 < value < rules.min_cell:  # NaN or a small count
+        return None
+    return float(np.round(value / rules.round_to) * rules.round_to)
+
+
+def publish_share(
+    numerator: float | np.ndarray,
+    denominator: float | np.ndarray,
+    rules: DisclosureRules | None = None,
+) -> Any:
+    """A share, rate or proportion as it may be published: the ratio of the two counts as
+    published (:func:`publish_count`), so that share x published total gives back only a
+    published count, never an unrounded one. NaN where either count is suppressed or the
+    published denominator is zero. The one rule for every figure that is a ratio of
+    counts of families.
+
+    >>> publish_share(1142, 1903), 1140 / 1905
+    (0.5984251968503937, 0.5984251968503937)
+    >>> publish_share(np.array([7, 0]), np.array([11, 40])).tolist()
+    [nan, 0.0]
+    """
+    rules = rules or DisclosureRules()
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pub_num = np.round(num / rules.round_to) * rules.round_to
+        pub_den = np.round(den / rules.round_to) * rules.round_to
+        small = ((num > 0) & (num < rules.min_cell)) | ((den > 0) & (den < rules.min_cell))
+        out = np.where(small | ~(pub_den > 0), np.nan, pub_num / pub_den)
+    return float(out) if out.ndim == 0 else out
+
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 

@@ -28,11 +28,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._errors import EscalationModelError
-from ._limits import MIN_AUDIT_GROUP_SIZE, OUTCOME_HORIZON_DAYS
+from ._limits import (
+    DISCLOSURE_MIN_CELL,
+    DISCLOSURE_ROUND_TO,
+    MIN_AUDIT_GROUP_SIZE,
+    OUTCOME_HORIZON_DAYS,
+)
 
 __all__ = [
     "ConfigError",
     "DataConfig",
+    "DisclosureConfig",
     "EvaluationConfig",
     "ExplainConfig",
     "FairnessConfig",
@@ -188,6 +194,17 @@ class ExplainConfig(_Section):
     interaction_sample: Annotated[int, Field(ge=0)] = 1_000
 
 
+class DisclosureConfig(_Section):
+    """Disclosure control of everything published. Stricter settings only: counts under
+    ``min_cell`` (at least 10) are suppressed, and counts are rounded to ``round_to`` (a
+    multiple of 5)."""
+
+    min_cell: Annotated[int, Field(ge=DISCLOSURE_MIN_CELL)] = DISCLOSURE_MIN_CELL
+    round_to: Annotated[int, Field(ge=DISCLOSURE_ROUND_TO, multiple_of=DISCLOSURE_ROUND_TO)] = (
+        DISCLOSURE_ROUND_TO
+    )
+
+
 class RunConfig(_Section):
     """The whole run. Sections mirror the TOML tables; ``output`` is ``[output] dir``."""
 
@@ -198,6 +215,7 @@ class RunConfig(_Section):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     population: PopulationConfig = Field(default_factory=PopulationConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
+    disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
     output: Annotated[str, Field(min_length=1)] = "outputs/run"
     source_file: str | None = None
 

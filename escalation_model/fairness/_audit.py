@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._limits import DISCLOSURE_MIN_CELL, MIN_AUDIT_GROUP_SIZE
+from .._limits import MIN_AUDIT_GROUP_SIZE
+from .._publish import DisclosureRules
 from ..evaluation._metrics import resolve_capacity
 
 __all__ = ["FairnessAudit", "Tolerances", "select_at_capacity", "AUDIT_METRICS"]
@@ -202,6 +203,10 @@ class FairnessAudit:
     prioritised : str, default="calibration_ratio"
         The criterion the audit prioritises when base rates differ (see ``trade_offs``).
     n_bootstrap, confidence, random_state : bootstrap settings.
+    labels : mapping of str to str, optional
+        Plain-English names of the characteristics, for the summary sentences.
+    rules : DisclosureRules, optional
+        The disclosure rules of the published tables (:meth:`published_by_group`).
 
     Examples
     --------
@@ -230,6 +235,7 @@ class FairnessAudit:
     random_state: int = 0
     n_bins: int = 200
     labels: Mapping[str, str] = field(default_factory=dict)
+    rules: DisclosureRules = field(default_factory=DisclosureRules)
 
     def _named(self, characteristic: str) -> str:
         """A characteristic (or an intersection "a x b") by its plain-English label."""
@@ -447,19 +453,20 @@ class FairnessAudit:
             ]
         ].reset_index(drop=True)
 
-    def published_by_group(self, min_cell: int = DISCLOSURE_MIN_CELL) -> pd.DataFrame:
+    def published_by_group(self, rules: DisclosureRules | None = None) -> pd.DataFrame:
         """``by_group`` as it may be published: a figure is withheld ("too small to
-        publish") wherever its numerator or denominator is a count under ``min_cell``
+        publish") wherever its numerator or denominator is a count under the threshold,
+        and a rate is the ratio of the published counts
         (see :mod:`escalation_model.fairness._publish`)."""
         from ._publish import publish_by_group
 
-        return publish_by_group(self._by_group, min_cell)
+        return publish_by_group(self._by_group, rules or self.rules)
 
-    def published_findings(self, min_cell: int = DISCLOSURE_MIN_CELL) -> pd.DataFrame:
+    def published_findings(self, rules: DisclosureRules | None = None) -> pd.DataFrame:
         """:meth:`findings` as they may be published (both groups' figures publishable)."""
         from ._publish import publish_findings
 
-        return publish_findings(self.findings(), self._by_group, min_cell)
+        return publish_findings(self.findings(), self._by_group, rules or self.rules)
 
     def outside_tolerance(self, metric: str | None = None) -> pd.DataFrame:
         """Rows whose whole interval lies outside the tolerance band."""

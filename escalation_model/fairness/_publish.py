@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._limits import DISCLOSURE_MIN_CELL
+from .._publish import DisclosureRules, publish_share
 
 __all__ = ["TOO_SMALL_TO_PUBLISH", "publish_by_group", "publish_findings", "publishable_rows"]
 
@@ -72,11 +73,49 @@ def publishable_rows(by_group: pd.DataFrame, min_cell: int = DISCLOSURE_MIN_CELL
     return ok
 
 
-def publish_by_group(by_group: pd.DataFrame, min_cell: int = DISCLOSURE_MIN_CELL) -> pd.DataFrame:
-    """``by_group`` with every figure that could give back a small count withheld and a
-    ``published`` column saying so."""
+#: Metrics that are a ratio of two counts of families: published as the ratio of the
+#: published counts (``publish_share``), so that rate x size gives back no unrounded count.
+COUNT_RATIOS = frozenset(
+    {
+        "selection_rate",
+        "true_positive_rate",
+        "false_negative_rate",
+        "false_positive_rate",
+        "precision",
+        "observed_rate",
+    }
+)
+
+
+def _published_estimates(by_group: pd.DataFrame, rules: DisclosureRules) -> np.ndarray:
+    """Each row's point estimate as it may be published: a ratio of counts from the
+    published counts; the calibration ratio with the published count of escalations."""
+    counts = _counts(by_group)
+    est = by_group["estimate"].to_numpy(dtype=float).copy()
+    for metric, idx in by_group.groupby("metric", sort=False).indices.items():
+        rows = by_group.iloc[idx]
+        key = pd.MultiIndex.from_arrays([rows["characteristic"], rows["group"]])
+        num, den = (
+            np.round(v.reindex(key).to_numpy(dtype=float))
+            for v in _numerator_denominator(counts, str(metric))
+        )
+        if metric in COUNT_RATIOS:
+            est[idx] = publish_share(num, den, rules)
+        elif metric == "calibration_ratio":  # observed / expected: observed published
+            published = np.round(num / rules.round_to) * rules.round_to
+            with np.errstate(invalid="ignore", divide="ignore"):
+                est[idx] = np.where(num > 0, est[idx] * published / num, est[idx])
+    return est
+
+
+def publish_by_group(by_group: pd.DataFrame, rules: DisclosureRules | None = None) -> pd.DataFrame:
+    """``by_group`` as it may be published: every figure that could give back a small
+    count withheld (with a ``published`` column saying so), and every rate a ratio of the
+    published counts."""
+    rules = rules or DisclosureRules()
     out = by_group.copy()
-    ok = publishable_rows(by_group, min_cell) & ~out["too_small"].to_numpy(dtype=bool)
+    ok = publishable_rows(by_group, rules.min_cell) & ~out["too_small"].to_numpy(dtype=bool)
+    out["estimate"] = _published_estimates(by_group, rules)
     for col in ("estimate", "lower", "upper"):
         out[col] = np.where(ok, out[col].to_numpy(dtype=float), np.nan)
     out["published"] = np.where(ok, "published", TOO_SMALL_TO_PUBLISH)
@@ -84,11 +123,14 @@ def publish_by_group(by_group: pd.DataFrame, min_cell: int = DISCLOSURE_MIN_CELL
 
 
 def publish_findings(
-    findings: pd.DataFrame, by_group: pd.DataFrame, min_cell: int = DISCLOSURE_MIN_CELL
+    findings: pd.DataFrame, by_group: pd.DataFrame, rules: DisclosureRules | None = None
 ) -> pd.DataFrame:
     """Findings (a group against its reference) published only where both groups' figures
-    for that metric are; otherwise the finding reads "too small to publish"."""
-    ok_rows = publishable_rows(by_group, min_cell) & ~by_group["too_small"].to_numpy(bool)
+    for that metric are; otherwise the finding reads "too small to publish". A published
+    finding's value is the ratio (or difference) of the two groups' published figures;
+    its interval is the audit's bootstrap interval."""
+    rules = rules or DisclosureRules()
+    ok_rows = publishable_rows(by_group, rules.min_cell) & ~by_group["too_small"].to_numpy(bool)
     ok = pd.Series(
         ok_rows, index=pd.MultiIndex.from_frame(by_group[["characteristic", "group", "metric"]])
     )
@@ -102,6 +144,23 @@ def publish_findings(
 
     both = lookup("group") & lookup("reference")
     out = findings.copy()
+    est = pd.Series(
+        _published_estimates(by_group, rules),
+        index=pd.MultiIndex.from_frame(by_group[["characteristic", "group", "metric"]]),
+    )
+    est = est[~est.index.duplicated()]
+    g, r = (
+        est.reindex(
+            pd.MultiIndex.from_arrays(
+                [findings["characteristic"], findings[col], findings["metric"]]
+            )
+        ).to_numpy(dtype=float)
+        for col in ("group", "reference")
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["value"] = np.where(
+            findings["kind"].to_numpy() == "ratio", np.where(r != 0, g / r, np.nan), g - r
+        )
     for col in ("value", "lower", "upper"):
         out[col] = np.where(both, out[col].to_numpy(dtype=float), np.nan)
     kept = both | (out["finding"] == "too small to assess").to_numpy()

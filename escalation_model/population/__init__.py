@@ -9,6 +9,7 @@ from ._disclosure import (
     apply_disclosure_control,
     assert_publishable,
     publish_count,
+    publish_share,
 )
 from ._plots import plot_funnel, plot_strategies
 from ._poisson_binomial import poisson_binomial_interval, poisson_binomial_pmf
@@ -35,6 +36,7 @@ __all__ = [
     "poisson_binomial_pmf",
     "profile_table",
     "publish_count",
+    "publish_share",
     "scenario_table",
     "strategy_scores",
 ]

@@ -1,20 +1,22 @@
-"""Disclosure control: the one function every published table passes through, and the
-checker that proves a table is publishable."""
+"""Disclosure control of tables: the one function every published table passes through,
+and the checker that proves a table is publishable. The rules themselves, and the rule
+for a single count or share, are in :mod:`escalation_model._publish`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .._errors import EscalationModelError
-from .._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
+from .._limits import DISCLOSURE_MIN_CELL
+from .._publish import DisclosureRules, publish_count, publish_share
 
 __all__ = [
     "DisclosureError",
     "publish_count",
+    "publish_share",
     "DisclosureRules",
     "apply_disclosure_control",
     "assert_publishable",
@@ -29,44 +31,6 @@ FORBIDDEN_COLUMNS = frozenset(
 
 class DisclosureError(EscalationModelError):
     """A table that must not be published as it stands."""
-
-
-@dataclass(frozen=True)
-class DisclosureRules:
-    """Thresholds applied to published counts.
-
-    Parameters
-    ----------
-    min_cell : int
-        Counts from 1 to ``min_cell - 1`` are suppressed, and so is every figure of a row
-        describing fewer than ``min_cell`` families. Zero is published.
-    round_to : int
-        Counts are rounded to the nearest multiple of this (1 = no rounding).
-    """
-
-    min_cell: int = DISCLOSURE_MIN_CELL
-    round_to: int = DISCLOSURE_ROUND_TO
-
-    def describe(self) -> str:
-        rounding = f"rounded to the nearest {self.round_to}" if self.round_to > 1 else "unrounded"
-        return (
-            f"counts of 1 to {self.min_cell - 1} families suppressed, with a second cell "
-            f"suppressed where one could be recovered from a total; counts {rounding}"
-        )
-
-
-def publish_count(value: float, rules: DisclosureRules | None = None) -> float | None:
-    """A single count as it may be published: 1 to ``min_cell - 1`` suppressed (None),
-    zero kept, anything else rounded to the nearest ``round_to``. The one rule for every
-    count outside a table.
-
-    >>> publish_count(0), publish_count(7), publish_count(1142)
-    (0.0, None, 1140.0)
-    """
-    rules = rules or DisclosureRules()
-    if value != value or 0 < value < rules.min_cell:  # NaN or a small count
-        return None
-    return float(np.round(value / rules.round_to) * rules.round_to)
 
 
 def _secondary(raw: np.ndarray, suppressed: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .._limits import FIVE_OR_MORE
 from ..schema import ColumnRoles
-from ._disclosure import DisclosureRules, publish_count
+from ._disclosure import DisclosureRules, publish_count, publish_share
 
 __all__ = ["count_indicators", "profile_table"]
 
@@ -90,7 +90,8 @@ def profile_table(
                 n = int(k.sum())
                 present = float(np.nansum(x[k]))
                 ok = present >= rules.min_cell and (n - present) >= rules.min_cell
-                row[f"share_{tag}{suffix}"] = present / n if ok else np.nan
+                # from the published counts: share x size gives back no unrounded count
+                row[f"share_{tag}{suffix}"] = publish_share(present, n, rules) if ok else np.nan
         rows.append(row)
     for name, mask in groups:
 

@@ -204,6 +204,7 @@ def scenario_table(
     oracle: np.ndarray | None = None,
     confidence: float = 0.95,
     random_state: int = 0,
+    rules: DisclosureRules | None = None,
 ) -> pd.DataFrame:
     """Escalations (and placements, and costs where supplied) each strategy might avert.
 
@@ -259,5 +260,5 @@ def scenario_table(
             rows.append(row)
     table = pd.DataFrame(rows)
     return apply_disclosure_control(
-        table, count_columns=["families_offered"], size_column="families_offered"
+        table, count_columns=["families_offered"], size_column="families_offered", rules=rules
     )

@@ -314,10 +314,11 @@ def _mitchell(card: ModelCard, s: StudySummary) -> None:
         "surveillance bias (families in contact with public services are more visible), for "
         "opaque models, and for use on individual families (Allegheny, Hackney, Bristol). "
         "This library publishes aggregates only, with disclosure control "
-        f"({s.disclosure_control}), reports calibration and error rates by group, "
+        f"({s.disclosure_control.description}), reports calibration and error rates by group, "
         "compares every model with the rule it would replace, and publishes the variables and "
         "the code.",
     )
+    card.add_text("published_statistics", *s.disclosure_control.statement)
     card.add_text(
         "caveats_and_recommendations",
         "Outcomes record service contact, which depends on referral practice as well as need. "

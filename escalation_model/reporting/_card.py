@@ -33,6 +33,7 @@ SECTION_ORDER: tuple[tuple[str, str], ...] = (
     ("training_data", "Training data"),
     ("quantitative_analyses", "Quantitative analyses"),
     ("ethical_considerations", "Ethical considerations"),
+    ("published_statistics", "Published statistics (for information governance)"),
     ("caveats_and_recommendations", "Caveats and recommendations"),
     ("owner_and_responsibility", "Owner and responsibility (ATRS)"),
     ("description_and_rationale", "Description and rationale (ATRS)"),

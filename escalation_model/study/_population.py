@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ..population import (
+    DisclosureRules,
     Scenario,
     add_segments,
     aggregate,
@@ -32,6 +33,7 @@ def population_tables(
     confidence: float = 0.95,
     random_state: int = 0,
     forecast: bool = True,
+    rules: DisclosureRules | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every published population table for families ``frame`` with probabilities
     ``proba``: aggregates by each grouping, strategies, scenarios and (unless
@@ -43,7 +45,7 @@ def population_tables(
     for by in expand_groupings(groupings, roles):
         if by in seg.columns:
             tables[f"population_by_{by}.csv"] = aggregate(
-                seg, proba, by, outcome=outcome, confidence=confidence
+                seg, proba, by, outcome=outcome, confidence=confidence, rules=rules
             )
     tables["strategies.csv"] = compare_strategies(
         frame,
@@ -53,6 +55,7 @@ def population_tables(
         oracle=oracle,
         confidence=confidence,
         random_state=random_state,
+        rules=rules,
     )
     tables["scenarios.csv"] = scenario_table(
         frame,
@@ -63,9 +66,10 @@ def population_tables(
         oracle=oracle,
         confidence=confidence,
         random_state=random_state,
+        rules=rules,
     )
     if forecast:
-        tables.update(demand_forecasts(frame, roles, proba, confidence=confidence))
+        tables.update(demand_forecasts(frame, roles, proba, confidence=confidence, rules=rules))
     return tables
 
 
@@ -82,14 +86,19 @@ def expand_groupings(groupings: list[str], roles: ColumnRoles) -> list[str]:
 
 
 def demand_forecasts(
-    frame: pd.DataFrame, roles: ColumnRoles, proba: Any, *, confidence: float = 0.95
+    frame: pd.DataFrame,
+    roles: ColumnRoles,
+    proba: Any,
+    *,
+    confidence: float = 0.95,
+    rules: DisclosureRules | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The demand forecast by each area level, coarsest first (none without areas)."""
     if not (roles.profile_date and roles.area):
         return {}
     return {
         f"demand_forecast_by_{area}.csv": demand_forecast(
-            frame, proba, area, roles, confidence=confidence
+            frame, proba, area, roles, confidence=confidence, rules=rules
         )
         for area in roles.area[::-1]
     }

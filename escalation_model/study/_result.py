@@ -24,6 +24,7 @@ from ..schema import ColumnRoles, ValidationReport
 from ._figures import save_figures, study_figures
 from ._summary import (
     DataSection,
+    DisclosureSection,
     ExplanationsSection,
     FairnessSection,
     ModelFile,
@@ -98,9 +99,9 @@ class StudyResult:
         if self.fairness is None:
             return {}
         rules = self.disclosure
-        by_group = self.fairness.published_by_group(rules.min_cell)
+        by_group = self.fairness.published_by_group(rules)
         by_group["n_families"] = [publish_count(int(n), rules) for n in by_group.n_families]
-        findings = self.fairness.published_findings(rules.min_cell)
+        findings = self.fairness.published_findings(rules)
         return {"fairness_by_group.csv": by_group, "fairness_findings.csv": findings}
 
     def _variables(self) -> list[dict[str, Any]]:
@@ -201,7 +202,7 @@ class StudyResult:
         if self.fairness is None:
             return None
         a = self.fairness
-        published = a.published_findings(self.disclosure.min_cell)
+        published = a.published_findings(self.disclosure)
         out = published[published.finding == "outside tolerance"]
         return _section(
             FairnessSection,
@@ -334,7 +335,12 @@ class StudyResult:
             fairness=self._fairness_summary(),
             population=self._population_summary(),
             explanations=self._explain_summary(),
-            disclosure_control=self.disclosure.describe(),
+            disclosure_control=DisclosureSection(
+                min_cell=self.disclosure.min_cell,
+                round_to=self.disclosure.round_to,
+                description=self.disclosure.describe(),
+                statement=self.disclosure.statement(),
+            ),
             model_file=None
             if self.model_sha256 is None
             else ModelFile(name=MODEL_FILE, sha256=self.model_sha256),
@@ -387,10 +393,15 @@ class StudyResult:
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
         o = self.overview
+
+        def pct(key: str) -> str:
+            value = o.get(key)
+            return "not published" if value is None or value != value else f"{value:.1%}"
+
         return (
             f"<b>escalation_model study</b> on {o['families']:,.0f} families "
             f"({'synthetic' if self.is_synthetic else 'analyst data'}); escalation rate "
-            f"{o['escalation_rate']:.1%}; {o['share_five_plus']:.1%} with "
+            f"{pct('escalation_rate')}; {pct('share_five_plus')} with "
             f"{FIVE_OR_MORE}+ Think Family indicators."
         )
 

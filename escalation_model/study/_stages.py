@@ -6,7 +6,7 @@ aggregates leave a stage that publishes (probabilities stay in memory).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from ..population import (
     monitor,
     profile_table,
     publish_count,
+    publish_share,
 )
 from ..schema import ColumnRoles, parse_profile_dates
 from ._plan import StudyPlan
@@ -54,7 +55,12 @@ class Context:
     config: RunConfig
     data: StudyData
     plan: StudyPlan
-    rules: DisclosureRules = field(default_factory=DisclosureRules)
+
+    @property
+    def rules(self) -> DisclosureRules:
+        """The disclosure rules of the configuration."""
+        d = self.config.disclosure
+        return DisclosureRules(min_cell=d.min_cell, round_to=d.round_to)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -129,18 +135,25 @@ def describe_population(ctx: Context) -> Described:
     """Overview figures (rounded counts, shares) and the profile table."""
     frame, roles, rules = ctx.frame, ctx.roles, ctx.rules
     five = (count_indicators(frame, roles.think_family) >= FIVE_OR_MORE).to_numpy()
+    n, n_five = len(frame), int(five.sum())
+    # every share from the published counts (publish_share): none undoes the rounding
     overview: dict[str, Any] = {
-        "families": publish_count(len(frame), rules),
-        "escalation_rate": float(frame[roles.outcome].mean()) if roles.outcome else None,
-        "share_five_plus": float(five.mean()),
-        "families_five_plus": publish_count(int(five.sum()), rules),
+        "families": publish_count(n, rules),
+        "escalation_rate": publish_share(float(frame[roles.outcome].sum()), n, rules)
+        if roles.outcome
+        else None,
+        "share_five_plus": publish_share(n_five, n, rules),
+        "families_five_plus": publish_count(n_five, rules),
     }
     if roles.deprivation:
         deprived = (frame[roles.deprivation] <= MOST_DEPRIVED_DECILE).to_numpy()
-        if five.sum() >= rules.min_cell:
-            overview["share_five_plus_outside_most_deprived"] = float(1 - deprived[five].mean())
-        if deprived.sum() >= rules.min_cell:
-            overview["share_five_plus_inside_most_deprived"] = float(five[deprived].mean())
+        both = int((deprived & five).sum())
+        overview["share_five_plus_outside_most_deprived"] = publish_share(
+            n_five - both, n_five, rules
+        )
+        overview["share_five_plus_inside_most_deprived"] = publish_share(
+            both, int(deprived.sum()), rules
+        )
     if ctx.data.oracle is not None:
         overview["oracle_mean_probability"] = float(ctx.data.oracle.mean())
     return Described(overview, profile_table(frame, roles, rules=rules))
@@ -229,6 +242,7 @@ def audit_fairness(ctx: Context, scored: Scored) -> Audited:
             confidence=ev.confidence,
             random_state=ev.random_state,
             labels={c: roles.label(c) for c in sensitive.columns},
+            rules=ctx.rules,
         )
     return Audited(audit, _mitigation(ctx, scored, test), notes)
 
@@ -290,12 +304,15 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
         confidence=ev.confidence,
         random_state=ev.random_state,
         forecast=False,
+        rules=ctx.rules,
     )
     later = ctx.frame[scored.after_training]
     p_later = scored.proba[scored.after_training]
-    tables.update(demand_forecasts(later, ctx.roles, p_later, confidence=ev.confidence))
+    tables.update(
+        demand_forecasts(later, ctx.roles, p_later, confidence=ev.confidence, rules=ctx.rules)
+    )
     tables["monitoring_by_quarter.csv"] = monitor(
-        later, p_later, ctx.roles, confidence=ev.confidence
+        later, p_later, ctx.roles, confidence=ev.confidence, rules=ctx.rules
     )
     return tables
 

@@ -33,6 +33,7 @@ from .._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
 
 __all__ = [
     "DataSection",
+    "DisclosureSection",
     "ExplanationsSection",
     "FairnessSection",
     "ModelsSection",
@@ -231,6 +232,15 @@ class ModelFile(_Section):
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
 
 
+class DisclosureSection(_Section):
+    """The disclosure rules every published figure of the run passed."""
+
+    min_cell: int
+    round_to: int
+    description: str
+    statement: list[str] = Field(default_factory=list)
+
+
 _SECTIONS = ("models", "fairness", "population", "explanations")
 
 
@@ -250,7 +260,7 @@ class StudySummary(_Section):
     fairness: FairnessSection | None = None
     population: PopulationSection | None = None
     explanations: ExplanationsSection | None = None
-    disclosure_control: str
+    disclosure_control: DisclosureSection
     model_file: ModelFile | None = None
     notes: list[str]
 
@@ -260,6 +270,12 @@ class StudySummary(_Section):
         """Summaries of earlier versions wrote an analysis not run as ``{}``."""
         if isinstance(value, dict):
             value = {k: (None if k in _SECTIONS and v == {} else v) for k, v in value.items()}
+            if isinstance(value.get("disclosure_control"), str):  # earlier versions
+                value["disclosure_control"] = {
+                    "min_cell": DISCLOSURE_MIN_CELL,
+                    "round_to": DISCLOSURE_ROUND_TO,
+                    "description": value["disclosure_control"],
+                }
         return value
 
     @property

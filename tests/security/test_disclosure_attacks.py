@@ -1,0 +1,267 @@
+"""Attacks on the published outputs of whole runs, as a reader of the files would try them.
+
+Each attack reads only what a run wrote (CSV tables and summary.json) and tries to get
+back a count of 1-9 families or an unrounded count:
+
+- a count column holding 1-9, or a count that is not a multiple of the rounding unit;
+- a suppressed cell whose interval, ratio or share is still published;
+- share (or rate) x published size: the true denominator is within half a rounding unit
+  of the published one, so an exact share admits only one (numerator, denominator) pair
+  near it, which gives both counts back unrounded.
+
+The suite runs on 20,000 families (small cells abound) and on 300,000 (the default run),
+and again with each rule switched off in turn, where it must find the leak.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from escalation_model._publish import DisclosureRules, write_csv
+from escalation_model.config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
+from escalation_model.datasets import fingerprint, make_synthetic_population
+from escalation_model.study import StudyData, run_study
+
+RULES = DisclosureRules()
+
+#: Columns of the published tables that are counts of families.
+COUNT_COLUMNS = {
+    "families",
+    "observed",
+    "families_offered",
+    "observed_reached",
+    "n_families",
+    "n_train",
+    "n_test",
+}
+
+
+def _run(n_families: int, folder: Path, *, tables_only: bool = False) -> Path:
+    pop = make_synthetic_population(n_families=n_families, random_state=11)
+    config = RunConfig(
+        split=SplitConfig(leave_one_authority_out=False),
+        evaluation=EvaluationConfig(n_bootstrap=50),
+        explain=ExplainConfig(sample_size=500, interaction_sample=0),
+    )
+    data = StudyData(pop.frame, pop.roles, "attack", fingerprint(pop.frame), oracle=pop.oracle)
+    result = run_study(config, data)
+    if not tables_only:
+        result.write(folder)
+        return folder
+    # the typed summary refuses an unrounded count by itself (multiples of the rounding
+    # unit): write the tables alone to see whether the attack catches them
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {**result.population, **result.fairness_tables(), "profile_table.csv": result.profile}
+    for name, table in tables.items():
+        write_csv(table, folder / name)
+    return folder
+
+
+# ---------------------------------------------------------------------------- attacks
+def small_or_unrounded_counts(folder: Path) -> list[str]:
+    """Counts of 1-9, or counts that are not multiples of the rounding unit."""
+    found = []
+    for path in sorted(folder.glob("*.csv")):
+        table = pd.read_csv(path)
+        for col in COUNT_COLUMNS & set(table.columns):
+            v = pd.to_numeric(table[col], errors="coerce").dropna().to_numpy()
+            bad = v[((v > 0) & (v < RULES.min_cell)) | (v % RULES.round_to != 0)]
+            if bad.size:
+                found.append(f"{path.name}:{col} holds {sorted(set(bad.tolist()))[:3]}")
+    return found
+
+
+def suppressed_but_derived(folder: Path) -> list[str]:
+    """A blank count whose interval, ratio or share is still published."""
+    derived = {
+        "families": ["expected", "expected_lower", "expected_upper"],
+        "observed": ["observed_lower", "observed_upper", "ratio"],
+    }
+    found = []
+    for path in sorted(folder.glob("*.csv")):
+        table = pd.read_csv(path)
+        for count, cols in derived.items():
+            if count not in table.columns:
+                continue
+            blank = table[count].isna()
+            for col in set(cols) & set(table.columns):
+                if table.loc[blank, col].notna().any():
+                    found.append(f"{path.name}:{col} published beside a suppressed {count}")
+    return found
+
+
+def _decimals(text: str) -> int:
+    text = text.lower()
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        return max(0, len(mantissa.split(".")[1]) if "." in mantissa else 0) - int(exp)
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def recovered(share_text: str, published_size: float) -> tuple[int, int] | None:
+    """The (numerator, denominator) a reader recovers from a share printed as
+    ``share_text`` and a denominator published rounded, if only one pair fits and it is
+    not what was published (an unrounded count, or a count of 1-9)."""
+    if published_size != published_size or published_size <= 0:
+        return None
+    share = float(share_text)
+    tol = 0.5 * 10.0 ** (-_decimals(share_text)) + 1e-12
+    half = RULES.round_to // 2
+    fits = []
+    for d in range(max(1, int(published_size) - half), int(published_size) + half + 1):
+        k = round(share * d)
+        if abs(k / d - share) <= tol:
+            fits.append((k, d))
+    if len(fits) != 1:
+        return None
+    k, d = fits[0]
+    unrounded = k % RULES.round_to != 0 or d % RULES.round_to != 0
+    return (k, d) if unrounded or 0 < k < RULES.min_cell else None
+
+
+def _pairs(folder: Path) -> list[tuple[str, str, float]]:
+    """(where, share as printed, published denominator) for every share of families."""
+    path = folder / "summary.json"
+    overview = json.loads(path.read_text())["overview"] if path.exists() else {"families": 0}
+    pairs = [
+        (f"summary:{key}", repr(overview[key]), overview["families"])
+        for key in ("escalation_rate", "share_five_plus")
+        if overview.get(key) is not None
+    ]
+    profile = pd.read_csv(folder / "profile_table.csv", dtype=str)
+    pairs += [
+        (f"profile_table:{r['indicator']}", r["share_all"], overview["families"])
+        for _, r in profile.iterrows()
+        if isinstance(r["share_all"], str)
+    ]
+    fair = pd.read_csv(folder / "fairness_by_group.csv", dtype=str)
+    fair = fair[fair.metric.isin(["selection_rate", "observed_rate"]) & fair.estimate.notna()]
+    pairs += [
+        (
+            f"fairness_by_group:{r['characteristic']}={r['group']}:{r['metric']}",
+            r["estimate"],
+            float(r["n_families"]) if isinstance(r["n_families"], str) else math.nan,
+        )
+        for _, r in fair.iterrows()
+    ]
+    strategies = pd.read_csv(folder / "strategies.csv", dtype=str)
+    if "offered_outside_most_deprived" in strategies.columns:
+        pairs += [
+            (
+                f"strategies:{r['strategy']}:offered_outside",
+                r["offered_outside_most_deprived"],
+                float(r["families_offered"]),
+            )
+            for _, r in strategies.iterrows()
+            if isinstance(r["offered_outside_most_deprived"], str)
+        ]
+    return pairs
+
+
+def shares_that_undo_rounding(folder: Path) -> list[str]:
+    found = []
+    for where, share, size in _pairs(folder):
+        got = recovered(share, size)
+        if got is not None:
+            found.append(f"{where}: {got[0]} of {got[1]} families")
+    return found
+
+
+ATTACKS = (small_or_unrounded_counts, suppressed_but_derived, shares_that_undo_rounding)
+
+
+def _leaks(folder: Path) -> dict[str, list[str]]:
+    return {a.__name__: found for a in ATTACKS if (found := a(folder))}
+
+
+# ---------------------------------------------------------------------------- the runs
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    return _run(20_000, tmp_path_factory.mktemp("attack20k"))
+
+
+def test_the_attack_recovers_what_an_exact_share_gives_away():
+    assert recovered(repr(1142 / 1903), 1905.0) == (1142, 1903)
+    assert recovered(repr(1140 / 1905), 1905.0) is None  # from the rounded counts
+    assert recovered("0.636364", 10.0) == (7, 11)  # 7 of 11, printed to 6 digits
+
+
+def test_no_attack_succeeds_on_20000_families(small_run):
+    assert _leaks(small_run) == {}
+    assert len(_pairs(small_run)) > 50  # the attack had plenty to try
+
+
+@pytest.mark.slow
+def test_no_attack_succeeds_on_300000_families(tmp_path):
+    assert _leaks(_run(300_000, tmp_path)) == {}
+
+
+def _switch_off_shares(monkeypatch):
+    """Shares as exact ratios of the true counts (the rule before this suite)."""
+    import escalation_model.fairness._publish as fairness_publish
+    import escalation_model.population._profile as profile
+    import escalation_model.study._stages as stages
+
+    def exact(num, den, rules=None):
+        num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(den > 0, num / den, np.nan)
+        return float(out) if out.ndim == 0 else out
+
+    for module in (fairness_publish, profile, stages):
+        monkeypatch.setattr(module, "publish_share", exact)
+
+
+def _switch_off_rounding(monkeypatch):
+    from escalation_model.study._stages import Context
+
+    monkeypatch.setattr(Context, "rules", property(lambda self: DisclosureRules(round_to=1)))
+
+
+def _switch_off_suppression(monkeypatch):
+    from escalation_model.study._stages import Context
+
+    monkeypatch.setattr(Context, "rules", property(lambda self: DisclosureRules(min_cell=1)))
+
+
+def _switch_off_derived_blanking(monkeypatch):
+    import escalation_model.population._aggregate as aggregate
+
+    def keep_bounds(table, confidence, *, count="observed", ratio="ratio"):
+        return None  # the intervals computed from the true counts stay
+
+    monkeypatch.setattr(aggregate, "_observed_from_published", keep_bounds)
+
+
+@pytest.mark.parametrize(
+    ("switch_off", "attack"),
+    [
+        (_switch_off_shares, "shares_that_undo_rounding"),
+        (_switch_off_rounding, "small_or_unrounded_counts"),
+        (_switch_off_suppression, "small_or_unrounded_counts"),
+        (_switch_off_derived_blanking, "suppressed_but_derived"),
+    ],
+    ids=["shares", "rounding", "suppression", "derived-blanking"],
+)
+def test_each_rule_switched_off_is_caught(switch_off, attack, monkeypatch, tmp_path):
+    switch_off(monkeypatch)
+    leaks = _leaks(_run(20_000, tmp_path / "out", tables_only=True))
+    assert attack in leaks, leaks
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not fixed yet: model metrics that are ratios of counts (recall and precision "
+    "at capacity) are published exactly beside the rounded number of test escalations",
+)
+def test_model_metrics_do_not_undo_the_rounding_of_test_escalations(small_run):
+    summary = json.loads((small_run / "summary.json").read_text())
+    models = summary["models"]
+    recall = models["metrics"]["lightgbm"]["recall_at_capacity"]["estimate"]
+    assert recovered(repr(recall), models["test_escalations"]) is None
