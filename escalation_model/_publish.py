@@ -25,6 +25,7 @@ __all__ = [
     "DisclosureRules",
     "neutralise",
     "publish_count",
+    "publish_figure",
     "publish_share",
     "write_csv",
 ]
@@ -129,6 +130,33 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+#: Figures that are functions of ranks alone (and so of counts): published to this many
+#: decimal places, coarse enough that no count of families can be solved for.
+RANK_METRIC_DECIMALS = 3
+#: Other figures of the models (Brier score, calibration...): significant figures.
+SIGNIFICANT_FIGURES = 4
+
+
+def publish_figure(value: Any, *, decimals: int | None = None) -> Any:
+    """A figure that is not a count of families, as published: to ``decimals`` places if
+    given, else to :data:`SIGNIFICANT_FIGURES` significant figures. NaN stays NaN.
+
+    >>> publish_figure(0.876257755), publish_figure(0.876257755, decimals=3)
+    (0.8763, 0.876)
+    >>> publish_figure(np.array([0.0301234, -1.5e-7])).tolist()
+    [0.03012, -1.5e-07]
+    """
+    x = np.asarray(value, dtype=float)
+    if decimals is not None:
+        out = np.round(x, decimals)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mag = np.where((x == 0) | ~np.isfinite(x), 0, np.floor(np.log10(np.abs(x))))
+        scale = 10.0 ** (SIGNIFICANT_FIGURES - 1 - mag)
+        out = np.round(x * scale) / scale
+    return float(out) if out.ndim == 0 else out
 
 
 def _text_columns(table: pd.DataFrame) -> list[Any]:

@@ -9,14 +9,23 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from .._publish import (
+    RANK_METRIC_DECIMALS,
+    DisclosureRules,
+    publish_figure,
+    publish_share,
+)
 from ..schema import ColumnRoles
 from ._bootstrap import bootstrap_differences, bootstrap_metrics
-from ._metrics import METRICS, point_estimates
+from ._metrics import METRICS, point_estimates, resolve_capacity
 from ._splits import Split, check_split
 
 __all__ = ["ModelComparison", "compare_models", "evaluate_models", "ORACLE"]
 
 ORACLE = "oracle"
+
+#: Metrics that are functions of ranks alone: published to a few decimal places.
+RANK_METRICS = frozenset({"roc_auc", "average_precision"})
 
 
 def _scores(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -138,6 +147,54 @@ class ModelComparison:
         """Paired differences to the reference rule: ``model, reference, metric,
         difference, lower, upper``."""
         return self._differences.copy()
+
+    def published(self, rules: DisclosureRules | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """:attr:`table` and :attr:`differences` as they may be published.
+
+        Precision, recall and lift at capacity are ratios of counts of families: their
+        estimates are ratios of the published counts (``publish_share``: escalations
+        reached, places, escalations, families), so that a rate x a published count gives
+        back no unrounded count; their differences are differences of those. ROC AUC and
+        average precision, functions of ranks, are given to 3 decimal places; every other
+        figure, and every interval bound, to 4 significant figures.
+        """
+        rules = rules or DisclosureRules()
+        n_esc, n = self.n_escalations, self.n_families
+        places = resolve_capacity(self.capacity, n)
+        counted: dict[tuple[str, str], float] = {}
+        for r in self._table.itertuples(index=False):
+            if r.metric == "recall_at_capacity":
+                reached = float(r.estimate) * n_esc
+                counted[(r.model, "recall_at_capacity")] = publish_share(reached, n_esc, rules)
+                precision = publish_share(reached, places, rules)
+                counted[(r.model, "precision_at_capacity")] = precision
+                counted[(r.model, "lift_at_capacity")] = precision / publish_share(n_esc, n, rules)
+
+        def point(model: str, metric: str, value: float) -> float:
+            if (model, metric) in counted:
+                return counted[(model, metric)]
+            return publish_figure(
+                value, decimals=RANK_METRIC_DECIMALS if metric in RANK_METRICS else None
+            )
+
+        table = self._table.copy()
+        table["estimate"] = [
+            point(m, k, v)
+            for m, k, v in table[["model", "metric", "estimate"]].itertuples(index=False)
+        ]
+        diffs = self._differences.copy()
+        diffs["difference"] = [
+            counted[(m, k)] - counted[(ref, k)]
+            if (m, k) in counted and (ref, k) in counted
+            else point("", k, v)
+            for m, ref, k, v in diffs[["model", "reference", "metric", "difference"]].itertuples(
+                index=False
+            )
+        ]
+        for t in (table, diffs):
+            for col in ("lower", "upper"):
+                t[col] = publish_figure(t[col].to_numpy(dtype=float))
+        return table, diffs
 
     @property
     def models(self) -> list[str]:

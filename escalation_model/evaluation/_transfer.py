@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from .._publish import DisclosureRules
 from ..schema import ColumnRoles
 from ._comparison import evaluate_models
 from ._splits import Split, leave_one_authority_out
@@ -29,6 +30,7 @@ def transfer_by_authority(
     metrics: tuple[str, ...] = ("roc_auc", "recall_at_capacity"),
     max_train: int | None = None,
     n_jobs: int | None = None,
+    rules: DisclosureRules | None = None,
     **kwargs: Any,
 ) -> pd.DataFrame:
     """Fit on all authorities but one, evaluate on that one, for each authority.
@@ -44,7 +46,8 @@ def transfer_by_authority(
 
     Returns a tidy table ``authority, n_train, n_test, model, metric, estimate, lower,
     upper`` (intervals by the same bootstrap as :class:`ModelComparison`; ``kwargs`` go to
-    it).
+    it). With ``rules``, the figures are as published
+    (:meth:`ModelComparison.published`).
     """
     roles = roles or ColumnRoles()
     rng = np.random.default_rng(kwargs.get("random_state", 0))
@@ -64,7 +67,8 @@ def transfer_by_authority(
 
     def one(split: Split) -> pd.DataFrame:
         comparison, _ = evaluate_models(frame, roles, split, models, metrics=metrics, **kwargs)
-        return comparison.table.assign(
+        table = comparison.table if rules is None else comparison.published(rules)[0]
+        return table.assign(
             authority=split.details["authority"], n_train=len(split.train), n_test=len(split.test)
         )
 

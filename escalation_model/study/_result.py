@@ -225,6 +225,7 @@ class StudyResult:
         if self.comparison is None or self.split is None:
             return None
         cmp_ = self.comparison
+        table, differences = cmp_.published(self.disclosure)
 
         def nested(table: pd.DataFrame, value: str) -> dict[str, dict[str, dict[str, float]]]:
             out: dict[str, dict[str, dict[str, float]]] = {}
@@ -263,8 +264,8 @@ class StudyResult:
                 "confidence": cmp_.confidence,
                 "reference": cmp_.reference,
                 "oracle_included": ORACLE in cmp_.models,
-                "metrics": nested(cmp_.table, "estimate"),
-                "differences_to_reference": nested(cmp_.differences, "difference"),
+                "metrics": nested(table, "estimate"),
+                "differences_to_reference": nested(differences, "difference"),
                 "calibration": calibration,
                 "transfer": self._transfer_summary(),
                 "hyperparameters": {
@@ -368,9 +369,10 @@ class StudyResult:
         path.write_text(text + "\n", "utf-8")
         written.append(path)
         written.append(write_csv(self.profile, folder / "profile_table.csv", float_format="%.4f"))
+        published = self.comparison.published(self.disclosure) if self.comparison else None
         tables = {
-            "model_comparison.csv": self.comparison.table if self.comparison else None,
-            "model_differences.csv": self.comparison.differences if self.comparison else None,
+            "model_comparison.csv": published[0] if published else None,
+            "model_differences.csv": published[1] if published else None,
             "odds_ratios.csv": self.odds_ratios,
             "transfer_by_authority.csv": self.transfer,
             "fairness_mitigation.csv": self.mitigation,

@@ -189,6 +189,7 @@ def check_transfer(ctx: Context, evaluated: Evaluated) -> pd.DataFrame | None:
         within=ctx.plan.split,
         authorities=ctx.plan.transfer_authorities,
         max_train=ctx.config.split.transfer_max_train,
+        rules=ctx.rules,
         **{**ctx.bootstrap(), "n_bootstrap": ctx.config.split.transfer_n_bootstrap},
     )
     for count in ("n_train", "n_test"):  # published: rounded like every count

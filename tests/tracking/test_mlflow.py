@@ -49,6 +49,27 @@ def test_registered_model_reloads_with_identical_predictions(tmp_path, store):
     assert finished.info.status == "FINISHED"
     m = finished.data.metrics
     assert m["lightgbm.roc_auc.lower"] < m["lightgbm.roc_auc"] < m["lightgbm.roc_auc.upper"]
+    # MLflow publishes exactly the summary's published figures: no exact metric that a
+    # rounded count could be solved from (recall at capacity is a ratio of rounded counts)
+    models = result.summary()["models"]
+    published = {}
+    for key, part in (("metrics", "estimate"), ("differences_to_reference", "difference")):
+        for model, table in models[key].items():
+            for metric, v in table.items():
+                name = (
+                    f"{model}.minus_reference.{metric}"
+                    if part == "difference"
+                    else (f"{model}.{metric}")
+                )
+                published |= {
+                    name: v[part],
+                    f"{name}.lower": v["lower"],
+                    f"{name}.upper": v["upper"],
+                }
+    assert m == {k: v for k, v in published.items() if v is not None}
+    escalations = models["test_escalations"]
+    reached = m["lightgbm.recall_at_capacity"] * escalations / 5
+    assert reached == pytest.approx(round(reached), abs=1e-6)  # a multiple of 5 families
     assert finished.data.params["data.fingerprint_sha256"] == result.data_fingerprint
     assert "escalation_model.version" in finished.data.tags
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
