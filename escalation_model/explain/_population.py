@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._limits import DISCLOSURE_MIN_CELL
+from .._publish import DisclosureRules, publish_count
 from ..features import RolesEncoder
 
 __all__ = ["PopulationExplanation", "explain_model"]
@@ -70,8 +71,10 @@ class PopulationExplanation:
     def top(self, n: int = 10) -> pd.DataFrame:
         return self.importance.head(n)
 
-    def summary(self, n: int = 3) -> list[str]:
-        """Plain-English sentences for the model card, generated from the numbers."""
+    def summary(self, n: int = 3, rules: DisclosureRules | None = None) -> list[str]:
+        """Plain-English sentences for the model card, generated from the numbers (the
+        number of sampled families as published, :func:`publish_count`)."""
+        sampled = publish_count(self.sample_size, rules)
         imp = self.importance
         total = imp["mean_abs"].sum()
         top = imp.head(n)
@@ -81,7 +84,7 @@ class PopulationExplanation:
         lines = [
             f"The strongest drivers of predicted risk are {names}: together {share:.0%} of "
             f"the total attribution (mean absolute SHAP value on the log-odds scale, "
-            f"{self.sample_size:,} sampled families).",
+            f"{'fewer than 10' if sampled is None else f'{sampled:,.0f}'} sampled families).",
         ]
         r = imp.iloc[0]
         lines.append(

@@ -15,6 +15,7 @@ import pandas as pd
 from .. import __version__
 from .._limits import FIVE_OR_MORE
 from .._provenance import code_version
+from .._publish import publish_figure
 from ..config import RunConfig
 from ..evaluation import ORACLE, ModelComparison, Split
 from ..fairness import FairnessAudit
@@ -131,11 +132,35 @@ class StudyResult:
             return {}
         out = {
             "explain_importance.csv": ex.importance,
-            "explain_by_segment.csv": ex.by_segment,
+            "explain_by_segment.csv": self._published_sampled(ex.by_segment, "n_sampled"),
         }
         combined = ex.combined_needs(list(self.roles.indicators()) if self.roles else None)
         if combined is not None:
-            out["explain_combined_needs.csv"] = combined
+            out["explain_combined_needs.csv"] = self._published_sampled(combined, "n_both_sampled")
+        return out
+
+    def _published_mitigation(self) -> pd.DataFrame:
+        """The mitigation comparison as published: its rates (ratios of counts of test
+        families the table does not give) to 2 decimal places, ROC AUC to 3, too coarse
+        to solve for a count."""
+        out = self.mitigation.copy() if self.mitigation is not None else pd.DataFrame()
+        for col in out.columns:
+            if pd.api.types.is_float_dtype(out[col]):
+                out[col] = publish_figure(
+                    out[col].to_numpy(dtype=float), decimals=3 if col == "roc_auc" else 2
+                )
+        return out
+
+    def _published_sampled(self, table: pd.DataFrame, count: str) -> pd.DataFrame:
+        """Counts of sampled families rounded; a mean over fewer than the threshold is
+        withheld with its count."""
+        out = table.copy()
+        published = [publish_count(int(v), self.disclosure) for v in out[count]]
+        out[count] = [float("nan") if v is None else v for v in published]
+        small = out[count].isna().to_numpy()
+        for col in ("mean_attribution", "mean_interaction_when_both"):
+            if col in out.columns:
+                out.loc[small, col] = float("nan")
         return out
 
     def _explain_summary(self) -> ExplanationsSection | None:
@@ -146,8 +171,8 @@ class StudyResult:
             ExplanationsSection,
             {
                 "model": self.config.models.primary,
-                "sample_size": ex.sample_size,
-                "summary": ex.summary(),
+                "sample_size": publish_count(ex.sample_size, self.disclosure),
+                "summary": ex.summary(rules=self.disclosure),
                 "top_drivers": ex.importance.head(10)[
                     ["feature", "label", "mean_abs", "lower", "upper", "relative_se"]
                 ].to_dict(orient="records"),
@@ -217,7 +242,7 @@ class StudyResult:
                 "outside_tolerance": out.to_dict(orient="records"),
                 "mitigation": None
                 if self.mitigation is None
-                else self.mitigation.to_dict(orient="records"),
+                else self._published_mitigation().to_dict(orient="records"),
             },
         )
 
@@ -375,7 +400,9 @@ class StudyResult:
             "model_differences.csv": published[1] if published else None,
             "odds_ratios.csv": self.odds_ratios,
             "transfer_by_authority.csv": self.transfer,
-            "fairness_mitigation.csv": self.mitigation,
+            "fairness_mitigation.csv": None
+            if self.mitigation is None
+            else self._published_mitigation(),
             **self.fairness_tables(),
             **self.population,
             **self.explain_tables(),

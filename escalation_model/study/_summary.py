@@ -222,7 +222,7 @@ class ExplanationsSection(_Section):
     """What drives the primary model's risk, on a sample of families."""
 
     model: str
-    sample_size: int
+    sample_size: Count
     summary: list[str]
     top_drivers: list[Driver]
 

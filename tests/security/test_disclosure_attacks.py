@@ -39,6 +39,8 @@ COUNT_COLUMNS = {
     "n_families",
     "n_train",
     "n_test",
+    "n_sampled",
+    "n_both_sampled",
 }
 
 
@@ -47,7 +49,7 @@ def _run(n_families: int, folder: Path, *, tables_only: bool = False) -> Path:
     config = RunConfig(
         split=SplitConfig(leave_one_authority_out=False),
         evaluation=EvaluationConfig(n_bootstrap=50),
-        explain=ExplainConfig(sample_size=500, interaction_sample=0),
+        explain=ExplainConfig(sample_size=500, interaction_sample=200),
     )
     data = StudyData(pop.frame, pop.roles, "attack", fingerprint(pop.frame), oracle=pop.oracle)
     result = run_study(config, data)
