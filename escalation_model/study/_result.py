@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import platform
@@ -20,7 +21,7 @@ from ..config import RunConfig
 from ..evaluation import ORACLE, ModelComparison, Split
 from ..fairness import FairnessAudit
 from ..models import file_sha256, save_model
-from ..population import DisclosureRules, publish_count
+from ..population import DisclosureRules, publish_count, publish_share
 from ..schema import ColumnRoles, ValidationReport
 from ._figures import save_figures, study_figures
 from ._summary import (
@@ -137,6 +138,29 @@ class StudyResult:
         combined = ex.combined_needs(list(self.roles.indicators()) if self.roles else None)
         if combined is not None:
             out["explain_combined_needs.csv"] = self._published_sampled(combined, "n_both_sampled")
+        return out
+
+    def _published_missing_share(self) -> dict[str, float]:
+        """Shares of "not known" values as ratios of published counts (a share is
+        withheld where the count behind it is under the threshold)."""
+        n = self.validation.n_rows
+        shares = {
+            col: publish_share(round(share * n), n, self.disclosure)
+            for col, share in self.validation.missing_share.items()
+        }
+        return {col: v for col, v in shares.items() if v == v}
+
+    def _published_warnings(self) -> list[str]:
+        """Validation notes as published: a count of rows rounded (or "fewer than" the
+        threshold), and no example values (a small group's name says it exists)."""
+        out = []
+        for w in self.validation.warnings:
+            text = str(dataclasses.replace(w, n_rows=None, examples=()))
+            if w.n_rows is not None:
+                n = publish_count(w.n_rows, self.disclosure)
+                rows = f"fewer than {self.disclosure.min_cell}" if n is None else f"{n:,.0f}"
+                text = text.replace(". Fix:", f" (rows: {rows}). Fix:", 1)
+            out.append(text)
         return out
 
     def _published_mitigation(self) -> pd.DataFrame:
@@ -349,8 +373,8 @@ class StudyResult:
                     "synthetic": self.is_synthetic,
                     "fingerprint_sha256": self.data_fingerprint,
                     "n_families": self.overview.get("families"),
-                    "missing_share": self.validation.missing_share,
-                    "warnings": [str(w) for w in self.validation.warnings],
+                    "missing_share": self._published_missing_share(),
+                    "warnings": self._published_warnings(),
                     "roles": self.roles_dict,
                     "variables": self._variables(),
                 },
