@@ -243,8 +243,52 @@ def counts_in_notes(folder: Path) -> list[str]:
     return found
 
 
+def _rounding_unit(values: np.ndarray) -> int:
+    """The rounding a reader infers from the figures themselves."""
+    return RULES.round_to if (values % RULES.round_to == 0).all() else 1
+
+
+def differencing_within_tables(folder: Path) -> list[str]:
+    """Every population_by_* table covers the same test families: a complete one gives
+    the total, and a table with exactly one blank count gives it back by subtraction,
+    unless rounding leaves a range (secondary suppression blanks a second cell)."""
+    tables = {p.name: pd.read_csv(p) for p in sorted(folder.glob("population_by_*.csv"))}
+    found = []
+    for col in ("families", "observed"):
+        having = {n: t for n, t in tables.items() if col in t.columns}
+        totals = [t[col].sum() for t in having.values() if t[col].notna().all()]
+        if not totals:
+            continue
+        total = max(totals)
+        for name, t in having.items():
+            shown = t[col].dropna().to_numpy()
+            half = _rounding_unit(np.append(shown, total)) // 2
+            if len(t) - len(shown) == 1 and half == 0:
+                found.append(f"{name}:{col}: the blank row holds {total - shown.sum():.0f}")
+    return found
+
+
+def rate_times_rate(folder: Path) -> list[str]:
+    """Observed escalations of a group rebuilt from its calibration ratio x its mean
+    predicted probability x its size (three published figures): a count of 1-9."""
+    path = folder / "fairness_by_group.csv"
+    if not path.exists():
+        return []
+    t = pd.read_csv(path)
+    wide = t.pivot_table(
+        index=["characteristic", "group"], columns="metric", values="estimate"
+    ).join(t.groupby(["characteristic", "group"])["n_families"].first())
+    if not {"calibration_ratio", "mean_predicted"} <= set(wide.columns):
+        return []
+    rebuilt = wide["calibration_ratio"] * wide["mean_predicted"] * wide["n_families"]
+    small = rebuilt[(rebuilt.round() >= 1) & (rebuilt.round() < RULES.min_cell)]
+    return [f"{c}={g}: about {v:.0f} escalations" for (c, g), v in small.items()]
+
+
 ATTACKS = (
     counts_in_notes,
+    differencing_within_tables,
+    rate_times_rate,
     small_or_unrounded_counts,
     suppressed_but_derived,
     shares_that_undo_rounding,
@@ -273,6 +317,15 @@ def test_no_attack_succeeds_on_20000_families(small_run):
     assert len(_pairs(small_run)) > 50  # the attack had plenty to try
 
 
+def test_secondary_suppression_is_what_stops_differencing_when_counts_are_unrounded(
+    monkeypatch, tmp_path
+):
+    _switch_off_rounding(monkeypatch)
+    leaks = _leaks(_run(20_000, tmp_path / "out", tables_only=True))
+    assert "small_or_unrounded_counts" in leaks  # the rounding is gone...
+    assert "differencing_within_tables" not in leaks  # ...but no blank is left alone
+
+
 def test_no_attack_succeeds_on_the_tables_of_score(tmp_path, monkeypatch):
     """`escalation-model score` on next quarter's file (no outcome) publishes too."""
     from escalation_model.cli import main
@@ -291,7 +344,15 @@ def test_no_attack_succeeds_on_the_tables_of_score(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_no_attack_succeeds_on_300000_families(tmp_path):
-    assert _leaks(_run(300_000, tmp_path)) == {}
+    folder = _run(300_000, tmp_path)
+    assert _leaks(folder) == {}
+    # and the answers a commissioner needs keep their intervals
+    strategies = pd.read_csv(folder / "strategies.csv")
+    bounds = ["expected_lower", "expected_upper", "observed_lower", "observed_upper"]
+    assert strategies[bounds].notna().all().all()
+    forecast = pd.read_csv(folder / "demand_forecast_by_authority_code.csv")
+    assert forecast[["expected", "expected_lower", "expected_upper"]].notna().all().all()
+    assert (folder / "plots" / "funnel_ward_code.png").exists()
 
 
 def _switch_off_shares(monkeypatch):
@@ -330,6 +391,13 @@ def _switch_off_suppression(monkeypatch):
     monkeypatch.setattr(Context, "rules", property(lambda self: DisclosureRules(min_cell=1)))
 
 
+def _switch_off_secondary(monkeypatch):
+    import escalation_model.population._disclosure as disclosure
+
+    _switch_off_rounding(monkeypatch)  # under rounding a difference is only a range
+    monkeypatch.setattr(disclosure, "_secondary", lambda raw, suppressed, blocks: suppressed)
+
+
 def _switch_off_derived_blanking(monkeypatch):
     import escalation_model.population._aggregate as aggregate
 
@@ -348,6 +416,7 @@ def _switch_off_derived_blanking(monkeypatch):
         (_switch_off_rounding, "differencing_across_tables", True),
         (_switch_off_suppression, "small_or_unrounded_counts", True),
         (_switch_off_derived_blanking, "suppressed_but_derived", True),
+        (_switch_off_secondary, "differencing_within_tables", True),
     ],
     ids=[
         "shares",
@@ -356,6 +425,7 @@ def _switch_off_derived_blanking(monkeypatch):
         "rounding-differencing",
         "suppression",
         "derived-blanking",
+        "secondary-suppression",
     ],
 )
 def test_each_rule_switched_off_is_caught(switch_off, attack, tables_only, monkeypatch, tmp_path):
