@@ -278,11 +278,17 @@ def rate_times_rate(folder: Path) -> list[str]:
     wide = t.pivot_table(
         index=["characteristic", "group"], columns="metric", values="estimate"
     ).join(t.groupby(["characteristic", "group"])["n_families"].first())
-    if not {"calibration_ratio", "mean_predicted"} <= set(wide.columns):
-        return []
-    rebuilt = wide["calibration_ratio"] * wide["mean_predicted"] * wide["n_families"]
-    small = rebuilt[(rebuilt.round() >= 1) & (rebuilt.round() < RULES.min_cell)]
-    return [f"{c}={g}: about {v:.0f} escalations" for (c, g), v in small.items()]
+    found = []
+    for what, parts in {
+        "escalations": ("calibration_ratio", "mean_predicted"),
+        "escalations offered help": ("true_positive_rate", "observed_rate"),
+    }.items():
+        if not set(parts) <= set(wide.columns):
+            continue
+        rebuilt = wide[parts[0]] * wide[parts[1]] * wide["n_families"]
+        small = rebuilt[(rebuilt.round() >= 1) & (rebuilt.round() < RULES.min_cell)]
+        found += [f"{c}={g}: about {v:.0f} {what}" for (c, g), v in small.items()]
+    return found
 
 
 ATTACKS = (
@@ -398,6 +404,25 @@ def _switch_off_secondary(monkeypatch):
     monkeypatch.setattr(disclosure, "_secondary", lambda raw, suppressed, blocks: suppressed)
 
 
+def _switch_off_fairness_threshold(monkeypatch):
+    """Both places that hold it: the audit's publishable rows and the count ratios'
+    suppression of small counts (either alone keeps the rates safe)."""
+    import escalation_model.fairness._publish as fairness_publish
+
+    monkeypatch.setattr(
+        fairness_publish,
+        "publishable_rows",
+        lambda by_group, min_cell=10: np.ones(len(by_group), dtype=bool),
+    )
+
+    def exact(num, den, rules=None):
+        num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / den, np.nan)
+
+    monkeypatch.setattr(fairness_publish, "publish_share", exact)
+
+
 def _switch_off_derived_blanking(monkeypatch):
     import escalation_model.population._aggregate as aggregate
 
@@ -417,6 +442,7 @@ def _switch_off_derived_blanking(monkeypatch):
         (_switch_off_suppression, "small_or_unrounded_counts", True),
         (_switch_off_derived_blanking, "suppressed_but_derived", True),
         (_switch_off_secondary, "differencing_within_tables", True),
+        (_switch_off_fairness_threshold, "shares_that_undo_rounding", True),
     ],
     ids=[
         "shares",
@@ -426,6 +452,7 @@ def _switch_off_derived_blanking(monkeypatch):
         "suppression",
         "derived-blanking",
         "secondary-suppression",
+        "fairness-threshold",
     ],
 )
 def test_each_rule_switched_off_is_caught(switch_off, attack, tables_only, monkeypatch, tmp_path):
