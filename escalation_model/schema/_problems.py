@@ -42,14 +42,20 @@ class Problem:
     role: str | None = None
     examples: tuple[Any, ...] = ()
     n_rows: int | None = None
+    file: str | None = None
+    rows: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         where = f"column '{self.column}'"
+        if self.file:
+            where = f"{self.file}, {where}"
         if self.role:
             where += f" (role '{self.role}')"
         text = f"{where}: {self.rule}"
         if self.n_rows is not None:
             text += f" in {self.n_rows:,} row(s)"
+        if self.rows:
+            text += " (row " + ", ".join(str(r) for r in self.rows[:N_EXAMPLES]) + ")"
         if self.examples:
             shown = ", ".join(repr(_plain(v)) for v in self.examples)
             text += f"; for example {shown}"

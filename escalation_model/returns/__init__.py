@@ -1,0 +1,22 @@
+"""From a council's statutory returns to statutory spells per child.
+
+Readers for SSDA903 (looked-after children) and the Children in Need census, each taking
+one file or several collection years, and the spells the escalation label is derived
+from, with the definitions used recorded for the card. Family profiles, the label and
+``prepare`` (issue "From a council's own records to the data contract") build on these.
+"""
+
+from ._cin import CINCensus, read_cin_census
+from ._spells import LEVELS, SpellDefinitions, periods_of_care, statutory_spells
+from ._ssda903 import SSDA903, read_ssda903
+
+__all__ = [
+    "CINCensus",
+    "LEVELS",
+    "SSDA903",
+    "SpellDefinitions",
+    "periods_of_care",
+    "read_cin_census",
+    "read_ssda903",
+    "statutory_spells",
+]

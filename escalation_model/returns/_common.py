@@ -1,0 +1,83 @@
+"""What the readers of statutory returns share: paths, dates per value, problems."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+
+from ..schema import Problem
+from ..schema._problems import examples
+
+__all__ = ["Paths", "as_paths", "parse_return_dates"]
+
+Paths = str | PathLike[str] | Sequence[str | PathLike[str]]
+
+
+def as_paths(paths: Paths) -> list[Path]:
+    """One path or several, as a list."""
+    if isinstance(paths, str | PathLike):
+        return [Path(paths)]
+    return [Path(p) for p in paths]
+
+
+def parse_return_dates(
+    values: pd.Series,
+    *,
+    file: str,
+    column: str,
+    required: bool,
+    first_row: int = 2,
+    quote: bool = True,
+    row_numbers: Sequence[int] | None = None,
+) -> tuple[pd.Series, list[Problem]]:
+    """Dates written DD/MM/YYYY or ISO (YYYY-MM-DD, with or without a time), decided
+    value by value: returns mix both. A blank is NaT; a blank where ``required``, or a
+    value neither format reads, is a problem quoting file rows and (unless ``quote`` is
+    False, as for birth dates, which identify people) examples.
+
+    >>> s = pd.Series(["01/04/2020", "2020-04-02", "2020-04-03T00:00:00", ""])
+    >>> dates, problems = parse_return_dates(s, file="x.csv", column="DEC", required=False)
+    >>> [str(d.date()) for d in dates[:3]], problems
+    (['2020-04-01', '2020-04-02', '2020-04-03'], [])
+    """
+    numbers = (
+        list(row_numbers) if row_numbers is not None else range(first_row, first_row + len(values))
+    )
+
+    def rows(mask: pd.Series) -> tuple[int, ...]:
+        return tuple(int(numbers[i]) for i in mask.to_numpy().nonzero()[0][:5])
+
+    text = values.astype("string").str.strip().fillna("")
+    uk = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
+    iso = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    dates = uk.fillna(iso).astype("datetime64[s]")
+    problems = []
+    bad = (text != "") & dates.isna()
+    if bad.any():
+        problems.append(
+            Problem(
+                column,
+                "dates that are neither DD/MM/YYYY nor YYYY-MM-DD",
+                "correct them in the case system's extract (a date such as 31/03/2021)",
+                examples=examples(text[bad]) if quote else (),
+                n_rows=int(bad.sum()),
+                file=file,
+                rows=rows(bad),
+            )
+        )
+    blank = text == ""
+    if required and blank.any():
+        problems.append(
+            Problem(
+                column,
+                "blank dates where every row needs one",
+                "fill them, or remove the rows from the extract",
+                n_rows=int(blank.sum()),
+                file=file,
+                rows=rows(blank),
+            )
+        )
+    return dates, problems
