@@ -7,14 +7,17 @@ from, with the definitions used recorded for the card. Family profiles, the labe
 """
 
 from ._cin import CINCensus, read_cin_census
+from ._labels import LabelReport, label_families
 from ._spells import LEVELS, SpellDefinitions, periods_of_care, statutory_spells
 from ._ssda903 import SSDA903, read_ssda903
 
 __all__ = [
     "CINCensus",
     "LEVELS",
+    "LabelReport",
     "SSDA903",
     "SpellDefinitions",
+    "label_families",
     "periods_of_care",
     "read_cin_census",
     "read_ssda903",
