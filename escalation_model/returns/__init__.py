@@ -8,18 +8,23 @@ from, with the definitions used recorded for the card. Family profiles, the labe
 
 from ._cin import CINCensus, read_cin_census
 from ._labels import LabelReport, label_families
+from ._profiles import IndicatorRule, family_profiles, profile_schedule, read_indicator_mapping
 from ._spells import LEVELS, SpellDefinitions, periods_of_care, statutory_spells
 from ._ssda903 import SSDA903, read_ssda903
 
 __all__ = [
     "CINCensus",
+    "IndicatorRule",
     "LEVELS",
     "LabelReport",
     "SSDA903",
     "SpellDefinitions",
+    "family_profiles",
     "label_families",
     "periods_of_care",
+    "profile_schedule",
     "read_cin_census",
+    "read_indicator_mapping",
     "read_ssda903",
     "statutory_spells",
 ]
