@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 __all__ = ["card", "generate", "list_roles", "run", "score", "validate_file"]
@@ -26,6 +27,49 @@ def generate(args: argparse.Namespace) -> int:
     )
     path = write_families(pop.frame, args.output, overwrite=args.overwrite)
     print(f"wrote {len(pop.frame):,} synthetic families to {path} (seed {args.seed})")
+    return 0
+
+
+def prepare_returns(args: argparse.Namespace) -> int:
+    from .._outputs import OutputFolderError
+    from ..datasets import write_families
+    from ..returns import load_prepare_config, prepare
+    from ..schema import ColumnRoles, validate
+
+    config = load_prepare_config(args.config)  # refused before any file is read
+    if Path(args.output).exists() and not args.overwrite:
+        raise OutputFolderError(
+            f"{args.output} already exists; nothing was prepared. Fix: choose another "
+            "--output, or pass --overwrite to replace it."
+        )
+    frame, report = prepare(config)
+    with _warnings_printed_not_raised():
+        checked = validate(frame, ColumnRoles())
+    path = write_families(frame, args.output, overwrite=args.overwrite)
+    for line in report.lines():
+        print(line)
+    for note in checked.warnings:
+        print(f"note: {note}")
+    print(f"wrote the prepared families to {path}")
+    return 0
+
+
+def synthetic_returns(args: argparse.Namespace) -> int:
+    from .._outputs import OutputFolderError
+    from ..datasets import make_synthetic_population
+    from ..returns import make_synthetic_returns
+
+    out = Path(args.output)
+    if out.exists() and any(out.iterdir()):
+        raise OutputFolderError(
+            f"{out} is not empty; nothing was written. Fix: choose a new folder for --output."
+        )
+    pop = make_synthetic_population(args.families, random_state=args.seed)
+    path = make_synthetic_returns(pop, out, random_state=args.seed)
+    print(
+        f"wrote synthetic returns and records of {args.families:,} families to {out}; "
+        f"prepare them with: escalation-model prepare --config {path} --output families.parquet"
+    )
     return 0
 
 

@@ -85,6 +85,21 @@ def _build_parser() -> argparse.ArgumentParser:
         default=0.05,
         help="places in the service: a share (<1) or a number",
     )
+    prep = sub.add_parser(
+        "prepare",
+        help="prepare families (indicators and labels) from statutory returns and records",
+    )
+    prep.add_argument("--config", required=True, help="prepare TOML file ([prepare] paths)")
+    prep.add_argument("--output", required=True, help="file to write (.parquet or .csv)")
+    prep.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+    syn = sub.add_parser(
+        "synthetic-returns",
+        help="write synthetic statutory returns, agency records and prepare.toml",
+    )
+    syn.add_argument("--families", type=int, default=20_000)
+    syn.add_argument("--seed", type=int, default=2015)
+    syn.add_argument("--output", required=True, help="a new (or empty) folder")
     return parser
 
 
@@ -106,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "card": _commands.card,
         "score": _commands.score,
         "run": _commands.run,
+        "prepare": _commands.prepare_returns,
+        "synthetic-returns": _commands.synthetic_returns,
     }[args.command]
     return guarded(command, args)
 

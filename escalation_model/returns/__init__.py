@@ -8,20 +8,27 @@ from, with the definitions used recorded for the card. Family profiles, the labe
 
 from ._cin import CINCensus, read_cin_census
 from ._labels import LabelReport, label_families
+from ._prepare import PrepareConfig, PrepareReport, load_prepare_config, prepare
 from ._profiles import IndicatorRule, family_profiles, profile_schedule, read_indicator_mapping
 from ._spells import LEVELS, SpellDefinitions, periods_of_care, statutory_spells
 from ._ssda903 import SSDA903, read_ssda903
+from ._synthetic import make_synthetic_returns
 
 __all__ = [
     "CINCensus",
     "IndicatorRule",
     "LEVELS",
     "LabelReport",
+    "PrepareConfig",
+    "PrepareReport",
     "SSDA903",
     "SpellDefinitions",
     "family_profiles",
     "label_families",
+    "load_prepare_config",
+    "make_synthetic_returns",
     "periods_of_care",
+    "prepare",
     "profile_schedule",
     "read_cin_census",
     "read_indicator_mapping",

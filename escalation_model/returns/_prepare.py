@@ -1,0 +1,193 @@
+"""``prepare``: from a council's returns and records to one row per family and date."""
+
+from __future__ import annotations
+
+import glob
+import tomllib
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .._publish import DisclosureRules, publish_count
+from ..config import ConfigError
+from ..schema import Problem, SchemaError
+from ._cin import read_cin_census
+from ._labels import label_families
+from ._profiles import family_profiles, read_indicator_mapping
+from ._spells import SpellDefinitions, statutory_spells
+from ._ssda903 import read_ssda903
+
+__all__ = ["PrepareConfig", "PrepareReport", "load_prepare_config", "prepare"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class PrepareInputs(_Strict):
+    """The files, relative to the TOML file (globs allowed for the returns)."""
+
+    families: str
+    membership: str
+    records: str
+    mapping: str
+    coverage: str | None = None
+    ssda903_episodes: list[str] = Field(default_factory=list)
+    ssda903_header: list[str] = Field(default_factory=list)
+    cin_census: list[str] = Field(default_factory=list)
+    early_help: str | None = None
+    horizon_months: int = Field(12, ge=1, le=36)
+
+
+class PrepareDefinitions(_Strict):
+    exclude_short_breaks: bool = True
+    child_in_need: Literal["referrals", "plans"] = "referrals"
+
+
+class PrepareConfig(_Strict):
+    """``[prepare]`` and ``[definitions]`` of a prepare TOML file."""
+
+    prepare: PrepareInputs
+    definitions: PrepareDefinitions = Field(default_factory=PrepareDefinitions)
+    base: str = "."
+
+    def path(self, name: str) -> Path:
+        return Path(self.base) / name
+
+    def paths(self, patterns: list[str]) -> list[Path]:
+        found: list[Path] = []
+        for pattern in patterns:
+            found += sorted(Path(p) for p in glob.glob(str(self.path(pattern))))
+        return found
+
+
+def load_prepare_config(path: str | PathLike[str]) -> PrepareConfig:
+    """Read and check a prepare TOML file (unknown keys and wrong types refused)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+        return PrepareConfig.model_validate({**data, "base": str(path.parent)})
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path} ({exc.strerror}). Fix: check the path.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}). Fix: correct the file.") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"{path}: '{key}': {first['msg']}. Fix: see training/configs/prepare_example.toml."
+        ) from None
+
+
+@dataclass(eq=False)
+class PrepareReport:
+    """What preparation found (exact counts, in memory; :meth:`lines` publishes them)."""
+
+    families: int
+    profile_dates: int
+    children_linked: int
+    spells: dict[str, int]
+    excluded: dict[str, int] = field(default_factory=dict)
+    coverage: dict[str, float] = field(default_factory=dict)
+    definitions: list[str] = field(default_factory=list)
+
+    def lines(self, rules: DisclosureRules | None = None) -> list[str]:
+        """The report for the screen and the card: counts rounded, small ones withheld."""
+
+        def n(v: int) -> str:
+            p = publish_count(v, rules)
+            return "fewer than 10" if p is None else f"{p:,.0f}"
+
+        out = [
+            f"families: {n(self.families)} at {self.profile_dates} profile date(s); "
+            f"children linked: {n(self.children_linked)}",
+            "spells by level: " + ", ".join(f"{k} {n(v)}" for k, v in self.spells.items()),
+        ]
+        out += [f"excluded: {n(v)} rows ({why})" for why, v in self.excluded.items()]
+        out += [
+            "indicators known for: " + ", ".join(f"{k} {v:.0%}" for k, v in self.coverage.items())
+        ]
+        return out + [f"definition: {d}" for d in self.definitions]
+
+
+def _read_csv(path: Path, what: str) -> pd.DataFrame:
+    try:
+        text = {
+            c: str for c in ("family_id", "person_id", "valid_from", "valid_to", "code", "source")
+        }
+        return pd.read_csv(path, dtype=text)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SchemaError(
+            [
+                Problem(
+                    "(whole file)",
+                    f"the {what} file is not a readable CSV ({type(exc).__name__})",
+                    f"pass the {what} table as a CSV file",
+                    file=str(path),
+                )
+            ]
+        ) from None
+
+
+def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
+    """One row per family and profile date in the data contract's default names: the
+    family's own columns, the indicators from agency records, and the label from the
+    returns. Families already in statutory care on the profile date and censored
+    windows are excluded and counted. Passes ``schema.validate`` and feeds ``run``."""
+    c, d = config.prepare, config.definitions
+    families = _read_csv(config.path(c.families), "families")
+    families["profile_date"] = pd.to_datetime(families["profile_date"]).astype("datetime64[s]")
+    membership = _read_csv(config.path(c.membership), "membership")
+    for col in ("valid_from", "valid_to"):
+        if col in membership:
+            membership[col] = pd.to_datetime(membership[col])
+    records = _read_csv(config.path(c.records), "records")
+    coverage = _read_csv(config.path(c.coverage), "coverage") if c.coverage else None
+    rules = read_indicator_mapping(config.path(c.mapping))
+    profiles = family_profiles(
+        membership, records, families[["family_id", "profile_date"]], rules, coverage=coverage
+    )
+    s903 = (
+        read_ssda903(config.paths(c.ssda903_episodes), config.paths(c.ssda903_header) or None)
+        if c.ssda903_episodes
+        else None
+    )
+    cin = read_cin_census(config.paths(c.cin_census)) if c.cin_census else None
+    definitions = SpellDefinitions(d.exclude_short_breaks, d.child_in_need)
+    spells = statutory_spells(s903, cin, definitions)
+    early = _read_csv(config.path(c.early_help), "early help") if c.early_help else None
+    if early is not None:
+        early["start"] = pd.to_datetime(early["start"])
+    reference = max(cin.reference_dates) if cin is not None and cin.reference_dates else None
+    labelled, label_report = label_families(
+        profiles[["family_id", "profile_date"]],
+        membership,
+        spells,
+        horizon_months=c.horizon_months,
+        reference_date=reference,
+        early_help=early,
+    )
+    keep = ~(labelled["already_statutory"] | labelled["censored"]).to_numpy()
+    frame = families.merge(profiles, on=["family_id", "profile_date"], how="left").merge(
+        labelled[["family_id", "profile_date", "escalated", "outcome_level"]],
+        on=["family_id", "profile_date"],
+        how="left",
+    )
+    frame = frame[keep].reset_index(drop=True)
+    for rule in rules:
+        frame[rule.indicator] = frame[rule.indicator].astype("Int8")
+    linked = membership[membership["person_id"].isin(set(spells["child_id"]))]
+    report = PrepareReport(
+        families=int(frame["family_id"].nunique()),
+        profile_dates=int(frame["profile_date"].nunique()),
+        children_linked=int(linked["person_id"].nunique()),
+        spells={k: int(v) for k, v in spells["level"].value_counts().sort_index().items()},
+        excluded=label_report.excluded,
+        coverage={r.indicator: float(profiles[r.indicator].notna().mean()) for r in rules},
+        definitions=definitions.describe(),
+    )
+    return frame, report

@@ -1,0 +1,312 @@
+"""Synthetic statutory returns and agency records written from a synthetic population.
+
+The files are in the real formats (SSDA903 CSVs with DD/MM/YYYY dates, CIN census XML
+per collection year), with the decoys real data has: referrals marked "no further
+action", short breaks, records and spells outside the windows, open episodes repeated
+across years, siblings, and children born during the window with a pre-birth plan.
+Preparing them (:func:`escalation_model.returns.prepare`) gives back the population's
+outcome level and indicator values for every family.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import numpy as np
+import pandas as pd
+
+from ..schema import ColumnRoles
+
+__all__ = ["make_synthetic_returns"]
+
+_DAY = pd.Timedelta(days=1)
+
+
+def _collection_year(dates: pd.Series) -> np.ndarray:
+    """The SSDA903/CIN collection year (ending 31 March) holding each date."""
+    return (dates.dt.year + (dates.dt.month >= 4)).to_numpy()
+
+
+def _people(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """A parent and one to three children per family (siblings), ids made up."""
+    n_children = rng.integers(1, 4, size=len(frame))
+    fid = frame["family_id"].astype(str).to_numpy()
+    rows = [pd.DataFrame({"family_id": fid, "person_id": "P" + fid, "role": "parent"})]
+    for k in range(3):
+        has = n_children > k
+        rows.append(
+            pd.DataFrame(
+                {"family_id": fid[has], "person_id": "C" + fid[has] + f"-{k}", "role": "child"}
+            )
+        )
+    people = pd.concat(rows, ignore_index=True)
+    people["valid_from"] = pd.NaT
+    return people
+
+
+def _spell_starts(frame: pd.DataFrame, rng: np.random.Generator) -> pd.Series:
+    """A start date inside (d, d + 12 months] for every family."""
+    days = rng.integers(1, 360, size=len(frame))
+    return frame["profile_date"] + pd.to_timedelta(days, unit="D")
+
+
+def _agency(
+    frame: pd.DataFrame, roles: ColumnRoles, people: pd.DataFrame, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Records (inside the look-back window where the indicator is 1, decoys outside),
+    coverage (a source covers a family unless its indicator is not known) and the
+    mapping TOML."""
+    parent = "P" + frame["family_id"].astype(str)
+    records, coverage, mapping = [], [], []
+    for i, col in enumerate(roles.indicators()):
+        code, source = f"C{i:02d}", f"agency_{col}"
+        mapping.append(f'[indicators.{col}]\ncodes = ["{code}"]\nsources = ["{source}"]\n')
+        value = frame[col].to_numpy(dtype=float, na_value=np.nan)
+        on = value == 1
+        back = rng.integers(0, 330, size=int(on.sum()))
+        dates = frame["profile_date"][on] - pd.to_timedelta(back, unit="D")
+        records.append(pd.DataFrame({"person_id": parent[on], "code": code, "date": dates}))
+        decoy = rng.random(len(frame)) < 0.05  # outside: over a year before, or after d
+        shift = np.where(
+            rng.random(int(decoy.sum())) < 0.5,
+            -rng.integers(380, 900, int(decoy.sum())),
+            rng.integers(1, 300, int(decoy.sum())),
+        )
+        records.append(
+            pd.DataFrame(
+                {
+                    "person_id": parent[decoy],
+                    "code": code,
+                    "date": frame["profile_date"][decoy] + pd.to_timedelta(shift, unit="D"),
+                }
+            )
+        )
+        covered = ~np.isnan(value)
+        coverage.append(pd.DataFrame({"family_id": frame["family_id"][covered], "source": source}))
+        records[-2]["source"] = records[-1]["source"] = source
+    return (
+        pd.concat(records, ignore_index=True),
+        pd.concat(coverage, ignore_index=True),
+        "\n".join(mapping),
+    )
+
+
+def _statutory(
+    frame: pd.DataFrame, people: pd.DataFrame, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Episodes, referrals, CP plans and early-help spells giving each family its level,
+    with decoys that must not change it. Adds babies born during the window to
+    ``people`` (returned as the new membership)."""
+    level = frame["outcome_level"].astype(str).to_numpy()
+    fid = frame["family_id"].astype(str).to_numpy()
+    start = _spell_starts(frame, rng)
+    child = "C" + fid + "-0"
+    statutory = np.isin(level, ["child_in_need", "child_protection", "looked_after"])
+    la = level == "looked_after"
+    baby = statutory & ~la & (rng.random(len(frame)) < 0.2)  # born during the window
+    child = np.where(baby, "B" + fid, child)
+    babies = pd.DataFrame(
+        {
+            "family_id": fid[baby],
+            "person_id": child[baby],
+            "role": "child",
+            "valid_from": (start[baby] + 5 * _DAY).to_numpy(),  # after a pre-birth plan
+        }
+    )
+    members = pd.concat([people, babies], ignore_index=True)
+    close = start + pd.to_timedelta(rng.integers(30, 500, len(frame)), unit="D")
+    episodes = pd.DataFrame({"child": child[la], "start": start[la], "end": close[la], "ls": "C2"})
+    referred = statutory & ~la | (la & (rng.random(len(frame)) < 0.5))
+    referrals = pd.DataFrame(
+        {"child": child[referred], "start": start[referred], "end": close[referred], "nfa": False}
+    )
+    cp = level == "child_protection"
+    plans = pd.DataFrame({"child": child[cp], "start": start[cp], "end": close[cp]})
+    eh = level == "early_help"
+    early = pd.DataFrame({"family_id": fid[eh], "start": start[eh]})
+    # decoys: NFA referrals and short breaks in the window, spells before and after it
+    quiet = ~statutory
+    nfa = quiet & (rng.random(len(frame)) < 0.1)
+    brk = quiet & (rng.random(len(frame)) < 0.05)
+    old = rng.random(len(frame)) < 0.05
+    late = quiet & (rng.random(len(frame)) < 0.05)
+    d = frame["profile_date"]
+    sib = "C" + fid + "-0"
+    decoys = [
+        pd.DataFrame(
+            {"child": sib[nfa], "start": start[nfa], "end": start[nfa] + _DAY, "nfa": True}
+        ),
+        pd.DataFrame(
+            {
+                "child": sib[old],
+                "start": d[old] - 800 * _DAY,
+                "end": d[old] - 700 * _DAY,
+                "nfa": False,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "child": sib[late],
+                "start": d[late] + 400 * _DAY,
+                "end": d[late] + 500 * _DAY,
+                "nfa": False,
+            }
+        ),
+    ]
+    referrals = pd.concat([referrals, *decoys], ignore_index=True)
+    breaks = pd.DataFrame(
+        {"child": sib[brk], "start": start[brk], "end": start[brk] + 2 * _DAY, "ls": "V3"}
+    )
+    episodes = pd.concat([episodes, breaks], ignore_index=True)
+    return members, episodes, referrals, plans, early
+
+
+def _by_year(table: pd.DataFrame, last_year: int) -> dict[int, pd.DataFrame]:
+    """Each record in every collection year it is open in: with a blank end in the years
+    before the one it closes in (open at 31 March), repeated as real returns do."""
+    first = _collection_year(table["start"])
+    closes = _collection_year(table["end"])
+    out: dict[int, list[pd.DataFrame]] = {}
+    for year in range(int(first.min()) if len(table) else last_year, last_year + 1):
+        held = (first <= year) & (closes >= year)
+        part = table[held].copy()
+        part.loc[closes[held] > year, "end"] = pd.NaT
+        out.setdefault(year, []).append(part)
+    return {y: pd.concat(v) for y, v in out.items()}
+
+
+def _uk(dates: pd.Series) -> pd.Series:
+    return dates.dt.strftime("%d/%m/%Y").fillna("")
+
+
+def _write_ssda903(episodes: pd.DataFrame, folder: Path, last_year: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for year, part in _by_year(episodes, last_year).items():
+        n = len(part)
+        pd.DataFrame(
+            {
+                "CHILD": part["child"],
+                "DECOM": _uk(part["start"]),
+                "RNE": "S",
+                "LS": part["ls"],
+                "CIN": "N1",
+                "PLACE": "U1",
+                "PLACE_PROVIDER": "PR1",
+                "DEC": _uk(part["end"]),
+                "REC": np.where(part["end"].isna(), "", "E11"),
+                "REASON_PLACE_CHANGE": "",
+                "HOME_POST": "",
+                "PL_POST": "",
+                "URN": "SC000000",
+            }
+        ).to_csv(folder / f"{year}-episodes.csv", index=False)
+        pd.DataFrame(
+            {"CHILD": part["child"].unique(), "SEX": "1", "DOB": "", "ETHNIC": "WBRI", "UPN": ""}
+        ).to_csv(folder / f"{year}-header.csv", index=False)
+        del n
+
+
+def _iso(value: Any) -> str:
+    return "" if pd.isna(value) else str(pd.Timestamp(value).date())
+
+
+def _write_cin(referrals: pd.DataFrame, plans: pd.DataFrame, folder: Path, last_year: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    ref_years = _by_year(referrals, last_year)
+    plan_years = _by_year(plans, last_year)
+    for year in sorted(set(ref_years) | set(plan_years) | {last_year}):
+        r = ref_years.get(year, referrals.iloc[:0])
+        p = plan_years.get(year, plans.iloc[:0]).set_index(["child", "start"])
+        children = []
+        for cid, rows in r.groupby("child", sort=True):
+            details = []
+            for row in rows.itertuples(index=False):
+                cp = ""
+                if (cid, row.start) in p.index:
+                    end = _iso(p.loc[(cid, row.start), "end"])
+                    cp = (
+                        f"<ChildProtectionPlans><CPPstartDate>{_iso(row.start)}</CPPstartDate>"
+                        + (f"<CPPendDate>{end}</CPPendDate>" if end else "")
+                        + "</ChildProtectionPlans>"
+                    )
+                closure = _iso(row.end)
+                details.append(
+                    f"<CINdetails><CINreferralDate>{_iso(row.start)}</CINreferralDate>"
+                    + (f"<CINclosureDate>{closure}</CINclosureDate>" if closure else "")
+                    + f"<ReferralNFA>{'true' if row.nfa else 'false'}</ReferralNFA>{cp}"
+                    "</CINdetails>"
+                )
+            children.append(
+                f"<Child><ChildIdentifiers><LAchildID>{escape(str(cid))}</LAchildID>"
+                "<GenderCurrent>1</GenderCurrent></ChildIdentifiers>"
+                + "".join(details)
+                + "</Child>"
+            )
+        (folder / f"cin-{year}.xml").write_text(
+            '<?xml version="1.0" encoding="utf-8"?>\n<Message><Header><CollectionDetails>'
+            f"<Collection>CIN</Collection><Year>{year}</Year>"
+            f"<ReferenceDate>{year}-03-31</ReferenceDate></CollectionDetails></Header>"
+            f"<Children>{''.join(children)}</Children></Message>\n",
+            "utf-8",
+        )
+
+
+PREPARE_TOML = """# Written by escalation-model synthetic-returns: the data path on made-up files.
+# escalation-model prepare --config THIS_FILE --output families.parquet
+# Paths are relative to this file.
+
+[prepare]
+families = "families.csv"            # one row per family and profile date, with its other columns
+membership = "membership.csv"        # family_id, person_id, role, valid_from, valid_to
+records = "records.csv"              # person_id, code, date, source (agency records)
+coverage = "coverage.csv"            # family_id, source: which sources cover which families
+mapping = "indicator_mapping.toml"   # agency codes -> the data contract's indicators
+ssda903_episodes = ["ssda903/*-episodes.csv"]
+ssda903_header = ["ssda903/*-header.csv"]
+cin_census = ["cin/*.xml"]
+early_help = "early_help.csv"        # family_id, start
+horizon_months = 12
+
+[definitions]
+exclude_short_breaks = true          # SSDA903 legal status V3/V4 is not entry into care
+child_in_need = "referrals"          # or "plans" (child-in-need plans only)
+"""
+
+
+def make_synthetic_returns(
+    population: Any, directory: str | Path, *, random_state: int | None = None
+) -> Path:
+    """Write, from a synthetic population, its statutory returns and agency records in
+    the real formats, and ``prepare.toml`` to prepare them. Returns that file's path.
+
+    Preparing the files (``escalation-model prepare --config DIR/prepare.toml``) gives
+    back every family's ``outcome_level``, ``escalated`` and indicator values.
+    """
+    frame, roles = population.frame, population.roles
+    rng = np.random.default_rng(random_state)
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    people = _people(frame, rng)
+    records, coverage, mapping = _agency(frame, roles, people, rng)
+    members, episodes, referrals, plans, early = _statutory(frame, people, rng)
+    last_year = int(
+        _collection_year(pd.Series([frame["profile_date"].max() + pd.DateOffset(months=12)]))[0]
+    )
+    _write_ssda903(episodes, folder / "ssda903", last_year)
+    _write_cin(referrals, plans, folder / "cin", last_year)
+    members.to_csv(folder / "membership.csv", index=False, date_format="%Y-%m-%d")
+    records.to_csv(folder / "records.csv", index=False, date_format="%Y-%m-%d")
+    coverage.to_csv(folder / "coverage.csv", index=False)
+    early.to_csv(folder / "early_help.csv", index=False, date_format="%Y-%m-%d")
+    (folder / "indicator_mapping.toml").write_text(mapping, "utf-8")
+    kept = [
+        c
+        for c in frame.columns
+        if c not in (*roles.indicators(), roles.outcome, roles.outcome_level)
+    ]
+    frame[kept].to_csv(folder / "families.csv", index=False, date_format="%Y-%m-%d")
+    path = folder / "prepare.toml"
+    path.write_text(PREPARE_TOML, "utf-8")
+    return path

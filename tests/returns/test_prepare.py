@@ -1,0 +1,97 @@
+"""The whole data path: synthetic returns -> prepare -> the population's own frame -> run."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from escalation_model.cli import main
+from escalation_model.datasets import make_synthetic_population, read_families
+from escalation_model.returns import load_prepare_config, make_synthetic_returns, prepare
+from escalation_model.schema import validate
+
+
+def _round_trip(n_families: int, folder):
+    pop = make_synthetic_population(n_families=n_families, random_state=3)
+    frame, report = prepare(
+        load_prepare_config(make_synthetic_returns(pop, folder, random_state=1))
+    )
+    truth = pop.frame.assign(family_id=pop.frame["family_id"].astype(str))
+    merged = truth.merge(frame, on=["family_id", "profile_date"], suffixes=("", "_prepared"))
+    assert len(merged) == len(truth) == len(frame)
+    for col in ["outcome_level", "escalated", *pop.roles.indicators()]:
+        expected = truth.set_index("family_id")[col]
+        got = frame.set_index("family_id")[col].reindex(expected.index)
+        if col == "outcome_level":
+            expected, got = expected.astype(str), got.astype(str)
+        pd.testing.assert_series_equal(
+            got.astype("Float64") if col != "outcome_level" else got,
+            expected.astype("Float64") if col != "outcome_level" else expected,
+            check_names=False,
+            check_dtype=False,
+        )
+    validate(frame, pop.roles)
+    return report
+
+
+def test_synthetic_returns_prepare_back_to_the_population_at_20000(tmp_path):
+    report = _round_trip(20_000, tmp_path)
+    assert set(report.spells) == {"child_in_need", "child_protection", "looked_after"}
+    assert report.excluded["already in statutory care on the profile date"] == 0
+    text = "\n".join(report.lines())
+    assert "short breaks (legal status V3, V4) excluded" in text
+
+
+@pytest.mark.slow
+def test_synthetic_returns_prepare_back_to_the_population_at_200000(tmp_path):
+    _round_trip(200_000, tmp_path)
+
+
+def test_the_decoys_are_there(tmp_path):
+    """No-further-action referrals, short breaks, spells outside the window, open
+    episodes repeated across years and babies born in the window are all written."""
+    from escalation_model.returns import read_cin_census, read_ssda903
+
+    pop = make_synthetic_population(n_families=20_000, random_state=3)
+    make_synthetic_returns(pop, tmp_path, random_state=1)
+    census = read_cin_census(sorted((tmp_path / "cin").glob("*.xml")))
+    assert census.referrals["no_further_action"].sum() > 100
+    episodes = [
+        pd.read_csv(p, dtype=str) for p in sorted((tmp_path / "ssda903").glob("*-episodes.csv"))
+    ]
+    raw = pd.concat(episodes)
+    assert (raw["LS"] == "V3").any()
+    assert raw.duplicated(["CHILD", "DECOM"]).any()  # open episodes repeated
+    assert len(read_ssda903(sorted((tmp_path / "ssda903").glob("*-episodes.csv"))).episodes) < len(
+        raw
+    )
+    members = pd.read_csv(tmp_path / "membership.csv", dtype=str)
+    assert members["person_id"].str.startswith("B").any()  # births during the window
+
+
+def test_the_cli_prepares_and_the_study_runs_on_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["synthetic-returns", "--families", "20000", "--seed", "5", "--output", "sr"]) == 0
+    assert main(["synthetic-returns", "--families", "100", "--output", "sr"]) == 2  # not empty
+    args = ["prepare", "--config", "sr/prepare.toml", "--output", "families.parquet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "families: 20,000" in out and "definition: Child in need" in out
+    assert main(args) == 2  # never overwrites the analyst's file
+    frame = read_families("families.parquet")
+    assert len(frame) == 20_000
+    config = tmp_path / "run.toml"
+    config.write_text(
+        '[data]\nsource = "file"\npath = "families.parquet"\n'
+        "[evaluation]\nn_bootstrap = 20\n[split]\nleave_one_authority_out = false\n"
+        "[explain]\nsample_size = 300\ninteraction_sample = 0\n"
+    )
+    assert main(["run", "--config", str(config), "--output", "out", "--no-tracking"]) == 0
+
+
+def test_a_bad_prepare_config_is_refused_before_any_file_is_read(tmp_path, capsys):
+    config = tmp_path / "prepare.toml"
+    config.write_text('[prepare]\nfamilies = "f.csv"\nmembership = "m.csv"\nrecords = 3\n')
+    assert main(["prepare", "--config", str(config), "--output", str(tmp_path / "x.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "prepare.records" in err and "Fix:" in err
