@@ -21,6 +21,7 @@ import pandas as pd
 from ._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
 
 __all__ = [
+    "COUNT_COLUMNS",
     "FORMULA_PREFIXES",
     "DisclosureRules",
     "neutralise",
@@ -131,6 +132,22 @@ def neutralise(value: Any) -> Any:
         return "'" + value
     return value
 
+
+#: Columns of the published tables that are counts of families (rounded, small ones
+#: blank): what a check of the published files reads as counts.
+COUNT_COLUMNS: frozenset[str] = frozenset(
+    {
+        "families",
+        "observed",
+        "families_offered",
+        "observed_reached",
+        "n_families",
+        "n_train",
+        "n_test",
+        "n_sampled",
+        "n_both_sampled",
+    }
+)
 
 #: Figures that are functions of ranks alone (and so of counts): published to this many
 #: decimal places, coarse enough that no count of families can be solved for.

@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import pytest
 
+from escalation_model._publish import COUNT_COLUMNS
 from escalation_model.cli import main
 
 
@@ -115,17 +116,6 @@ def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
     )
     assert "did not write" in capsys.readouterr().err
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
-
-
-COUNT_COLUMNS = {
-    "families",
-    "observed",
-    "families_offered",
-    "observed_reached",
-    "n_families",
-    "n_train",
-    "n_test",
-}
 
 
 def _assert_published_folder(folder):

@@ -25,26 +25,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from escalation_model._publish import DisclosureRules, write_csv
+from escalation_model._publish import COUNT_COLUMNS, DisclosureRules, write_csv
 from escalation_model.config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
 from escalation_model.datasets import fingerprint, make_synthetic_population
 from escalation_model.schema import SchemaWarning
 from escalation_model.study import StudyData, run_study
 
 RULES = DisclosureRules()
-
-#: Columns of the published tables that are counts of families.
-COUNT_COLUMNS = {
-    "families",
-    "observed",
-    "families_offered",
-    "observed_reached",
-    "n_families",
-    "n_train",
-    "n_test",
-    "n_sampled",
-    "n_both_sampled",
-}
 
 
 def _run(n_families: int, folder: Path, *, tables_only: bool = False) -> Path:
