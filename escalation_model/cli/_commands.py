@@ -33,19 +33,21 @@ def generate(args: argparse.Namespace) -> int:
 def prepare_returns(args: argparse.Namespace) -> int:
     from .._outputs import OutputFolderError
     from ..datasets import write_families
-    from ..returns import load_prepare_config, prepare
+    from ..returns import load_prepare_config, preparation_path, prepare, write_preparation
     from ..schema import ColumnRoles, validate
 
     config = load_prepare_config(args.config)  # refused before any file is read
-    if Path(args.output).exists() and not args.overwrite:
-        raise OutputFolderError(
-            f"{args.output} already exists; nothing was prepared. Fix: choose another "
-            "--output, or pass --overwrite to replace it."
-        )
+    for target in (Path(args.output), preparation_path(args.output)):
+        if target.exists() and not args.overwrite:
+            raise OutputFolderError(
+                f"{target} already exists; nothing was prepared. Fix: choose another "
+                "--output, or pass --overwrite to replace it."
+            )
     frame, report = prepare(config)
     with _warnings_printed_not_raised():
         checked = validate(frame, ColumnRoles())
     path = write_families(frame, args.output, overwrite=args.overwrite)
+    write_preparation(report, path)
     for line in report.lines():
         print(line)
     for note in checked.warnings:

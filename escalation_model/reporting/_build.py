@@ -307,6 +307,13 @@ def _mitchell(card: ModelCard, s: StudySummary) -> None:
             else "The analyst's own extract."
         ),
     )
+    if s.data.preparation:
+        card.add_text(
+            "training_data",
+            "The families and their label were prepared from statutory returns and agency "
+            "records by escalation-model prepare:",
+            *s.data.preparation,
+        )
     _quantitative_analyses(card, s)
     card.add_text(
         "ethical_considerations",

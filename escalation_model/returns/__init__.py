@@ -8,7 +8,15 @@ from, with the definitions used recorded for the card. Family profiles, the labe
 
 from ._cin import CINCensus, read_cin_census
 from ._labels import LabelReport, label_families
-from ._prepare import PrepareConfig, PrepareReport, load_prepare_config, prepare
+from ._prepare import (
+    PrepareConfig,
+    PrepareReport,
+    load_prepare_config,
+    preparation_path,
+    prepare,
+    read_preparation,
+    write_preparation,
+)
 from ._profiles import IndicatorRule, family_profiles, profile_schedule, read_indicator_mapping
 from ._spells import LEVELS, SpellDefinitions, periods_of_care, statutory_spells
 from ._ssda903 import SSDA903, read_ssda903
@@ -28,10 +36,13 @@ __all__ = [
     "load_prepare_config",
     "make_synthetic_returns",
     "periods_of_care",
+    "preparation_path",
     "prepare",
+    "read_preparation",
     "profile_schedule",
     "read_cin_census",
     "read_indicator_mapping",
     "read_ssda903",
     "statutory_spells",
+    "write_preparation",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import tomllib
 from dataclasses import dataclass, field
 from os import PathLike
@@ -12,6 +13,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .._errors import EscalationModelError
 from .._publish import DisclosureRules, publish_count
 from ..config import ConfigError
 from ..schema import Problem, SchemaError
@@ -21,7 +23,15 @@ from ._profiles import family_profiles, read_indicator_mapping
 from ._spells import SpellDefinitions, statutory_spells
 from ._ssda903 import read_ssda903
 
-__all__ = ["PrepareConfig", "PrepareReport", "load_prepare_config", "prepare"]
+__all__ = [
+    "PrepareConfig",
+    "PrepareReport",
+    "load_prepare_config",
+    "prepare",
+    "preparation_path",
+    "read_preparation",
+    "write_preparation",
+]
 
 
 class _Strict(BaseModel):
@@ -112,6 +122,56 @@ class PrepareReport:
             "indicators known for: " + ", ".join(f"{k} {v:.0%}" for k, v in self.coverage.items())
         ]
         return out + [f"definition: {d}" for d in self.definitions]
+
+
+def preparation_path(data_path: str | PathLike[str]) -> Path:
+    """Where ``prepare`` records how a prepared file was made: beside it, as
+    ``NAME.preparation.json``.
+
+    >>> preparation_path("out/families.parquet").as_posix()
+    'out/families.preparation.json'
+    """
+    path = Path(data_path)
+    return path.with_name(f"{path.stem}.preparation.json")
+
+
+def write_preparation(report: PrepareReport, data_path: str | PathLike[str]) -> Path:
+    """Record the published report (definitions, exclusions, counts rounded) beside the
+    prepared file, for ``run`` to state on the card."""
+    path = preparation_path(data_path)
+    path.write_text(
+        json.dumps({"prepared_by": "escalation-model prepare", "lines": report.lines()}, indent=2)
+        + "\n",
+        "utf-8",
+    )
+    return path
+
+
+def read_preparation(data_path: str | PathLike[str]) -> list[str]:
+    """The lines ``prepare`` recorded beside a prepared file (none if it was not
+    prepared by the library).
+
+    Raises
+    ------
+    EscalationModelError
+        If the record is there but not one ``prepare`` writes.
+    """
+    path = preparation_path(data_path)
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        lines = data["lines"]
+        if data.get("prepared_by") != "escalation-model prepare" or not all(
+            isinstance(x, str) for x in lines
+        ):
+            raise ValueError
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise EscalationModelError(
+            f"{path} is not a preparation record written by escalation-model prepare. "
+            "Fix: prepare the file again, or remove the record."
+        ) from None
+    return [str(x)[:500] for x in lines][:50]
 
 
 def _read_csv(path: Path, what: str) -> pd.DataFrame:

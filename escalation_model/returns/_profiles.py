@@ -166,11 +166,14 @@ def family_profiles(
     profiles = profiles.sort_values(["family_id", "profile_date"], ignore_index=True)
     per_family = _records_per_family(records, membership)
     rows = profiles.reset_index(names="row")
+    family_code, families = pd.factorize(profiles["family_id"])
     for rule in rules:
         value = np.zeros(len(profiles))
         if coverage is not None and rule.sources:  # no source behind it: not known
             covered = coverage.loc[coverage["source"].isin(rule.sources), "family_id"]
-            value[~profiles["family_id"].isin(set(covered)).to_numpy()] = np.nan
+            known = np.zeros(len(families) + 1, dtype=bool)
+            known[families.get_indexer(covered.to_numpy())] = True  # -1 (not here): spare
+            value[~known[family_code]] = np.nan
         hits = per_family[per_family["code"].isin(rule.codes)].merge(rows, on="family_id")
         start = hits["profile_date"] - pd.DateOffset(months=rule.lookback_months)
         inside = (hits["date"] > start) & (hits["date"] <= hits["profile_date"])

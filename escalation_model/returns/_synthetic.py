@@ -53,7 +53,7 @@ def _spell_starts(frame: pd.DataFrame, rng: np.random.Generator) -> pd.Series:
 
 
 def _agency(
-    frame: pd.DataFrame, roles: ColumnRoles, people: pd.DataFrame, rng: np.random.Generator
+    frame: pd.DataFrame, roles: ColumnRoles, rng: np.random.Generator
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Records (inside the look-back window where the indicator is 1, decoys outside),
     coverage (a source covers a family unless its indicator is not known) and the
@@ -184,7 +184,6 @@ def _uk(dates: pd.Series) -> pd.Series:
 def _write_ssda903(episodes: pd.DataFrame, folder: Path, last_year: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for year, part in _by_year(episodes, last_year).items():
-        n = len(part)
         pd.DataFrame(
             {
                 "CHILD": part["child"],
@@ -205,7 +204,6 @@ def _write_ssda903(episodes: pd.DataFrame, folder: Path, last_year: int) -> None
         pd.DataFrame(
             {"CHILD": part["child"].unique(), "SEX": "1", "DOB": "", "ETHNIC": "WBRI", "UPN": ""}
         ).to_csv(folder / f"{year}-header.csv", index=False)
-        del n
 
 
 def _iso(value: Any) -> str:
@@ -289,7 +287,7 @@ def make_synthetic_returns(
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     people = _people(frame, rng)
-    records, coverage, mapping = _agency(frame, roles, people, rng)
+    records, coverage, mapping = _agency(frame, roles, rng)
     members, episodes, referrals, plans, early = _statutory(frame, people, rng)
     last_year = int(
         _collection_year(pd.Series([frame["profile_date"].max() + pd.DateOffset(months=12)]))[0]

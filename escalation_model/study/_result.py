@@ -51,6 +51,7 @@ class StudyData:
     fingerprint: str
     oracle: pd.Series | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    preparation: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if re.fullmatch("[0-9a-f]{64}", self.fingerprint) is None:
@@ -90,6 +91,7 @@ class StudyResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     model_sha256: str | None = None
+    preparation: list[str] = field(default_factory=list)
 
     @property
     def roles_dict(self) -> dict[str, Any]:
@@ -377,6 +379,7 @@ class StudyResult:
                     "warnings": self._published_warnings(),
                     "roles": self.roles_dict,
                     "variables": self._variables(),
+                    "preparation": list(self.preparation),
                 },
             ),
             config=_strict_json(self.config.to_dict()),

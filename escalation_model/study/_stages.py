@@ -353,6 +353,7 @@ def assemble(
         overview=described.overview,
         profile=described.profile,
         disclosure=ctx.rules,
+        preparation=list(data.preparation),
         split=ctx.plan.split,
         comparison=evaluated.comparison,
         models=evaluated.fitted,

@@ -14,6 +14,7 @@ from pathlib import Path
 from .._errors import raise_if_interrupted
 from ..config import RunConfig
 from ..datasets import fingerprint, make_synthetic_population, read_families
+from ..returns import read_preparation
 from ..schema import ColumnRoles
 from ._plan import StudyPlan, plan_study
 from ._population import population_tables
@@ -55,6 +56,7 @@ def load_study_data(config: RunConfig) -> StudyData:
         roles=roles,
         source=f"analyst file {Path(str(d.path)).name}",
         fingerprint=fingerprint(frame),
+        preparation=read_preparation(str(d.path)),
     )
 
 

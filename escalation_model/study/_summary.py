@@ -109,6 +109,11 @@ class DataSection(_Section):
     warnings: list[str] = Field(default_factory=list)
     roles: dict[str, Any] = Field(default_factory=dict, description="the column roles used")
     variables: list[Variable] = Field(default_factory=list)
+    preparation: list[str] = Field(
+        default_factory=list,
+        description="how escalation-model prepare made the file: label definitions, "
+        "exclusions (counts published)",
+    )
 
     def role_columns(self, role: str) -> list[str]:
         """The columns mapped to a list role (empty if none)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -87,6 +89,22 @@ def test_the_cli_prepares_and_the_study_runs_on_it(tmp_path, monkeypatch, capsys
         "[explain]\nsample_size = 300\ninteraction_sample = 0\n"
     )
     assert main(["run", "--config", str(config), "--output", "out", "--no-tracking"]) == 0
+    card = (tmp_path / "out" / "model_card.md").read_text()
+    assert "prepared from statutory returns and agency records" in card
+    assert "referrals in the CIN census not marked" in card  # the label's definition
+    assert "excluded: 0 rows (already in statutory care on the profile date)" in card
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert any("definition: Looked after" in line for line in summary["data"]["preparation"])
+
+
+def test_a_preparation_record_not_written_by_prepare_is_refused(tmp_path):
+    from escalation_model._errors import EscalationModelError
+    from escalation_model.returns import read_preparation
+
+    (tmp_path / "f.preparation.json").write_text('{"lines": ["<script>"]}')
+    with pytest.raises(EscalationModelError, match="not a preparation record.*Fix:"):
+        read_preparation(tmp_path / "f.parquet")
+    assert read_preparation(tmp_path / "other.parquet") == []
 
 
 def test_a_bad_prepare_config_is_refused_before_any_file_is_read(tmp_path, capsys):
