@@ -112,16 +112,33 @@ def profile_schedule(start: str, end: str, freq: str = "QS") -> pd.DatetimeIndex
     return pd.date_range(start, end, freq=freq).astype("datetime64[s]")
 
 
-def _records_per_family(records: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFrame:
-    """Person-level records moved onto their families (a family-level record stays)."""
-    r = records.copy()
-    r["date"] = pd.to_datetime(r["date"]).astype("datetime64[s]")
-    by_family = r[r["family_id"].notna()] if "family_id" in r else r.iloc[:0]
-    by_person = r[r["family_id"].isna()] if "family_id" in r else r
-    linked = by_person.drop(columns="family_id", errors="ignore").merge(
-        membership[["family_id", "person_id"]], on="person_id"
+def _records_per_family(
+    records: pd.DataFrame, membership: pd.DataFrame, families: pd.Index
+) -> pd.DataFrame:
+    """Records moved onto their families as integer codes: ``fam`` (position in
+    ``families``), ``code`` (the record code) and ``date``. A person-level record goes to
+    every family the person belongs to; a family-level record stays."""
+    dates = pd.to_datetime(records["date"]).astype("datetime64[s]").to_numpy()
+    codes = records["code"].astype(str).to_numpy()
+    fam_of_record = np.full(len(records), -1)
+    if "family_id" in records:
+        given = records["family_id"].notna().to_numpy()
+        fam_of_record[given] = families.get_indexer(records["family_id"][given].astype(str))
+    else:
+        given = np.zeros(len(records), dtype=bool)
+    people, _ = pd.factorize(
+        pd.concat([membership["person_id"], records["person_id"]], ignore_index=True).astype(str)
     )
-    return pd.concat([by_family, linked], ignore_index=True)[["family_id", "code", "date"]]
+    member_person, record_person = people[: len(membership)], people[len(membership) :]
+    links = pd.DataFrame(
+        {"person": member_person, "fam": families.get_indexer(membership["family_id"].astype(str))}
+    )
+    by_person = pd.DataFrame({"person": record_person, "i": np.arange(len(records))})[~given]
+    linked = by_person.merge(links[links["fam"] >= 0], on="person")
+    idx = np.concatenate([np.flatnonzero(given), linked["i"].to_numpy()])
+    fam = np.concatenate([fam_of_record[given], linked["fam"].to_numpy()])
+    out = pd.DataFrame({"fam": fam, "code": codes[idx], "date": dates[idx]})
+    return out[out["fam"] >= 0]
 
 
 def family_profiles(
@@ -164,17 +181,37 @@ def family_profiles(
         profiles = families.merge(pd.DataFrame({"profile_date": profile_dates}), how="cross")
     profiles["profile_date"] = pd.to_datetime(profiles["profile_date"]).astype("datetime64[s]")
     profiles = profiles.sort_values(["family_id", "profile_date"], ignore_index=True)
-    per_family = _records_per_family(records, membership)
-    rows = profiles.reset_index(names="row")
-    family_code, families = pd.factorize(profiles["family_id"])
+    family_code, uniques = pd.factorize(profiles["family_id"].astype(str))
+    families = pd.Index(uniques)  # one hash table, reused by every lookup below
+    per_family = _records_per_family(records, membership, families)
+    code_id, uniq_codes = pd.factorize(per_family["code"])
+    record_codes = pd.Index(uniq_codes)
+    per_family = per_family.drop(columns="code")
+    covering = None
+    if coverage is not None:
+        source_id, sources = pd.factorize(coverage["source"].astype(str))
+        covering = (
+            families.get_indexer(coverage["family_id"].astype(str)),
+            source_id,
+            pd.Index(sources),
+        )
+    rows = pd.DataFrame(
+        {
+            "fam": family_code,
+            "profile_date": profiles["profile_date"],
+            "row": np.arange(len(profiles)),
+        }
+    )
     for rule in rules:
         value = np.zeros(len(profiles))
-        if coverage is not None and rule.sources:  # no source behind it: not known
-            covered = coverage.loc[coverage["source"].isin(rule.sources), "family_id"]
+        if covering is not None and rule.sources:  # no source behind it: not known
+            fam, source_id, sources = covering
+            wanted = sources.get_indexer(list(rule.sources))
             known = np.zeros(len(families) + 1, dtype=bool)
-            known[families.get_indexer(covered.to_numpy())] = True  # -1 (not here): spare
+            known[fam[np.isin(source_id, wanted[wanted >= 0])]] = True  # -1: the spare slot
             value[~known[family_code]] = np.nan
-        hits = per_family[per_family["code"].isin(rule.codes)].merge(rows, on="family_id")
+        wanted_codes = record_codes.get_indexer(list(rule.codes))
+        hits = per_family[np.isin(code_id, wanted_codes[wanted_codes >= 0])].merge(rows, on="fam")
         start = hits["profile_date"] - pd.DateOffset(months=rule.lookback_months)
         inside = (hits["date"] > start) & (hits["date"] <= hits["profile_date"])
         value[hits.loc[inside, "row"].to_numpy()] = 1.0  # a record is its own coverage
