@@ -3,7 +3,8 @@
 The files are in the real formats (SSDA903 CSVs with DD/MM/YYYY dates, CIN census XML
 per collection year), with the decoys real data has: referrals marked "no further
 action", short breaks, records and spells outside the windows, open episodes repeated
-across years, siblings, and children born during the window with a pre-birth plan.
+across years, siblings, children born during the window with a pre-birth plan, families
+already in care on their profile date and windows past the last return.
 Preparing them (:func:`escalation_model.returns.prepare`) gives back the population's
 outcome level and indicator values for every family.
 """
@@ -167,7 +168,8 @@ def _by_year(table: pd.DataFrame, last_year: int) -> dict[int, pd.DataFrame]:
     """Each record in every collection year it is open in: with a blank end in the years
     before the one it closes in (open at 31 March), repeated as real returns do."""
     first = _collection_year(table["start"])
-    closes = _collection_year(table["end"])
+    # still open: in every year's file to the last
+    closes = np.where(table["end"].isna(), last_year + 1, _collection_year(table["end"]))
     out: dict[int, list[pd.DataFrame]] = {}
     for year in range(int(first.min()) if len(table) else last_year, last_year + 1):
         held = (first <= year) & (closes >= year)
@@ -273,6 +275,33 @@ child_in_need = "referrals"          # or "plans" (child-in-need plans only)
 """
 
 
+def _with_excluded_families(
+    frame: pd.DataFrame, last_year: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add the families real data has but a study must leave out: 1% already looked
+    after on their profile date (an episode open since before it), and 1% profiled so
+    late that their window runs past the last return (censored). ``prepare`` excludes
+    and counts them; the population's own families are untouched."""
+    n = max(1, len(frame) // 100)
+    already = frame.sample(n=n, random_state=rng).assign(outcome_level="none", escalated=0)
+    already["family_id"] = ["A" + str(i) for i in range(n)]
+    late = frame.sample(n=n, random_state=rng).assign(outcome_level="none", escalated=0)
+    late["family_id"] = ["Z" + str(i) for i in range(n)]
+    reference = pd.Timestamp(f"{last_year}-03-31")
+    late["profile_date"] = (reference - pd.Timedelta(days=90)).floor("D")
+    in_care = pd.DataFrame(
+        {
+            "child": "C" + already["family_id"] + "-0",
+            "start": already["profile_date"] - pd.Timedelta(days=100),
+            "end": pd.NaT,
+            "ls": "C2",
+        }
+    )
+    out = pd.concat([frame, already, late], ignore_index=True)
+    out["family_id"] = out["family_id"].astype(str)
+    return out, in_care
+
+
 def make_synthetic_returns(
     population: Any, directory: str | Path, *, random_state: int | None = None
 ) -> Path:
@@ -282,16 +311,20 @@ def make_synthetic_returns(
     Preparing the files (``escalation-model prepare --config DIR/prepare.toml``) gives
     back every family's ``outcome_level``, ``escalated`` and indicator values.
     """
-    frame, roles = population.frame, population.roles
+    roles = population.roles
     rng = np.random.default_rng(random_state)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
+    last_year = int(
+        _collection_year(
+            pd.Series([population.frame["profile_date"].max() + pd.DateOffset(months=12)])
+        )[0]
+    )
+    frame, in_care = _with_excluded_families(population.frame, last_year, rng)
     people = _people(frame, rng)
     records, coverage, mapping = _agency(frame, roles, rng)
     members, episodes, referrals, plans, early = _statutory(frame, people, rng)
-    last_year = int(
-        _collection_year(pd.Series([frame["profile_date"].max() + pd.DateOffset(months=12)]))[0]
-    )
+    episodes = pd.concat([episodes, in_care], ignore_index=True)
     _write_ssda903(episodes, folder / "ssda903", last_year)
     _write_cin(referrals, plans, folder / "cin", last_year)
     members.to_csv(folder / "membership.csv", index=False, date_format="%Y-%m-%d")

@@ -39,7 +39,9 @@ def _round_trip(n_families: int, folder):
 def test_synthetic_returns_prepare_back_to_the_population_at_20000(tmp_path):
     report = _round_trip(20_000, tmp_path)
     assert set(report.spells) == {"child_in_need", "child_protection", "looked_after"}
-    assert report.excluded["already in statutory care on the profile date"] == 0
+    # the 1% of families already in care and the 1% profiled too late are left out
+    assert report.excluded["already in statutory care on the profile date"] == 200
+    assert report.excluded["window runs past the last return (censored)"] == 200
     text = "\n".join(report.lines())
     assert "short breaks (legal status V3, V4) excluded" in text
 
@@ -92,7 +94,7 @@ def test_the_cli_prepares_and_the_study_runs_on_it(tmp_path, monkeypatch, capsys
     card = (tmp_path / "out" / "model_card.md").read_text()
     assert "prepared from statutory returns and agency records" in card
     assert "referrals in the CIN census not marked" in card  # the label's definition
-    assert "excluded: 0 rows (already in statutory care on the profile date)" in card
+    assert "excluded: 200 rows (already in statutory care on the profile date)" in card
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert any("definition: Looked after" in line for line in summary["data"]["preparation"])
 
