@@ -18,6 +18,7 @@ from .._publish import DisclosureRules, publish_count
 from ..config import ConfigError
 from ..schema import Problem, SchemaError
 from ._cin import read_cin_census
+from ._common import parse_return_dates
 from ._labels import label_families
 from ._profiles import family_profiles, read_indicator_mapping
 from ._spells import SpellDefinitions, statutory_spells
@@ -174,23 +175,65 @@ def read_preparation(data_path: str | PathLike[str]) -> list[str]:
     return [str(x)[:500] for x in lines][:50]
 
 
-def _read_csv(path: Path, what: str) -> pd.DataFrame:
+#: Per table: the columns it must have, and its date columns (required or not).
+_TABLES: dict[str, tuple[tuple[str, ...], dict[str, bool]]] = {
+    "families": (("family_id", "profile_date"), {"profile_date": True}),
+    "membership": (("family_id", "person_id"), {"valid_from": False, "valid_to": False}),
+    "records": (("person_id", "code", "date"), {"date": True}),
+    "coverage": (("family_id", "source"), {}),
+    "early help": (("family_id", "start"), {"start": True}),
+}
+
+
+def _read_table(path: Path, what: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """A CSV table of ``prepare``'s inputs: ids as text, dates DD/MM/YYYY or ISO per
+    value; every problem (unreadable file, missing column, unreadable date) returned."""
+    required, date_columns = _TABLES[what]
     try:
-        text = {
-            c: str for c in ("family_id", "person_id", "valid_from", "valid_to", "code", "source")
-        }
-        return pd.read_csv(path, dtype=text)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SchemaError(
-            [
-                Problem(
-                    "(whole file)",
-                    f"the {what} file is not a readable CSV ({type(exc).__name__})",
-                    f"pass the {what} table as a CSV file",
-                    file=str(path),
-                )
-            ]
-        ) from None
+        return pd.DataFrame(columns=list(required)), [
+            Problem(
+                "(whole file)",
+                f"the {what} file is not a readable CSV ({type(exc).__name__})",
+                f"pass the {what} table as a CSV file",
+                file=str(path),
+            )
+        ]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        return frame, [
+            Problem(
+                ", ".join(missing),
+                f"the {what} table lacks a column it must have",
+                f"add {', '.join(missing)} to the {what} table",
+                file=str(path),
+            )
+        ]
+    problems: list[Problem] = []
+    for col, needed in date_columns.items():
+        if col in frame.columns:
+            frame[col], found = parse_return_dates(
+                frame[col], file=str(path), column=col, required=needed
+            )
+            problems += found
+    return frame, problems
+
+
+def _typed_columns(families: pd.DataFrame) -> pd.DataFrame:
+    """The families' own columns read as text: numbers where every value is one (area
+    codes and categories stay text), blanks missing."""
+    out = families.copy()
+    for col in out.columns:
+        if col in ("family_id", "profile_date"):
+            continue
+        text = out[col].replace("", None)
+        numbers = pd.to_numeric(text, errors="coerce")
+        if numbers.notna().sum() == text.notna().sum() and text.notna().any():
+            out[col] = numbers
+        else:
+            out[col] = text
+    return out
 
 
 def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
@@ -199,14 +242,22 @@ def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
     returns. Families already in statutory care on the profile date and censored
     windows are excluded and counted. Passes ``schema.validate`` and feeds ``run``."""
     c, d = config.prepare, config.definitions
-    families = _read_csv(config.path(c.families), "families")
-    families["profile_date"] = pd.to_datetime(families["profile_date"]).astype("datetime64[s]")
-    membership = _read_csv(config.path(c.membership), "membership")
-    for col in ("valid_from", "valid_to"):
-        if col in membership:
-            membership[col] = pd.to_datetime(membership[col])
-    records = _read_csv(config.path(c.records), "records")
-    coverage = _read_csv(config.path(c.coverage), "coverage") if c.coverage else None
+    tables, problems = {}, []
+    for what, name in (
+        ("families", c.families),
+        ("membership", c.membership),
+        ("records", c.records),
+        ("coverage", c.coverage),
+        ("early help", c.early_help),
+    ):
+        if name is not None:
+            tables[what], found = _read_table(config.path(name), what)
+            problems += found
+    if problems:
+        raise SchemaError(problems)
+    families, membership, records = (tables[k] for k in ("families", "membership", "records"))
+    coverage, early = tables.get("coverage"), tables.get("early help")
+    families = _typed_columns(families)
     rules = read_indicator_mapping(config.path(c.mapping))
     profiles = family_profiles(
         membership, records, families[["family_id", "profile_date"]], rules, coverage=coverage
@@ -219,9 +270,6 @@ def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
     cin = read_cin_census(config.paths(c.cin_census)) if c.cin_census else None
     definitions = SpellDefinitions(d.exclude_short_breaks, d.child_in_need)
     spells = statutory_spells(s903, cin, definitions)
-    early = _read_csv(config.path(c.early_help), "early help") if c.early_help else None
-    if early is not None:
-        early["start"] = pd.to_datetime(early["start"])
     reference = max(cin.reference_dates) if cin is not None and cin.reference_dates else None
     labelled, label_report = label_families(
         profiles[["family_id", "profile_date"]],
@@ -231,13 +279,13 @@ def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
         reference_date=reference,
         early_help=early,
     )
-    keep = ~(labelled["already_statutory"] | labelled["censored"]).to_numpy()
-    frame = families.merge(profiles, on=["family_id", "profile_date"], how="left").merge(
-        labelled[["family_id", "profile_date", "escalated", "outcome_level"]],
-        on=["family_id", "profile_date"],
-        how="left",
+    kept = labelled[~(labelled["already_statutory"] | labelled["censored"])]
+    keys = ["family_id", "profile_date"]
+    frame = (
+        families.merge(kept[[*keys, "escalated", "outcome_level"]], on=keys, how="inner")
+        .merge(profiles, on=keys, how="left")
+        .reset_index(drop=True)
     )
-    frame = frame[keep].reset_index(drop=True)
     for rule in rules:
         frame[rule.indicator] = frame[rule.indicator].astype("Int8")
     linked = membership[membership["person_id"].isin(set(spells["child_id"]))]

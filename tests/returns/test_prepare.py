@@ -10,7 +10,7 @@ import pytest
 from escalation_model.cli import main
 from escalation_model.datasets import make_synthetic_population, read_families
 from escalation_model.returns import load_prepare_config, make_synthetic_returns, prepare
-from escalation_model.schema import validate
+from escalation_model.schema import SchemaError, validate
 
 
 def _round_trip(n_families: int, folder):
@@ -115,3 +115,40 @@ def test_a_bad_prepare_config_is_refused_before_any_file_is_read(tmp_path, capsy
     assert main(["prepare", "--config", str(config), "--output", str(tmp_path / "x.csv")]) == 1
     err = capsys.readouterr().err
     assert "prepare.records" in err and "Fix:" in err
+
+
+def test_a_council_s_own_order_and_uk_dates_give_the_same_families(tmp_path):
+    """families.csv in another order, and every date in the CSVs DD/MM/YYYY."""
+    pop = make_synthetic_population(n_families=3_000, random_state=3)
+    config = make_synthetic_returns(pop, tmp_path, random_state=1)
+    families = pd.read_csv(tmp_path / "families.csv", dtype=str).sample(frac=1, random_state=0)
+    families["profile_date"] = pd.to_datetime(families["profile_date"]).dt.strftime("%d/%m/%Y")
+    families.to_csv(tmp_path / "families.csv", index=False)
+    records = pd.read_csv(tmp_path / "records.csv", dtype=str)
+    records["date"] = pd.to_datetime(records["date"]).dt.strftime("%d/%m/%Y")
+    records.to_csv(tmp_path / "records.csv", index=False)
+    frame, report = prepare(load_prepare_config(config))
+    assert report.excluded["already in statutory care on the profile date"] == 30
+    truth = pop.frame.assign(family_id=pop.frame["family_id"].astype(str)).set_index("family_id")
+    got = frame.set_index("family_id").reindex(truth.index)
+    assert (got["profile_date"] == truth["profile_date"]).all()
+    assert (got["outcome_level"].astype(str) == truth["outcome_level"].astype(str)).all()
+    for col in pop.roles.indicators():
+        same = (got[col] == truth[col]) | (got[col].isna() & truth[col].isna())
+        assert same.fillna(False).all(), col
+
+
+def test_every_problem_in_prepare_s_tables_at_once(tmp_path):
+    pop = make_synthetic_population(n_families=1_000, random_state=3)
+    config = make_synthetic_returns(pop, tmp_path, random_state=1)
+    (tmp_path / "membership.csv").write_text("family_id,person\n1,P1\n")
+    records = pd.read_csv(tmp_path / "records.csv", dtype=str)
+    records.loc[:1, "date"] = ["31/02/2014", "yesterday"]
+    records.to_csv(tmp_path / "records.csv", index=False)
+    with pytest.raises(SchemaError) as info:
+        prepare(load_prepare_config(config))
+    text = str(info.value)
+    assert text.startswith("2 problem(s)")
+    assert "membership.csv, column 'person_id': the membership table lacks a column" in text
+    assert "records.csv, column 'date': dates that are neither" in text
+    assert "'yesterday'" in text and "(row 2, 3)" in text
