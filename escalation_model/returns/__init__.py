@@ -1,9 +1,11 @@
-"""From a council's statutory returns to statutory spells per child.
+"""From a council's statutory returns and agency records to the data contract.
 
 Readers for SSDA903 (looked-after children) and the Children in Need census, each taking
-one file or several collection years, and the spells the escalation label is derived
-from, with the definitions used recorded for the card. Family profiles, the label and
-``prepare`` (issue "From a council's own records to the data contract") build on these.
+one file or several collection years; statutory spells per child with the definitions
+used recorded for the card; family profiles from person-level agency records; the
+escalation label of each family at each profile date; ``prepare``, which joins them into
+one row per family and date that ``run`` takes unchanged; and synthetic returns in the
+real formats to try the whole path on.
 """
 
 from ._cin import CINCensus, read_cin_census
