@@ -256,7 +256,16 @@ _KEY_FIXES = {
     "[models].lightgbm": "use the estimator's own parameter names, listed above",
     "[models].logistic": "use the estimator's own parameter names, listed above",
 }
-_TABLES = ("data", "split", "models", "evaluation", "fairness", "population", "explain")
+_TABLES = (
+    "data",
+    "split",
+    "models",
+    "evaluation",
+    "fairness",
+    "population",
+    "explain",
+    "disclosure",
+)
 
 
 def _config_error(where: str, exc: ValidationError) -> ConfigError:
@@ -284,6 +293,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "fairness": FairnessConfig,
     "population": PopulationConfig,
     "explain": ExplainConfig,
+    "disclosure": DisclosureConfig,
 }
 
 

@@ -488,6 +488,8 @@ CONFIG_CASES = [
     ("unknown criterion", "[fairness]\nprioritised = 'accuracy'\n", ["prioritised"]),
     ("output not a folder name", "[output]\ndir = 3\n", ["dir"]),
     ("unknown output key", "[output]\nfolder = 'x'\n", ["[output]"]),
+    ("disclosure looser than 10", "[disclosure]\nmin_cell = 5\n", ["min_cell"]),
+    ("rounding not a multiple of 5", "[disclosure]\nround_to = 7\n", ["round_to"]),
 ]
 
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 
 from escalation_model.config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
@@ -173,3 +174,24 @@ def test_reference_groups_are_the_largest_in_the_whole_data(small_population):
 def test_study_data_refuses_a_made_up_fingerprint(small_population):
     with pytest.raises(ValueError, match="64 hex digits.*Fix: pass"):
         StudyData(small_population.frame, small_population.roles, "s", "x")
+
+
+def test_stricter_disclosure_rules_from_the_configuration_file_are_applied(tmp_path):
+    from escalation_model.config import load_config
+
+    path = tmp_path / "run.toml"
+    path.write_text(
+        "[data]\nn_families = 20000\n[evaluation]\nn_bootstrap = 20\n"
+        "[split]\nleave_one_authority_out = false\n"
+        "[explain]\nsample_size = 300\ninteraction_sample = 0\n"
+        "[disclosure]\nmin_cell = 20\nround_to = 10\n"
+    )
+    result = run_study(load_config(path))
+    summary = result.summary()
+    assert summary["disclosure_control"]["min_cell"] == 20
+    assert "1 to 19 families suppressed" in summary["disclosure_control"]["description"]
+    wards = result.population["population_by_ward_code.csv"]
+    values = wards[["families", "observed"]].to_numpy().ravel()
+    values = values[~np.isnan(values)]
+    assert ((values == 0) | (values >= 20)).all() and (values % 10 == 0).all()
+    assert summary["overview"]["families"] % 10 == 0
