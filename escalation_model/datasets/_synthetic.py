@@ -76,6 +76,8 @@ class SyntheticPopulation:
         For every family, the exact probability of escalation given the columns a model can
         see (all columns except the identifier and the outcomes). The best any model could
         do. Kept out of ``frame``.
+    oracle_looked_after : pandas.Series
+        The same for the highest level reached being "looked after" (entry into care).
     wards : pandas.DataFrame
         The ward table: code, authority, deprivation score and decile, rurality, size.
     parameters : SyntheticParameters
@@ -90,6 +92,7 @@ class SyntheticPopulation:
     wards: pd.DataFrame
     parameters: SyntheticParameters
     options: dict[str, Any] = field(default_factory=dict)
+    oracle_looked_after: pd.Series | None = None
 
     def true_probability(self, frame: pd.DataFrame) -> pd.Series:
         """The exact probability of escalation for any families in this population's
@@ -240,6 +243,28 @@ def _oracle(
     return (post * p_k).sum(axis=1) * multiplier
 
 
+def _oracle_looked_after(
+    base_logit: np.ndarray,
+    log_post: np.ndarray,
+    z: np.ndarray,
+    params: SyntheticParameters,
+    multiplier: np.ndarray,
+) -> np.ndarray:
+    """The exact ``P(looked after within the horizon | visible columns)``: over the
+    latent classes, P(class | visible) x P(escalate | class) x P(looked after | class,
+    escalated, area deprivation), the last as the generator draws the highest level."""
+    post = np.exp(log_post - log_post.max(axis=1, keepdims=True))
+    post /= post.sum(axis=1, keepdims=True)
+    k = np.arange(params.n_classes)[None, :]
+    p_k = expit(base_logit[:, None] + params.esc_class * k) * multiplier[:, None]
+    lac_k = expit(
+        params.level_lac_intercept
+        + params.level_lac_class * k
+        + params.level_lac_deprivation * z[:, None]
+    )
+    return (post * p_k * lac_k).sum(axis=1)
+
+
 def _visible_terms(
     cols: dict[str, np.ndarray],
     z: np.ndarray,
@@ -341,7 +366,9 @@ def _generate_chunk(
     base_logit, multiplier = _visible_terms(cols, z, dates, years, params, opts)
     p_true = expit(base_logit + params.esc_class * latent) * multiplier
     escalated = rng.random(n) < p_true
-    cols["_oracle"] = _oracle(base_logit, _class_log_posterior(cols, z, params), params, multiplier)
+    log_post = _class_log_posterior(cols, z, params)
+    cols["_oracle"] = _oracle(base_logit, log_post, params, multiplier)
+    cols["_oracle_la"] = _oracle_looked_after(base_logit, log_post, z, params, multiplier)
     cols["_escalated"] = escalated.astype(np.int8)
 
     # highest level reached
@@ -495,6 +522,7 @@ def make_synthetic_population(
         out.pop("_level"), list(OUTCOME_LEVELS), ordered=True
     )
     oracle = out.pop("_oracle")
+    oracle_la = out.pop("_oracle_la")
     out.clear()
     order = [
         "family_id",
@@ -518,6 +546,9 @@ def make_synthetic_population(
         frame=frame,
         roles=ColumnRoles(),
         oracle=pd.Series(oracle, index=frame.index, name="true_probability"),
+        oracle_looked_after=pd.Series(
+            oracle_la, index=frame.index, name="true_probability_looked_after"
+        ),
         wards=wards.drop(columns=["weight"]).assign(share_of_families=wards["weight"]),
         parameters=params,
         options=opts,

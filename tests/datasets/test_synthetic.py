@@ -207,3 +207,21 @@ def test_true_probability_reproduces_the_oracle_and_answers_counterfactuals(smal
     with_da = rows.assign(domestic_abuse=pd.array([1] * len(rows), dtype="Int8"))
     without = rows.assign(domestic_abuse=pd.array([0] * len(rows), dtype="Int8"))
     assert (pop.true_probability(with_da) > pop.true_probability(without)).all()
+
+
+def test_the_looked_after_oracle_is_calibrated():
+    """P(looked after | visible columns) agrees with the levels drawn, overall and by
+    tenth of the oracle (within sampling error), and ranks better than the escalation
+    oracle does for entry into care."""
+    from sklearn.metrics import roc_auc_score
+
+    pop = make_synthetic_population(200_000, random_state=21)
+    la = (pop.frame["outcome_level"] == "looked_after").to_numpy()
+    p = pop.oracle_looked_after.to_numpy()
+    assert abs(p.mean() - la.mean()) < 3 * np.sqrt(p.mean() / len(p))
+    tenth = pd.qcut(p, 10, labels=False)
+    for t in range(10):
+        expected, observed = p[tenth == t].sum(), la[tenth == t].sum()
+        assert abs(observed - expected) < 4 * np.sqrt(expected) + 2, t
+    assert roc_auc_score(la, p) > roc_auc_score(la, pop.oracle.to_numpy())
+    assert (p <= pop.oracle.to_numpy() + 1e-12).all()  # entry into care is an escalation
