@@ -296,6 +296,7 @@ def _mitchell(card: ModelCard, s: StudySummary) -> None:
     )
     card.add_text("factors", _factors_text(s))
     _metrics_section(card, s.models)
+    _looked_after_text(card, s)
     card.add_text(
         "training_data",
         f"Data: {s.data.source}; {_fmt_int(s.data.n_families)}"
@@ -335,6 +336,23 @@ def _mitchell(card: ModelCard, s: StudySummary) -> None:
         "Do not use individual scores; use area and group totals with their intervals.",
         *s.notes,
     )
+
+
+def _looked_after_text(card: ModelCard, s: StudySummary) -> None:
+    la = s.looked_after
+    if la is None or la.model not in la.metrics:
+        return
+    auc = la.metrics[la.model]["roc_auc"]
+    text = (
+        "**Entry into care.** A second model of the same kind estimates each family's "
+        "chance that the highest level reached is looked after (entry into care), for "
+        f"planning placements. On the test period ({_fmt_int(la.test_entries)} entries into "
+        f"care) it ranks families with ROC AUC {_ci(auc, digits=2)}"
+    )
+    if "oracle" in la.metrics:
+        best = la.metrics["oracle"]["roc_auc"].estimate
+        text += f"; the best possible on this data is {_num(best, '.2f')}"
+    card.add_text("metrics", text + ".")
 
 
 def _metrics_section(card: ModelCard, models: ModelsSection | None) -> None:

@@ -29,6 +29,7 @@ from ._summary import (
     DisclosureSection,
     ExplanationsSection,
     FairnessSection,
+    LookedAfterSection,
     ModelFile,
     ModelsSection,
     PopulationSection,
@@ -52,6 +53,7 @@ class StudyData:
     oracle: pd.Series | None = None
     options: dict[str, Any] = field(default_factory=dict)
     preparation: list[str] = field(default_factory=list)
+    oracle_looked_after: pd.Series | None = None
 
     def __post_init__(self) -> None:
         if re.fullmatch("[0-9a-f]{64}", self.fingerprint) is None:
@@ -92,6 +94,7 @@ class StudyResult:
     notes: list[str] = field(default_factory=list)
     model_sha256: str | None = None
     preparation: list[str] = field(default_factory=list)
+    looked_after: ModelComparison | None = None
 
     @property
     def roles_dict(self) -> dict[str, Any]:
@@ -332,6 +335,28 @@ class StudyResult:
             },
         )
 
+    def _looked_after_summary(self) -> LookedAfterSection | None:
+        cmp_ = self.looked_after
+        if cmp_ is None:
+            return None
+        table, _ = cmp_.published(self.disclosure)
+        metrics: dict[str, dict[str, dict[str, float]]] = {}
+        for r in table.itertuples(index=False):
+            metrics.setdefault(str(r.model), {})[str(r.metric)] = {
+                "estimate": float(r.estimate),
+                "lower": float(r.lower),
+                "upper": float(r.upper),
+            }
+        return _section(
+            LookedAfterSection,
+            {
+                "model": self.config.models.primary,
+                "test_entries": publish_count(cmp_.n_escalations, self.disclosure),
+                "oracle_included": ORACLE in cmp_.models,
+                "metrics": metrics,
+            },
+        )
+
     def _transfer_summary(self) -> list[dict[str, Any]]:
         """By held-out authority: families (rounded) and each model's metrics."""
         if self.transfer is None:
@@ -385,6 +410,7 @@ class StudyResult:
             config=_strict_json(self.config.to_dict()),
             overview=_strict_json(self.overview),
             models=self._models_summary(),
+            looked_after=self._looked_after_summary(),
             fairness=self._fairness_summary(),
             population=self._population_summary(),
             explanations=self._explain_summary(),
@@ -425,6 +451,9 @@ class StudyResult:
         tables = {
             "model_comparison.csv": published[0] if published else None,
             "model_differences.csv": published[1] if published else None,
+            "looked_after_model.csv": self.looked_after.published(self.disclosure)[0]
+            if self.looked_after is not None
+            else None,
             "odds_ratios.csv": self.odds_ratios,
             "transfer_by_authority.csv": self.transfer,
             "fairness_mitigation.csv": None

@@ -6,13 +6,13 @@ aggregates leave a stage that publishes (probabilities stay in memory).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
+from .._limits import FIVE_OR_MORE, MIN_SPLIT_ESCALATIONS, MOST_DEPRIVED_DECILE
 from ..config import RunConfig
 from ..evaluation import ModelComparison, evaluate_models, transfer_by_authority
 from ..fairness import FairnessAudit, compare_mitigations, sensitive_features_from
@@ -106,10 +106,50 @@ class Described:
 
 @dataclass(frozen=True, eq=False)
 class Evaluated:
-    """The fitted rules and models and their comparison on the test families."""
+    """The fitted rules and models and their comparison on the test families; and the
+    model of entry into care beside them, where the data can support one."""
 
     comparison: ModelComparison
     fitted: dict[str, Any]
+    looked_after: ModelComparison | None = None
+    notes: tuple[str, ...] = ()
+
+
+#: The column of the derived outcome "entered care" (in memory only).
+_LOOKED_AFTER = "_entered_care"
+
+
+def fit_looked_after(ctx: Context) -> tuple[ModelComparison | None, list[str]]:
+    """A model of the highest level reached being "looked after" (entry into care), of
+    the primary model's kind (uncalibrated), fitted on the training families and
+    compared on the test families with the oracle where there is one (ROC AUC, average
+    precision, Brier score, calibration slope, with bootstrap intervals)."""
+    roles, frame, split = ctx.roles, ctx.frame, ctx.plan.split
+    what = "model of entry into care (looked after)"
+    if not roles.outcome_level or roles.outcome_level not in frame.columns:
+        return None, [f"skipped: {what} (the data has no 'outcome_level' role)"]
+    entered = (frame[roles.outcome_level].astype("string") == "looked_after").fillna(False)
+    y = entered.to_numpy()
+    if min(y[split.train].sum(), y[split.test].sum()) < MIN_SPLIT_ESCALATIONS:
+        return None, [
+            f"skipped: {what} (fewer than {MIN_SPLIT_ESCALATIONS} entries into care on a "
+            "side of the temporal split)"
+        ]
+    la_roles = replace(roles, outcome=_LOOKED_AFTER)
+    oracle = getattr(ctx.data, "oracle_looked_after", None)
+    comparison, _ = evaluate_models(
+        frame.assign(**{_LOOKED_AFTER: y.astype(np.int8)}),
+        la_roles,
+        split,
+        # uncalibrated: isotonic calibration's ties would blunt the ranking of a rare
+        # outcome, and what is reported here is the ranking
+        {ctx.primary: ctx.models(calibrate=False)[ctx.primary]},
+        oracle=oracle,
+        reference=ctx.primary,
+        metrics=("roc_auc", "average_precision", "brier", "calibration_slope"),
+        **ctx.bootstrap(),
+    )
+    return comparison, []
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,7 +210,8 @@ def fit_and_evaluate(ctx: Context) -> Evaluated:
         oracle=ctx.data.oracle,
         **ctx.bootstrap(),
     )
-    return Evaluated(comparison, fitted)
+    looked_after, notes = fit_looked_after(ctx)
+    return Evaluated(comparison, fitted, looked_after, tuple(notes))
 
 
 def check_transfer(ctx: Context, evaluated: Evaluated) -> pd.DataFrame | None:
@@ -365,5 +406,6 @@ def assemble(
         roles=ctx.roles,
         explanation=explanation,
         timings=timings,
-        notes=[*ctx.plan.notes, *audited.notes],
+        notes=[*ctx.plan.notes, *evaluated.notes, *audited.notes],
+        looked_after=evaluated.looked_after,
     )

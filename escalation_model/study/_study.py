@@ -48,6 +48,7 @@ def load_study_data(config: RunConfig) -> StudyData:
             fingerprint=fingerprint(pop.frame),
             oracle=pop.oracle,
             options=pop.options,
+            oracle_looked_after=pop.oracle_looked_after,
         )
     roles = ColumnRoles.from_toml(d.roles) if d.roles else ColumnRoles()
     frame = read_families(str(d.path), roles)

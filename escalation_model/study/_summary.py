@@ -36,6 +36,7 @@ __all__ = [
     "DisclosureSection",
     "ExplanationsSection",
     "FairnessSection",
+    "LookedAfterSection",
     "ModelsSection",
     "PopulationSection",
     "StudySummary",
@@ -174,6 +175,17 @@ class ModelsSection(_Section):
     )
 
 
+class LookedAfterSection(_Section):
+    """The model of entry into care (highest level "looked after"), beside the
+    escalation model: its metrics on the test families, and the oracle's on synthetic
+    data (figures published)."""
+
+    model: str
+    test_entries: Count
+    oracle_included: bool
+    metrics: dict[str, dict[str, Estimate]]
+
+
 class FairnessSection(_Section):
     """The fairness audit of the primary model (published figures only)."""
 
@@ -246,7 +258,7 @@ class DisclosureSection(_Section):
     statement: list[str] = Field(default_factory=list)
 
 
-_SECTIONS = ("models", "fairness", "population", "explanations")
+_SECTIONS = ("models", "looked_after", "fairness", "population", "explanations")
 
 
 class StudySummary(_Section):
@@ -262,6 +274,7 @@ class StudySummary(_Section):
     config: dict[str, Any] = Field(description="the run's configuration, every default filled")
     overview: dict[str, Figure] = Field(description="counts (published) and shares")
     models: ModelsSection | None = None
+    looked_after: LookedAfterSection | None = None
     fairness: FairnessSection | None = None
     population: PopulationSection | None = None
     explanations: ExplanationsSection | None = None
