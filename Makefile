@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python evaluation/bench_explain.py
 	$(BIN)/python evaluation/bench_population.py
 	$(BIN)/python evaluation/bench_stages.py
+	$(BIN)/python evaluation/bench_prepare.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

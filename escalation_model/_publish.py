@@ -55,6 +55,15 @@ class DisclosureRules:
             f"suppressed where one could be recovered from a total; counts {rounding}"
         )
 
+    def round(self, counts: Any) -> Any:
+        """Counts rounded to the nearest ``round_to`` (the one rounding rule; suppression
+        is the caller's: :func:`publish_count`, :func:`publish_share`, tables).
+
+        >>> DisclosureRules().round(np.array([1142.0, 2.0])).tolist()
+        [1140.0, 0.0]
+        """
+        return np.round(np.asarray(counts, dtype=float) / self.round_to) * self.round_to
+
     def statement(self) -> list[str]:
         """The published-statistics rules, for an information governance lead to sign
         off (the card's "Published statistics" section and the README say the same)."""
@@ -87,7 +96,7 @@ def publish_count(value: float, rules: DisclosureRules | None = None) -> float |
     rules = rules or DisclosureRules()
     if value != value or 0 < value < rules.min_cell:  # NaN or a small count
         return None
-    return float(np.round(value / rules.round_to) * rules.round_to)
+    return float(rules.round(value))
 
 
 def publish_share(
@@ -110,8 +119,7 @@ def publish_share(
     num = np.asarray(numerator, dtype=float)
     den = np.asarray(denominator, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pub_num = np.round(num / rules.round_to) * rules.round_to
-        pub_den = np.round(den / rules.round_to) * rules.round_to
+        pub_num, pub_den = rules.round(num), rules.round(den)
         small = ((num > 0) & (num < rules.min_cell)) | ((den > 0) & (den < rules.min_cell))
         out = np.where(small | ~(pub_den > 0), np.nan, pub_num / pub_den)
     return float(out) if out.ndim == 0 else out

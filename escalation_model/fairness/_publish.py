@@ -102,7 +102,7 @@ def _published_estimates(by_group: pd.DataFrame, rules: DisclosureRules) -> np.n
         if metric in COUNT_RATIOS:
             est[idx] = publish_share(num, den, rules)
         elif metric == "calibration_ratio":  # observed / expected: observed published
-            published = np.round(num / rules.round_to) * rules.round_to
+            published = rules.round(num)
             with np.errstate(invalid="ignore", divide="ignore"):
                 est[idx] = np.where(num > 0, est[idx] * published / num, est[idx])
     return est

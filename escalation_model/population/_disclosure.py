@@ -103,10 +103,7 @@ def apply_disclosure_control(
         sup = small_row | ((raw > 0) & (raw < rules.min_cell))
         sup = _secondary(np.nan_to_num(raw), sup, blocks)
         row_hidden |= sup & (raw < rules.min_cell)
-        values = raw
-        if rules.round_to > 1:
-            values = np.round(raw / rules.round_to) * rules.round_to
-        out[col] = np.where(sup, np.nan, values)
+        out[col] = np.where(sup, np.nan, rules.round(raw))
     for col in derived_columns:
         out[col] = np.where(row_hidden, np.nan, out[col].to_numpy(dtype=float))
     out.attrs["count_columns"] = list(count_columns)

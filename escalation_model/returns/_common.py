@@ -11,7 +11,7 @@ import pandas as pd
 from ..schema import Problem
 from ..schema._problems import examples
 
-__all__ = ["Paths", "as_paths", "parse_return_dates"]
+__all__ = ["Paths", "as_paths", "parse_return_dates", "read_text_csv"]
 
 Paths = str | PathLike[str] | Sequence[str | PathLike[str]]
 
@@ -81,3 +81,37 @@ def parse_return_dates(
             )
         )
     return dates, problems
+
+
+def read_text_csv(
+    path: str | PathLike[str],
+    required: Sequence[str],
+    *,
+    what: str,
+    fix: str,
+    missing_rule: str,
+    missing_fix: str,
+    upper_columns: bool = False,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """A CSV read as text (blanks are ``""``), and the columns it must have checked: the
+    frame and its problems (an unreadable file, or missing columns), never a parser
+    traceback. ``what`` names the file in the message, ``fix`` says what to pass instead;
+    ``missing_rule``/``missing_fix`` say what a missing column means here (``{missing}``
+    in ``missing_fix`` is replaced by the missing columns).
+    """
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        reason = "cannot be read" if isinstance(exc, OSError) else "is not a readable CSV file"
+        problem = Problem(
+            "(whole file)", f"{what} {reason} ({type(exc).__name__})", fix, file=str(path)
+        )
+        return pd.DataFrame(columns=list(required)), [problem]
+    if upper_columns:
+        frame.columns = [str(c).strip().upper() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        names = ", ".join(missing)
+        problem = Problem(names, missing_rule, missing_fix.format(missing=names), file=str(path))
+        return frame, [problem]
+    return frame, []

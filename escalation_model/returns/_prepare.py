@@ -18,7 +18,7 @@ from .._publish import DisclosureRules, publish_count
 from ..config import ConfigError
 from ..schema import Problem, SchemaError
 from ._cin import read_cin_census
-from ._common import parse_return_dates
+from ._common import parse_return_dates, read_text_csv
 from ._labels import label_families
 from ._profiles import family_profiles, read_indicator_mapping
 from ._spells import SpellDefinitions, statutory_spells
@@ -189,28 +189,16 @@ def _read_table(path: Path, what: str) -> tuple[pd.DataFrame, list[Problem]]:
     """A CSV table of ``prepare``'s inputs: ids as text, dates DD/MM/YYYY or ISO per
     value; every problem (unreadable file, missing column, unreadable date) returned."""
     required, date_columns = _TABLES[what]
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        return pd.DataFrame(columns=list(required)), [
-            Problem(
-                "(whole file)",
-                f"the {what} file is not a readable CSV ({type(exc).__name__})",
-                f"pass the {what} table as a CSV file",
-                file=str(path),
-            )
-        ]
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        return frame, [
-            Problem(
-                ", ".join(missing),
-                f"the {what} table lacks a column it must have",
-                f"add {', '.join(missing)} to the {what} table",
-                file=str(path),
-            )
-        ]
-    problems: list[Problem] = []
+    frame, problems = read_text_csv(
+        path,
+        required,
+        what=f"the {what} file",
+        fix=f"pass the {what} table as a CSV file",
+        missing_rule=f"the {what} table lacks a column it must have",
+        missing_fix=f"add {{missing}} to the {what} table",
+    )
+    if problems:
+        return frame, problems
     for col, needed in date_columns.items():
         if col in frame.columns:
             frame[col], found = parse_return_dates(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..schema import Problem, SchemaError
-from ._common import Paths, as_paths, parse_return_dates
+from ._common import Paths, as_paths, parse_return_dates, read_text_csv
 
 __all__ = ["SSDA903", "read_ssda903"]
 
@@ -35,30 +35,15 @@ class SSDA903:
 
 
 def _read_csv(path: str, columns: tuple[str, ...], what: str) -> tuple[pd.DataFrame, list[Problem]]:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        reason = "cannot be read" if isinstance(exc, OSError) else "is not a readable CSV file"
-        return pd.DataFrame(), [
-            Problem(
-                "(whole file)",
-                f"the SSDA903 {what} file {reason} ({type(exc).__name__})",
-                f"pass the {what} CSV exported for the DfE return",
-                file=path,
-            )
-        ]
-    frame.columns = [str(c).strip().upper() for c in frame.columns]
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        return frame, [
-            Problem(
-                ", ".join(missing),
-                f"a column every SSDA903 {what} file has is missing",
-                f"export the {what} file with the DfE column names ({', '.join(columns)})",
-                file=path,
-            )
-        ]
-    return frame, []
+    return read_text_csv(
+        path,
+        columns,
+        what=f"the SSDA903 {what} file",
+        fix=f"pass the {what} CSV exported for the DfE return",
+        missing_rule=f"a column every SSDA903 {what} file has is missing",
+        missing_fix=f"export the {what} file with the DfE column names ({', '.join(columns)})",
+        upper_columns=True,
+    )
 
 
 def _episodes(path: str) -> tuple[pd.DataFrame, list[Problem]]:

@@ -47,12 +47,14 @@ def test_shares_of_strategies_give_back_only_rounded_counts(small):
 
 
 def test_one_rule_for_a_single_count():
-    assert [publish_count(v) for v in (0, 1, 9, 10, 12, 13, float("nan"))] == [
+    assert [publish_count(v) for v in (0, 1, 3, 9, 10, 12, 13, 144_186, float("nan"))] == [
         0.0,
+        None,
         None,
         None,
         10.0,
         10.0,
         15.0,
+        144_185.0,
         None,
     ]

@@ -348,20 +348,22 @@ def test_no_attack_succeeds_on_300000_families(tmp_path):
     assert (folder / "plots" / "funnel_ward_code.png").exists()
 
 
+def _exact_share(num, den, rules=None):
+    """A share as an exact ratio of the true counts (what publish_share replaces)."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den > 0, num / den, np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
 def _switch_off_shares(monkeypatch):
     """Shares as exact ratios of the true counts (the rule before this suite)."""
     import escalation_model.fairness._publish as fairness_publish
     import escalation_model.population._profile as profile
     import escalation_model.study._stages as stages
 
-    def exact(num, den, rules=None):
-        num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.where(den > 0, num / den, np.nan)
-        return float(out) if out.ndim == 0 else out
-
     for module in (fairness_publish, profile, stages):
-        monkeypatch.setattr(module, "publish_share", exact)
+        monkeypatch.setattr(module, "publish_share", _exact_share)
 
 
 def _switch_off_published_metrics(monkeypatch):
@@ -402,12 +404,7 @@ def _switch_off_fairness_threshold(monkeypatch):
         lambda by_group, min_cell=10: np.ones(len(by_group), dtype=bool),
     )
 
-    def exact(num, den, rules=None):
-        num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(den > 0, num / den, np.nan)
-
-    monkeypatch.setattr(fairness_publish, "publish_share", exact)
+    monkeypatch.setattr(fairness_publish, "publish_share", _exact_share)
 
 
 def _switch_off_derived_blanking(monkeypatch):

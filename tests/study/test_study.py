@@ -82,21 +82,6 @@ def assert_valid_summary(summary: dict) -> None:
     json.dumps(summary, allow_nan=False)
 
 
-def test_published_counts_follow_the_disclosure_rules():
-    from escalation_model.population import DisclosureRules, publish_count
-
-    rules = DisclosureRules()
-    assert [publish_count(v, rules) for v in (0, 3, 9, 10, 12, 13, 144_186)] == [
-        0.0,
-        None,
-        None,
-        10.0,
-        10.0,
-        15.0,
-        144_185.0,
-    ]
-
-
 def test_missing_protected_and_area_values_are_counted_not_dropped(small_population):
     import warnings
 
