@@ -1,7 +1,14 @@
 """Aggregation by area and segment, targeting strategies, scenarios, monitoring and
 disclosure control: evidence for commissioning without exposing any family."""
 
-from ._aggregate import SEGMENTS, add_segments, aggregate, demand_forecast, monitor
+from ._aggregate import (
+    SEGMENTS,
+    add_segments,
+    aggregate,
+    demand_forecast,
+    latest_profiles,
+    monitor,
+)
 from ._disclosure import (
     FORBIDDEN_COLUMNS,
     DisclosureError,
@@ -11,12 +18,19 @@ from ._disclosure import (
     publish_count,
     publish_share,
 )
+from ._handover import DEMAND_AGE_BANDS, EntryHistory, Handover, age_band, hand_over
 from ._plots import plot_funnel, plot_strategies
 from ._poisson_binomial import poisson_binomial_interval, poisson_binomial_pmf
 from ._profile import count_indicators, profile_table
 from ._strategies import Scenario, compare_strategies, scenario_table, strategy_scores
 
 __all__ = [
+    "DEMAND_AGE_BANDS",
+    "EntryHistory",
+    "Handover",
+    "age_band",
+    "hand_over",
+    "latest_profiles",
     "FORBIDDEN_COLUMNS",
     "SEGMENTS",
     "DisclosureError",

@@ -19,6 +19,7 @@ __all__ = [
     "aggregate",
     "add_segments",
     "demand_forecast",
+    "latest_profiles",
     "monitor",
     "observed_interval",
     "SEGMENTS",
@@ -171,6 +172,23 @@ def _observed_from_published(
             table[ratio] = np.where(known & (e > 0), obs / e, np.nan)
 
 
+def latest_profiles(frame: pd.DataFrame, roles: ColumnRoles, window_days: int = 365) -> np.ndarray:
+    """The families a service plans for now: each family's most recent profile within
+    ``window_days`` of the latest profile date (a boolean mask over ``frame``)."""
+    if not roles.profile_date:
+        raise ValueError("a forecast needs the 'profile_date' role")
+    dates = parse_profile_dates(frame, roles)
+    recent = (dates >= dates.max() - pd.Timedelta(days=window_days)).to_numpy().copy()
+    if roles.family_id and roles.family_id in frame.columns:
+        ids = frame[roles.family_id].to_numpy()
+        order = np.argsort(dates.to_numpy(), kind="stable")[::-1]
+        first = np.zeros(len(frame), dtype=bool)
+        _, pos = np.unique(ids[order], return_index=True)
+        first[order[pos]] = True
+        recent &= first
+    return recent
+
+
 def demand_forecast(
     frame: pd.DataFrame,
     proba: np.ndarray | pd.Series,
@@ -190,14 +208,7 @@ def demand_forecast(
     if not roles.profile_date:
         raise ValueError("a demand forecast needs the 'profile_date' role")
     dates = parse_profile_dates(frame, roles)
-    recent = (dates >= dates.max() - pd.Timedelta(days=window_days)).to_numpy().copy()
-    if roles.family_id and roles.family_id in frame.columns:
-        ids = frame[roles.family_id].to_numpy()
-        order = np.argsort(dates.to_numpy(), kind="stable")[::-1]
-        first = np.zeros(len(frame), dtype=bool)
-        _, pos = np.unique(ids[order], return_index=True)
-        first[order[pos]] = True
-        recent &= first
+    recent = latest_profiles(frame, roles, window_days)
     sub = frame.loc[recent]
     table = aggregate(sub, np.asarray(proba)[recent], by, confidence=confidence, rules=rules)
     lo, hi = poisson_binomial_interval(np.asarray(proba, dtype=float)[recent], confidence)

@@ -9,6 +9,7 @@ from ..schema import THINK_FAMILY
 from ..study._summary import (
     Estimate,
     FairnessSection,
+    HandoverSection,
     ModelsSection,
     PopulationSection,
     StudySummary,
@@ -352,7 +353,28 @@ def _looked_after_text(card: ModelCard, s: StudySummary) -> None:
     if "oracle" in la.metrics:
         best = la.metrics["oracle"]["roc_auc"].estimate
         text += f"; the best possible on this data is {_num(best, '.2f')}"
+    if la.test_expected_entries is not None:
+        text += (
+            f". It expected {_num(la.test_expected_entries, ',.0f')} entries there, against "
+            f"{_fmt_int(la.test_entries)} observed"
+        )
     card.add_text("metrics", text + ".")
+    _handover_text(card, la.handover)
+
+
+def _handover_text(card: ModelCard, h: HandoverSection | None) -> None:
+    if h is None:
+        return
+    card.add_text(
+        "metrics",
+        f"**For placement planning.** Among the latest {_fmt_int(h.families)} families, the "
+        f"model expects {_num(h.expected, ',.0f')} {h.unit} "
+        f"to enter care in the next {h.horizon_months} months ({_num(h.lower, ',.0f')} to "
+        f"{_num(h.upper, ',.0f')}, the interval from the families' own chances only). "
+        "looked_after_handover.csv gives them by quarter and age band, in the shape the "
+        "looked-after demand models take their entrants.",
+        *h.basis,
+    )
 
 
 def _metrics_section(card: ModelCard, models: ModelsSection | None) -> None:

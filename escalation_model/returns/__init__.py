@@ -16,6 +16,7 @@ from ._prepare import (
     load_prepare_config,
     preparation_path,
     prepare,
+    read_entry_history,
     read_preparation,
     write_preparation,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "periods_of_care",
     "preparation_path",
     "prepare",
+    "read_entry_history",
     "read_preparation",
     "profile_schedule",
     "read_cin_census",

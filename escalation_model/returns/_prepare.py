@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,9 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .._errors import EscalationModelError
 from .._publish import DisclosureRules, publish_count
 from ..config import ConfigError
+from ..population import EntryHistory
 from ..schema import Problem, SchemaError
 from ._cin import read_cin_census
 from ._common import parse_return_dates, read_text_csv
+from ._entries import birth_dates, care_entries
 from ._labels import label_families
 from ._profiles import family_profiles, read_indicator_mapping
 from ._spells import SpellDefinitions, statutory_spells
@@ -30,6 +32,7 @@ __all__ = [
     "load_prepare_config",
     "prepare",
     "preparation_path",
+    "read_entry_history",
     "read_preparation",
     "write_preparation",
 ]
@@ -105,13 +108,13 @@ class PrepareReport:
     excluded: dict[str, int] = field(default_factory=dict)
     coverage: dict[str, float] = field(default_factory=dict)
     definitions: list[str] = field(default_factory=list)
+    entries_into_care: EntryHistory | None = None
 
     def lines(self, rules: DisclosureRules | None = None) -> list[str]:
         """The report for the screen and the card: counts rounded, small ones withheld."""
 
         def n(v: int) -> str:
-            p = publish_count(v, rules)
-            return "fewer than 10" if p is None else f"{p:,.0f}"
+            return _n(publish_count(v, rules), rules)
 
         out = [
             f"families: {n(self.families)} at {self.profile_dates} profile date(s); "
@@ -122,7 +125,21 @@ class PrepareReport:
         out += [
             "indicators known for: " + ", ".join(f"{k} {v:.0%}" for k, v in self.coverage.items())
         ]
-        return out + [f"definition: {d}" for d in self.definitions]
+        out += [f"definition: {d}" for d in self.definitions]
+        h = self.entries_into_care
+        if h is not None:
+            known = sum(v or 0 for k, v in h.by_age_band.items() if k != "not known")
+            out.append(
+                f"entries into care in the labelled windows: {_n(h.entries, rules)} (in "
+                f"{_n(h.families, rules)} family windows; age at entry known for {known:,.0f})"
+            )
+        return out
+
+
+def _n(value: float | None, rules: DisclosureRules | None) -> str:
+    """A published count as text ("fewer than N" where suppressed)."""
+    threshold = (rules or DisclosureRules()).min_cell
+    return f"fewer than {threshold}" if value is None else f"{value:,.0f}"
 
 
 def preparation_path(data_path: str | PathLike[str]) -> Path:
@@ -140,12 +157,50 @@ def write_preparation(report: PrepareReport, data_path: str | PathLike[str]) -> 
     """Record the published report (definitions, exclusions, counts rounded) beside the
     prepared file, for ``run`` to state on the card."""
     path = preparation_path(data_path)
-    path.write_text(
-        json.dumps({"prepared_by": "escalation-model prepare", "lines": report.lines()}, indent=2)
-        + "\n",
-        "utf-8",
-    )
+    record: dict[str, Any] = {"prepared_by": "escalation-model prepare", "lines": report.lines()}
+    if report.entries_into_care is not None:
+        record["entries_into_care"] = report.entries_into_care.model_dump()
+    path.write_text(json.dumps(record, indent=2) + "\n", "utf-8")
     return path
+
+
+def _record(data_path: str | PathLike[str]) -> dict[str, Any] | None:
+    path = preparation_path(data_path)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        if not isinstance(data, dict) or data.get("prepared_by") != "escalation-model prepare":
+            raise ValueError
+        return data
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise _not_a_record(path) from None
+
+
+def _not_a_record(path: Path) -> EscalationModelError:
+    return EscalationModelError(
+        f"{path} is not a preparation record written by escalation-model prepare. "
+        "Fix: prepare the file again, or remove the record."
+    )
+
+
+def read_entry_history(data_path: str | PathLike[str]) -> EntryHistory | None:
+    """The entries into care ``prepare`` recorded beside a prepared file (published
+    counts), for the hand-over to the demand models; None if there is no record or it
+    holds none.
+
+    Raises
+    ------
+    EscalationModelError
+        If the record is there but not one ``prepare`` writes.
+    """
+    data = _record(data_path)
+    if data is None or "entries_into_care" not in data:
+        return None
+    try:
+        return EntryHistory.model_validate(data["entries_into_care"])
+    except ValidationError:
+        raise _not_a_record(preparation_path(data_path)) from None
 
 
 def read_preparation(data_path: str | PathLike[str]) -> list[str]:
@@ -157,21 +212,12 @@ def read_preparation(data_path: str | PathLike[str]) -> list[str]:
     EscalationModelError
         If the record is there but not one ``prepare`` writes.
     """
-    path = preparation_path(data_path)
-    if not path.is_file():
+    data = _record(data_path)
+    if data is None:
         return []
-    try:
-        data = json.loads(path.read_text("utf-8"))
-        lines = data["lines"]
-        if data.get("prepared_by") != "escalation-model prepare" or not all(
-            isinstance(x, str) for x in lines
-        ):
-            raise ValueError
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        raise EscalationModelError(
-            f"{path} is not a preparation record written by escalation-model prepare. "
-            "Fix: prepare the file again, or remove the record."
-        ) from None
+    lines = data.get("lines")
+    if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+        raise _not_a_record(preparation_path(data_path))
     return [str(x)[:500] for x in lines][:50]
 
 
@@ -277,6 +323,13 @@ def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
     for rule in rules:
         frame[rule.indicator] = frame[rule.indicator].astype("Int8")
     linked = membership[membership["person_id"].isin(set(spells["child_id"]))]
+    entries = care_entries(
+        labelled,
+        membership,
+        spells,
+        birth_dates(None if s903 is None else s903.children, None if cin is None else cin.children),
+        horizon_months=c.horizon_months,
+    )
     report = PrepareReport(
         families=int(frame["family_id"].nunique()),
         profile_dates=int(frame["profile_date"].nunique()),
@@ -285,5 +338,8 @@ def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
         excluded=label_report.excluded,
         coverage={r.indicator: float(profiles[r.indicator].notna().mean()) for r in rules},
         definitions=definitions.describe(),
+        entries_into_care=EntryHistory.from_entries(entries, horizon_months=c.horizon_months)
+        if s903 is not None
+        else None,
     )
     return frame, report

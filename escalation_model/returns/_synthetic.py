@@ -47,6 +47,22 @@ def _people(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return people
 
 
+def _birth_dates(frame: pd.DataFrame, rng: np.random.Generator) -> pd.Series:
+    """The first child's birth date, by child id: an age on the profile date drawn
+    evenly within the family's child age band ("0-4", "5-9", ...; none without one)."""
+    if "child_age_band" not in frame.columns:
+        return pd.Series(dtype="datetime64[s]")
+    band = frame["child_age_band"].astype("string").fillna("")
+    bounds = band.str.extract(r"^(\d+)-(\d+)$").astype(float)
+    known = bounds[0].notna().to_numpy()
+    low, high = bounds[0].to_numpy()[known], bounds[1].to_numpy()[known] + 1
+    days = (low + rng.random(int(known.sum())) * (high - low)) * 365.25
+    born = frame["profile_date"][known] - pd.to_timedelta(np.floor(days), unit="D")
+    ids = "C" + frame["family_id"].astype(str)[known] + "-0"
+    out = pd.Series(born.dt.floor("D").to_numpy(), index=ids.to_numpy())
+    return out[~out.index.duplicated()]
+
+
 def _spell_starts(frame: pd.DataFrame, rng: np.random.Generator) -> pd.Series:
     """A start date inside (d, d + 12 months] for every family."""
     days = rng.integers(1, 360, size=len(frame))
@@ -183,7 +199,7 @@ def _uk(dates: pd.Series) -> pd.Series:
     return dates.dt.strftime("%d/%m/%Y").fillna("")
 
 
-def _write_ssda903(episodes: pd.DataFrame, folder: Path, last_year: int) -> None:
+def _write_ssda903(episodes: pd.DataFrame, births: pd.Series, folder: Path, last_year: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for year, part in _by_year(episodes, last_year).items():
         pd.DataFrame(
@@ -203,8 +219,15 @@ def _write_ssda903(episodes: pd.DataFrame, folder: Path, last_year: int) -> None
                 "URN": "SC000000",
             }
         ).to_csv(folder / f"{year}-episodes.csv", index=False)
+        child = pd.Series(part["child"].unique())
         pd.DataFrame(
-            {"CHILD": part["child"].unique(), "SEX": "1", "DOB": "", "ETHNIC": "WBRI", "UPN": ""}
+            {
+                "CHILD": child,
+                "SEX": "1",
+                "DOB": _uk(child.map(births).astype("datetime64[s]")),
+                "ETHNIC": "WBRI",
+                "UPN": "",
+            }
         ).to_csv(folder / f"{year}-header.csv", index=False)
 
 
@@ -325,7 +348,7 @@ def make_synthetic_returns(
     records, coverage, mapping = _agency(frame, roles, rng)
     members, episodes, referrals, plans, early = _statutory(frame, people, rng)
     episodes = pd.concat([episodes, in_care], ignore_index=True)
-    _write_ssda903(episodes, folder / "ssda903", last_year)
+    _write_ssda903(episodes, _birth_dates(frame, rng), folder / "ssda903", last_year)
     _write_cin(referrals, plans, folder / "cin", last_year)
     members.to_csv(folder / "membership.csv", index=False, date_format="%Y-%m-%d")
     records.to_csv(folder / "records.csv", index=False, date_format="%Y-%m-%d")

@@ -21,7 +21,7 @@ from ..config import RunConfig
 from ..evaluation import ORACLE, ModelComparison, Split
 from ..fairness import FairnessAudit
 from ..models import file_sha256, save_model
-from ..population import DisclosureRules, publish_count, publish_share
+from ..population import DisclosureRules, EntryHistory, Handover, publish_count, publish_share
 from ..schema import ColumnRoles, ValidationReport
 from ._figures import save_figures, study_figures
 from ._summary import (
@@ -54,6 +54,7 @@ class StudyData:
     options: dict[str, Any] = field(default_factory=dict)
     preparation: list[str] = field(default_factory=list)
     oracle_looked_after: pd.Series | None = None
+    entry_history: EntryHistory | None = None
 
     def __post_init__(self) -> None:
         if re.fullmatch("[0-9a-f]{64}", self.fingerprint) is None:
@@ -95,6 +96,7 @@ class StudyResult:
     model_sha256: str | None = None
     preparation: list[str] = field(default_factory=list)
     looked_after: ModelComparison | None = None
+    handover: Handover | None = None
 
     @property
     def roles_dict(self) -> dict[str, Any]:
@@ -352,8 +354,22 @@ class StudyResult:
             {
                 "model": self.config.models.primary,
                 "test_entries": publish_count(cmp_.n_escalations, self.disclosure),
+                "test_expected_entries": publish_figure(
+                    float(cmp_.probabilities(self.config.models.primary).sum())
+                ),
                 "oracle_included": ORACLE in cmp_.models,
                 "metrics": metrics,
+                "handover": None
+                if (h := self.handover) is None
+                else {
+                    "families": h.families,
+                    "horizon_months": h.horizon_months,
+                    "unit": h.unit,
+                    "expected": h.expected,
+                    "lower": h.lower,
+                    "upper": h.upper,
+                    "basis": h.basis,
+                },
             },
         )
 
@@ -454,6 +470,7 @@ class StudyResult:
             "looked_after_model.csv": self.looked_after.published(self.disclosure)[0]
             if self.looked_after is not None
             else None,
+            "looked_after_handover.csv": None if self.handover is None else self.handover.table,
             "odds_ratios.csv": self.odds_ratios,
             "transfer_by_authority.csv": self.transfer,
             "fairness_mitigation.csv": None

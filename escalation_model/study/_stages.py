@@ -19,8 +19,10 @@ from ..fairness import FairnessAudit, compare_mitigations, sensitive_features_fr
 from ..models import make_models
 from ..population import (
     DisclosureRules,
+    Handover,
     Scenario,
     count_indicators,
+    hand_over,
     monitor,
     profile_table,
     publish_count,
@@ -43,6 +45,7 @@ __all__ = [
     "describe_population",
     "explain_primary",
     "fit_and_evaluate",
+    "hand_over_entries",
     "population_figures",
     "score_later_families",
 ]
@@ -113,13 +116,14 @@ class Evaluated:
     fitted: dict[str, Any]
     looked_after: ModelComparison | None = None
     notes: tuple[str, ...] = ()
+    looked_after_model: Any = None
 
 
 #: The column of the derived outcome "entered care" (in memory only).
 _LOOKED_AFTER = "_entered_care"
 
 
-def fit_looked_after(ctx: Context) -> tuple[ModelComparison | None, list[str]]:
+def fit_looked_after(ctx: Context) -> tuple[ModelComparison | None, Any, list[str]]:
     """A model of the highest level reached being "looked after" (entry into care), of
     the primary model's kind (uncalibrated), fitted on the training families and
     compared on the test families with the oracle where there is one (ROC AUC, average
@@ -127,17 +131,21 @@ def fit_looked_after(ctx: Context) -> tuple[ModelComparison | None, list[str]]:
     roles, frame, split = ctx.roles, ctx.frame, ctx.plan.split
     what = "model of entry into care (looked after)"
     if not roles.outcome_level or roles.outcome_level not in frame.columns:
-        return None, [f"skipped: {what} (the data has no 'outcome_level' role)"]
+        return None, None, [f"skipped: {what} (the data has no 'outcome_level' role)"]
     entered = (frame[roles.outcome_level].astype("string") == "looked_after").fillna(False)
     y = entered.to_numpy()
     if min(y[split.train].sum(), y[split.test].sum()) < MIN_SPLIT_ESCALATIONS:
-        return None, [
-            f"skipped: {what} (fewer than {MIN_SPLIT_ESCALATIONS} entries into care on a "
-            "side of the temporal split)"
-        ]
+        return (
+            None,
+            None,
+            [
+                f"skipped: {what} (fewer than {MIN_SPLIT_ESCALATIONS} entries into care on a "
+                "side of the temporal split)"
+            ],
+        )
     la_roles = replace(roles, outcome=_LOOKED_AFTER)
     oracle = getattr(ctx.data, "oracle_looked_after", None)
-    comparison, _ = evaluate_models(
+    comparison, fitted = evaluate_models(
         frame.assign(**{_LOOKED_AFTER: y.astype(np.int8)}),
         la_roles,
         split,
@@ -149,7 +157,7 @@ def fit_looked_after(ctx: Context) -> tuple[ModelComparison | None, list[str]]:
         metrics=("roc_auc", "average_precision", "brier", "calibration_slope"),
         **ctx.bootstrap(),
     )
-    return comparison, []
+    return comparison, fitted[ctx.primary], []
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,8 +218,8 @@ def fit_and_evaluate(ctx: Context) -> Evaluated:
         oracle=ctx.data.oracle,
         **ctx.bootstrap(),
     )
-    looked_after, notes = fit_looked_after(ctx)
-    return Evaluated(comparison, fitted, looked_after, tuple(notes))
+    looked_after, la_model, notes = fit_looked_after(ctx)
+    return Evaluated(comparison, fitted, looked_after, tuple(notes), la_model)
 
 
 def check_transfer(ctx: Context, evaluated: Evaluated) -> pd.DataFrame | None:
@@ -359,6 +367,33 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def hand_over_entries(
+    ctx: Context, evaluated: Evaluated, scored: Scored
+) -> tuple[Handover | None, list[str]]:
+    """Expected entries into care among the latest families (the model of entry into
+    care), by quarter and age band, for the looked-after demand models."""
+    what = "hand-over to the looked-after demand models"
+    if evaluated.looked_after_model is None:
+        return None, [f"skipped: {what} (no model of entry into care)"]
+    later = ctx.frame[scored.after_training]
+    if not len(later) or not ctx.roles.profile_date:
+        return None, [f"skipped: {what} (no families profiled after the training period)"]
+    proba = evaluated.looked_after_model.predict_proba(later)[:, 1]
+    history = ctx.data.entry_history
+    handover = hand_over(
+        later,
+        proba,
+        ctx.roles,
+        history=None if history is None else history.under(ctx.rules),
+        horizon_months=round(ctx.config.split.horizon_days * 12 / 365)
+        if history is None
+        else history.horizon_months,
+        confidence=ctx.config.evaluation.confidence,
+        rules=ctx.rules,
+    )
+    return handover, []
+
+
 def explain_primary(ctx: Context, evaluated: Evaluated) -> Any:
     """SHAP summaries of the primary model on a seeded sample of the test families."""
     from ..explain import explain_model
@@ -382,6 +417,8 @@ def assemble(
     tables: dict[str, pd.DataFrame],
     explanation: Any,
     timings: dict[str, float],
+    *,
+    handover: tuple[Handover | None, list[str]] = (None, []),
 ) -> StudyResult:
     """The stages' findings as one :class:`StudyResult` (aggregates only)."""
     data = ctx.data
@@ -406,6 +443,7 @@ def assemble(
         roles=ctx.roles,
         explanation=explanation,
         timings=timings,
-        notes=[*ctx.plan.notes, *evaluated.notes, *audited.notes],
+        notes=[*ctx.plan.notes, *evaluated.notes, *audited.notes, *handover[1]],
         looked_after=evaluated.looked_after,
+        handover=handover[0],
     )

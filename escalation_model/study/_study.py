@@ -14,7 +14,7 @@ from pathlib import Path
 from .._errors import raise_if_interrupted
 from ..config import RunConfig
 from ..datasets import fingerprint, make_synthetic_population, read_families
-from ..returns import read_preparation
+from ..returns import read_entry_history, read_preparation
 from ..schema import ColumnRoles
 from ._plan import StudyPlan, plan_study
 from ._population import population_tables
@@ -27,6 +27,7 @@ from ._stages import (
     describe_population,
     explain_primary,
     fit_and_evaluate,
+    hand_over_entries,
     population_figures,
     score_later_families,
 )
@@ -58,6 +59,7 @@ def load_study_data(config: RunConfig) -> StudyData:
         source=f"analyst file {Path(str(d.path)).name}",
         fingerprint=fingerprint(frame),
         preparation=read_preparation(str(d.path)),
+        entry_history=read_entry_history(str(d.path)),
     )
 
 
@@ -115,8 +117,19 @@ def run_study(
     by = "area and segment" if data.roles.area else "segment"
     stage("population", f"aggregating by {by}; comparing targeting strategies")
     tables = population_figures(ctx, scored)
+    handover, handover_notes = hand_over_entries(ctx, evaluated, scored)
     stage("explain", f"explaining the {primary} model with SHAP on sampled families")
     explanation = explain_primary(ctx, evaluated)
     marks.append(("end", time.perf_counter()))
     timings = {k: round(b - a, 3) for (k, a), (_, b) in zip(marks, marks[1:], strict=False)}
-    return assemble(ctx, described, evaluated, transfer, audited, tables, explanation, timings)
+    return assemble(
+        ctx,
+        described,
+        evaluated,
+        transfer,
+        audited,
+        tables,
+        explanation,
+        timings,
+        handover=(handover, handover_notes),
+    )

@@ -36,6 +36,7 @@ __all__ = [
     "DisclosureSection",
     "ExplanationsSection",
     "FairnessSection",
+    "HandoverSection",
     "LookedAfterSection",
     "ModelsSection",
     "PopulationSection",
@@ -175,15 +176,35 @@ class ModelsSection(_Section):
     )
 
 
+class HandoverSection(_Section):
+    """Expected entries into care among the latest families, for the looked-after demand
+    models (the table ``looked_after_handover.csv``, by quarter and age band)."""
+
+    families: Count
+    horizon_months: int
+    unit: str = Field(
+        description='"children" (ages and entries per family from the history) or "families"'
+    )
+    expected: Figure
+    lower: Figure
+    upper: Figure
+    basis: list[str] = Field(
+        description="where the timing, age bands and entries per family came from"
+    )
+
+
 class LookedAfterSection(_Section):
     """The model of entry into care (highest level "looked after"), beside the
     escalation model: its metrics on the test families, and the oracle's on synthetic
-    data (figures published)."""
+    data (figures published); the entries it expected there against those observed; and
+    the hand-over to the demand models."""
 
     model: str
     test_entries: Count
+    test_expected_entries: Figure = None
     oracle_included: bool
     metrics: dict[str, dict[str, Estimate]]
+    handover: HandoverSection | None = None
 
 
 class FairnessSection(_Section):

@@ -108,3 +108,42 @@ def test_a_missing_column_is_named():
             pd.DataFrame({"family_id": ["F"]}),
             _spells(),
         )
+
+
+def _entries(spells, membership, births, **kw):
+    from escalation_model.returns._entries import care_entries
+
+    profiles = pd.DataFrame({"family_id": ["F"], "profile_date": [D]})
+    labelled, _ = label_families(profiles, membership, spells, **kw)
+    return care_entries(labelled, membership, spells, births)
+
+
+def test_entries_into_care_for_the_hand_over_keep_the_window_s_edges_and_ages():
+    """(A spell starting on the profile date is open on it: the family is already in
+    care, and its windows give no entries; see the next test.)"""
+    membership = pd.DataFrame(
+        {
+            "family_id": ["F"] * 3,
+            "person_id": ["c2", "c3", "baby"],
+            "valid_from": [None, None, "2021-01-10"],
+        }
+    )
+    spells = _spells(
+        ("c2", "looked_after", "2021-06-30", None),  # the window's last day: inside, quarter 4
+        ("c3", "looked_after", "2020-09-30", "2020-12-01"),  # quarter 1's last day
+        ("baby", "looked_after", "2021-01-15", None),  # born in the window
+    )
+    births = pd.Series(
+        pd.to_datetime(["2005-07-01", "2012-09-30", "2021-01-10"]), index=["c2", "c3", "baby"]
+    )
+    got = _entries(spells, membership, births).set_index("quarter")["age_band"].to_dict()
+    assert got == {1: "5-9", 3: "under 1", 4: "10-15"}
+
+
+def test_no_entries_are_taken_from_families_already_in_care_or_censored():
+    membership = pd.DataFrame({"family_id": ["F", "F"], "person_id": ["c1", "c2"]})
+    spells = _spells(
+        ("c1", "looked_after", "2020-01-01", None),  # open on the profile date
+        ("c2", "looked_after", "2020-09-01", None),
+    )
+    assert _entries(spells, membership, pd.Series(dtype="datetime64[s]")).empty

@@ -9,6 +9,7 @@ import pytest
 
 from escalation_model.cli import main
 from escalation_model.datasets import make_synthetic_population, read_families
+from escalation_model.population import publish_count
 from escalation_model.returns import load_prepare_config, make_synthetic_returns, prepare
 from escalation_model.schema import SchemaError, validate
 
@@ -33,6 +34,11 @@ def _round_trip(n_families: int, folder):
             check_dtype=False,
         )
     validate(frame, pop.roles)
+    # every family entering care is in the history the hand-over reads (one child each)
+    entering = int((truth["outcome_level"].astype(str) == "looked_after").sum())
+    history = report.entries_into_care
+    assert history.families == history.entries == publish_count(entering)
+    assert history.by_age_band["not known"] == 0  # the header gives every birth date
     return report
 
 
@@ -97,6 +103,14 @@ def test_the_cli_prepares_and_the_study_runs_on_it(tmp_path, monkeypatch, capsys
     assert "excluded: 200 rows (already in statutory care on the profile date)" in card
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert any("definition: Looked after" in line for line in summary["data"]["preparation"])
+    # the hand-over to the demand models: children by quarter and age band, from the
+    # ages at entry and the timing prepare recorded
+    handover = summary["looked_after"]["handover"]
+    table = pd.read_csv(tmp_path / "out" / "looked_after_handover.csv")
+    assert handover["unit"] == "children" and set(table["unit"]) == {"children"}
+    assert set(table["age_band"]) <= {"under 1", "1-4", "5-9", "10-15", "16+"}
+    assert table["expected_entries"].sum() == pytest.approx(handover["expected"], rel=1e-3)
+    assert "For placement planning" in card and "Age at entry: as in the history" in card
 
 
 def test_a_preparation_record_not_written_by_prepare_is_refused(tmp_path):
@@ -152,3 +166,26 @@ def test_every_problem_in_prepare_s_tables_at_once(tmp_path):
     assert "membership.csv, column 'person_id': the membership table lacks a column" in text
     assert "records.csv, column 'date': dates that are neither" in text
     assert "'yesterday'" in text and "(row 2, 3)" in text
+
+
+def test_the_entry_history_is_recorded_beside_the_prepared_file_and_read_back(tmp_path):
+    from escalation_model._errors import EscalationModelError
+    from escalation_model.population import EntryHistory
+    from escalation_model.returns import PrepareReport, read_entry_history, write_preparation
+
+    history = EntryHistory(
+        horizon_months=12,
+        families=40.0,
+        entries=50.0,
+        by_quarter=[10.0, 15.0, None, 20.0],
+        by_age_band={"under 1": 15.0, "1-4": None, "5-9": 10.0, "10-15": 20.0, "16+": None},
+    )
+    report = PrepareReport(1000, 1, 100, {}, entries_into_care=history)
+    write_preparation(report, tmp_path / "f.parquet")
+    assert read_entry_history(tmp_path / "f.parquet") == history
+    assert read_entry_history(tmp_path / "other.parquet") is None
+    record = json.loads((tmp_path / "f.preparation.json").read_text())
+    record["entries_into_care"]["entries"] = "<script>"
+    (tmp_path / "f.preparation.json").write_text(json.dumps(record))
+    with pytest.raises(EscalationModelError, match="not a preparation record.*Fix:"):
+        read_entry_history(tmp_path / "f.parquet")
