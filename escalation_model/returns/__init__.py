@@ -9,6 +9,7 @@ real formats to try the whole path on.
 """
 
 from ._cin import CINCensus, read_cin_census
+from ._early_help import early_help_families, read_early_help
 from ._labels import LabelReport, label_families
 from ._prepare import (
     PrepareConfig,
@@ -27,6 +28,8 @@ from ._synthetic import make_synthetic_returns
 
 __all__ = [
     "CINCensus",
+    "early_help_families",
+    "read_early_help",
     "IndicatorRule",
     "LEVELS",
     "LabelReport",

@@ -17,14 +17,16 @@ from .._errors import EscalationModelError
 from .._publish import DisclosureRules, publish_count
 from ..config import ConfigError
 from ..population import EntryHistory
+from ..population._handover import AGE_NOT_KNOWN
 from ..schema import Problem, SchemaError
-from ._cin import read_cin_census
+from ._cin import CINCensus, read_cin_census
 from ._common import parse_return_dates, read_text_csv
+from ._early_help import early_help_families, read_early_help_tables
 from ._entries import birth_dates, care_entries
 from ._labels import label_families
 from ._profiles import family_profiles, read_indicator_mapping
 from ._spells import SpellDefinitions, statutory_spells
-from ._ssda903 import read_ssda903
+from ._ssda903 import SSDA903, read_ssda903
 
 __all__ = [
     "PrepareConfig",
@@ -53,7 +55,8 @@ class PrepareInputs(_Strict):
     ssda903_episodes: list[str] = Field(default_factory=list)
     ssda903_header: list[str] = Field(default_factory=list)
     cin_census: list[str] = Field(default_factory=list)
-    early_help: str | None = None
+    early_help: str | list[str] | None = None
+    early_help_columns: dict[str, str] = Field(default_factory=dict)
     horizon_months: int = Field(12, ge=1, le=36)
 
 
@@ -72,11 +75,34 @@ class PrepareConfig(_Strict):
     def path(self, name: str) -> Path:
         return Path(self.base) / name
 
-    def paths(self, patterns: list[str]) -> list[Path]:
+    def paths(self, patterns: str | list[str]) -> list[Path]:
+        """The files each pattern matches, pattern by pattern, each sorted."""
         found: list[Path] = []
-        for pattern in patterns:
+        for pattern in [patterns] if isinstance(patterns, str) else patterns:
             found += sorted(Path(p) for p in glob.glob(str(self.path(pattern))))
         return found
+
+    def unmatched(self) -> list[Problem]:
+        """A problem for every pattern of the returns and early help that matches no
+        file (checked before anything is read)."""
+        c = self.prepare
+        early = [c.early_help] if isinstance(c.early_help, str) else c.early_help or []
+        return [
+            Problem(
+                key,
+                f"no file matches '{pattern}'",
+                "check the path, which is relative to the prepare TOML file",
+                file=str(self.path(pattern)),
+            )
+            for key, patterns in (
+                ("ssda903_episodes", c.ssda903_episodes),
+                ("ssda903_header", c.ssda903_header),
+                ("cin_census", c.cin_census),
+                ("early_help", early),
+            )
+            for pattern in patterns
+            if not self.paths(pattern)
+        ]
 
 
 def load_prepare_config(path: str | PathLike[str]) -> PrepareConfig:
@@ -128,10 +154,10 @@ class PrepareReport:
         out += [f"definition: {d}" for d in self.definitions]
         h = self.entries_into_care
         if h is not None:
-            known = sum(v or 0 for k, v in h.by_age_band.items() if k != "not known")
             out.append(
                 f"entries into care in the labelled windows: {_n(h.entries, rules)} (in "
-                f"{_n(h.families, rules)} family windows; age at entry known for {known:,.0f})"
+                f"{_n(h.families, rules)} family windows; birth date not known for "
+                f"{_n(h.by_age_band.get(AGE_NOT_KNOWN), rules)})"
             )
         return out
 
@@ -227,7 +253,6 @@ _TABLES: dict[str, tuple[tuple[str, ...], dict[str, bool]]] = {
     "membership": (("family_id", "person_id"), {"valid_from": False, "valid_to": False}),
     "records": (("person_id", "code", "date"), {"date": True}),
     "coverage": (("family_id", "source"), {}),
-    "early help": (("family_id", "start"), {"start": True}),
 }
 
 
@@ -270,38 +295,77 @@ def _typed_columns(families: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
-    """One row per family and profile date in the data contract's default names: the
-    family's own columns, the indicators from agency records, and the label from the
-    returns. Families already in statutory care on the profile date and censored
-    windows are excluded and counted. Passes ``schema.validate`` and feeds ``run``."""
-    c, d = config.prepare, config.definitions
-    tables, problems = {}, []
+@dataclass(eq=False)
+class _Inputs:
+    """The analyst's tables, read and checked."""
+
+    families: pd.DataFrame
+    membership: pd.DataFrame
+    records: pd.DataFrame
+    coverage: pd.DataFrame | None
+    early_help: pd.DataFrame | None
+
+
+def _read_inputs(config: PrepareConfig) -> _Inputs:
+    """Every table but the returns, with every problem reported at once; patterns that
+    match no file are reported before anything is read."""
+    c = config.prepare
+    if problems := config.unmatched():
+        raise SchemaError(problems)
+    tables: dict[str, pd.DataFrame] = {}
     for what, name in (
         ("families", c.families),
         ("membership", c.membership),
         ("records", c.records),
         ("coverage", c.coverage),
-        ("early help", c.early_help),
     ):
         if name is not None:
             tables[what], found = _read_table(config.path(name), what)
             problems += found
+    early = None
+    if c.early_help is not None:
+        early, found = read_early_help_tables(config.paths(c.early_help), c.early_help_columns)
+        problems += found
     if problems:
         raise SchemaError(problems)
-    families, membership, records = (tables[k] for k in ("families", "membership", "records"))
-    coverage, early = tables.get("coverage"), tables.get("early help")
-    families = _typed_columns(families)
-    rules = read_indicator_mapping(config.path(c.mapping))
-    profiles = family_profiles(
-        membership, records, families[["family_id", "profile_date"]], rules, coverage=coverage
+    membership = tables["membership"]
+    return _Inputs(
+        families=_typed_columns(tables["families"]),
+        membership=membership,
+        records=tables["records"],
+        coverage=tables.get("coverage"),
+        early_help=None if early is None else early_help_families(early, membership),
     )
+
+
+def _read_returns(config: PrepareConfig) -> tuple[SSDA903 | None, CINCensus | None]:
+    c = config.prepare
     s903 = (
         read_ssda903(config.paths(c.ssda903_episodes), config.paths(c.ssda903_header) or None)
         if c.ssda903_episodes
         else None
     )
     cin = read_cin_census(config.paths(c.cin_census)) if c.cin_census else None
+    return s903, cin
+
+
+def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
+    """One row per family and profile date in the data contract's default names: the
+    family's own columns, the indicators from agency records, and the label from the
+    returns. Families already in statutory care on the profile date and censored
+    windows are excluded and counted. Passes ``schema.validate`` and feeds ``run``."""
+    c, d = config.prepare, config.definitions
+    inputs = _read_inputs(config)
+    families, membership = inputs.families, inputs.membership
+    rules = read_indicator_mapping(config.path(c.mapping))
+    profiles = family_profiles(
+        membership,
+        inputs.records,
+        families[["family_id", "profile_date"]],
+        rules,
+        coverage=inputs.coverage,
+    )
+    s903, cin = _read_returns(config)
     definitions = SpellDefinitions(d.exclude_short_breaks, d.child_in_need)
     spells = statutory_spells(s903, cin, definitions)
     reference = max(cin.reference_dates) if cin is not None and cin.reference_dates else None
@@ -311,7 +375,7 @@ def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
         spells,
         horizon_months=c.horizon_months,
         reference_date=reference,
-        early_help=early,
+        early_help=inputs.early_help,
     )
     kept = labelled[~(labelled["already_statutory"] | labelled["censored"])]
     keys = ["family_id", "profile_date"]

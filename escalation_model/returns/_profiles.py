@@ -116,8 +116,10 @@ def _records_per_family(
     records: pd.DataFrame, membership: pd.DataFrame, families: pd.Index
 ) -> pd.DataFrame:
     """Records moved onto their families as integer codes: ``fam`` (position in
-    ``families``), ``code`` (the record code) and ``date``. A person-level record goes to
-    every family the person belongs to; a family-level record stays."""
+    ``families``), ``code`` (the record code), ``date``, and the membership's ``valid_from``
+    and ``valid_to`` (NaT: open). A person-level record goes to every family the person
+    belongs to, for the profile dates on which they belong to it; a family-level record
+    stays."""
     dates = pd.to_datetime(records["date"]).astype("datetime64[s]").to_numpy()
     codes = records["code"].astype(str).to_numpy()
     fam_of_record = np.full(len(records), -1)
@@ -131,14 +133,34 @@ def _records_per_family(
     )
     member_person, record_person = people[: len(membership)], people[len(membership) :]
     links = pd.DataFrame(
-        {"person": member_person, "fam": families.get_indexer(membership["family_id"].astype(str))}
+        {
+            "person": member_person,
+            "fam": families.get_indexer(membership["family_id"].astype(str)),
+            **{col: _dates(membership, col) for col in ("valid_from", "valid_to")},
+        }
     )
     by_person = pd.DataFrame({"person": record_person, "i": np.arange(len(records))})[~given]
     linked = by_person.merge(links[links["fam"] >= 0], on="person")
     idx = np.concatenate([np.flatnonzero(given), linked["i"].to_numpy()])
     fam = np.concatenate([fam_of_record[given], linked["fam"].to_numpy()])
-    out = pd.DataFrame({"fam": fam, "code": codes[idx], "date": dates[idx]})
+    open_ = np.full(int(given.sum()), np.datetime64("NaT"), dtype="datetime64[s]")
+    out = pd.DataFrame(
+        {
+            "fam": fam,
+            "code": codes[idx],
+            "date": dates[idx],
+            "valid_from": np.concatenate([open_, linked["valid_from"].to_numpy()]),
+            "valid_to": np.concatenate([open_, linked["valid_to"].to_numpy()]),
+        }
+    )
     return out[out["fam"] >= 0]
+
+
+def _dates(table: pd.DataFrame, column: str) -> np.ndarray:
+    """A date column as datetime64[s] (all NaT where the table lacks it)."""
+    if column not in table.columns:
+        return np.full(len(table), np.datetime64("NaT"), dtype="datetime64[s]")
+    return pd.to_datetime(table[column]).astype("datetime64[s]").to_numpy()
 
 
 def family_profiles(
@@ -154,7 +176,9 @@ def family_profiles(
     Parameters
     ----------
     membership : DataFrame
-        ``family_id, person_id``.
+        ``family_id, person_id`` and optionally ``valid_from, valid_to``: a person's
+        records count for a family at the profile dates on which they are a member
+        (blank: always).
     records : DataFrame
         ``person_id`` (or ``family_id``), ``code``, ``date``, ``source``.
     profile_dates : DatetimeIndex or DataFrame
@@ -212,8 +236,12 @@ def family_profiles(
             value[~known[family_code]] = np.nan
         wanted_codes = record_codes.get_indexer(list(rule.codes))
         hits = per_family[np.isin(code_id, wanted_codes[wanted_codes >= 0])].merge(rows, on="fam")
-        start = hits["profile_date"] - pd.DateOffset(months=rule.lookback_months)
-        inside = (hits["date"] > start) & (hits["date"] <= hits["profile_date"])
+        d = hits["profile_date"]
+        start = d - pd.DateOffset(months=rule.lookback_months)
+        member = (hits["valid_from"].isna() | (hits["valid_from"] <= d)) & (
+            hits["valid_to"].isna() | (hits["valid_to"] >= d)
+        )
+        inside = (hits["date"] > start) & (hits["date"] <= d) & member
         value[hits.loc[inside, "row"].to_numpy()] = 1.0  # a record is its own coverage
         profiles[rule.indicator] = value
     return profiles

@@ -289,7 +289,7 @@ mapping = "indicator_mapping.toml"   # agency codes -> the data contract's indic
 ssda903_episodes = ["ssda903/*-episodes.csv"]
 ssda903_header = ["ssda903/*-header.csv"]
 cin_census = ["cin/*.xml"]
-early_help = "early_help.csv"        # family_id, start
+early_help = "early_help.csv"        # family_id (or person_id), start, end
 horizon_months = 12
 
 [definitions]

@@ -132,9 +132,23 @@ def test_a_bad_prepare_config_is_refused_before_any_file_is_read(tmp_path, capsy
 
 
 def test_a_council_s_own_order_and_uk_dates_give_the_same_families(tmp_path):
-    """families.csv in another order, and every date in the CSVs DD/MM/YYYY."""
+    """families.csv in another order, every date in the CSVs DD/MM/YYYY, and the
+    early-help export in its own column names, by person (mapped in prepare.toml)."""
     pop = make_synthetic_population(n_families=3_000, random_state=3)
     config = make_synthetic_returns(pop, tmp_path, random_state=1)
+    early = pd.read_csv(tmp_path / "early_help.csv", dtype=str)
+    pd.DataFrame(
+        {
+            "Client": "P" + early["family_id"],  # the family's parent
+            "EH Start": pd.to_datetime(early["start"]).dt.strftime("%d/%m/%Y"),
+        }
+    ).to_csv(tmp_path / "early_help.csv", index=False)
+    text = config.read_text().replace(
+        "[definitions]",
+        '[prepare.early_help_columns]\n"Client" = "person_id"\n"EH Start" = "start"\n\n'
+        "[definitions]",
+    )
+    config.write_text(text)
     families = pd.read_csv(tmp_path / "families.csv", dtype=str).sample(frac=1, random_state=0)
     families["profile_date"] = pd.to_datetime(families["profile_date"]).dt.strftime("%d/%m/%Y")
     families.to_csv(tmp_path / "families.csv", index=False)
@@ -166,6 +180,19 @@ def test_every_problem_in_prepare_s_tables_at_once(tmp_path):
     assert "membership.csv, column 'person_id': the membership table lacks a column" in text
     assert "records.csv, column 'date': dates that are neither" in text
     assert "'yesterday'" in text and "(row 2, 3)" in text
+
+
+def test_patterns_that_match_no_file_are_reported_before_anything_is_read(tmp_path):
+    pop = make_synthetic_population(n_families=1_000, random_state=3)
+    config = make_synthetic_returns(pop, tmp_path, random_state=1)
+    text = config.read_text().replace("ssda903/*-episodes.csv", "ssda/*.csv")
+    config.write_text(text.replace('"early_help.csv"', '"eh/*.csv"'))
+    (tmp_path / "families.csv").write_text("not,a\nfamilies,table\n")  # not read
+    with pytest.raises(SchemaError) as info:
+        prepare(load_prepare_config(config))
+    message = str(info.value)
+    assert message.startswith("2 problem(s)")
+    assert "no file matches 'ssda/*.csv'" in message and "no file matches 'eh/*.csv'" in message
 
 
 def test_the_entry_history_is_recorded_beside_the_prepared_file_and_read_back(tmp_path):

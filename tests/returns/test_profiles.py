@@ -73,3 +73,26 @@ def test_the_mapping_file(tmp_path):
     path.write_text("not = [toml")
     with pytest.raises(SchemaError, match="not a readable TOML file"):
         read_indicator_mapping(path)
+
+
+def test_a_person_s_records_count_only_for_the_family_they_belong_to_on_the_date():
+    """A parent who moved from F to G on 1 January 2020: their record of October 2019
+    counts for F at 31 December 2019 and for G at 31 March 2020, never for both at once."""
+    members = pd.DataFrame(
+        {
+            "family_id": ["F", "G", "G"],
+            "person_id": ["dad", "dad", "g1"],
+            "valid_from": [None, "2020-01-01", None],
+            "valid_to": ["2019-12-31", None, None],
+        }
+    )
+    records = _records(("dad", "DA01", "2019-10-01", "police"))
+    dates = profile_schedule("2019-12-31", "2020-03-31", freq="QE")
+    out = family_profiles(members, records, dates, [DA])
+    got = out.set_index(["family_id", out["profile_date"].dt.strftime("%Y-%m")])["domestic_abuse"]
+    assert got.to_dict() == {
+        ("F", "2019-12"): 1.0,
+        ("F", "2020-03"): 0.0,
+        ("G", "2019-12"): 0.0,
+        ("G", "2020-03"): 1.0,
+    }

@@ -200,3 +200,34 @@ def test_the_published_sample_returns_are_read():
     spells = statutory_spells(s, census)
     assert set(spells.level) == {"looked_after", "child_protection", "child_in_need"}
     assert isinstance(spells.loc[0, "start"], pd.Timestamp)
+
+
+def test_early_help_in_the_council_s_own_names_uk_dates_and_by_person(tmp_path):
+    from escalation_model.returns import early_help_families, read_early_help
+
+    (tmp_path / "eh1.csv").write_text(
+        "Client,EH Start,EH End\np1,03/02/2021,\np2,2021-05-01,01/06/2021\n"
+    )
+    (tmp_path / "eh2.csv").write_text("Client,EH Start,EH End\np1,03/02/2021,01/03/2021\n")
+    spells = read_early_help(
+        [tmp_path / "eh1.csv", tmp_path / "eh2.csv"],
+        columns={"Client": "person_id", "EH Start": "start", "EH End": "end"},
+    )
+    assert len(spells) == 2  # the same spell in two exports kept once (the later)
+    assert str(spells.loc[spells.person_id == "p1", "end"].iloc[0].date()) == "2021-03-01"
+    members = pd.DataFrame({"family_id": ["F", "G"], "person_id": ["p1", "p2"]})
+    families = early_help_families(spells, members)
+    assert sorted(families["family_id"]) == ["F", "G"]
+
+
+def test_early_help_problems_name_the_file_and_the_columns_it_has(tmp_path):
+    from escalation_model.returns import read_early_help
+
+    (tmp_path / "a.csv").write_text("Ref,When\nF1,2021-01-01\n")
+    (tmp_path / "b.csv").write_text("family_id,start\nF1,31/02/2021\nF2,soon\n")
+    with pytest.raises(SchemaError) as info:
+        read_early_help([tmp_path / "a.csv", tmp_path / "b.csv"])
+    text = str(info.value)
+    assert text.startswith("2 problem(s)")
+    assert "a.csv, column 'family_id or person_id, start'" in text and "'Ref', 'When'" in text
+    assert "b.csv, column 'start'" in text and "'soon'" in text and "Fix:" in text
