@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import logit
 
-from ._metrics import _EPS, METRICS, _newton_logistic, resolve_capacity
+from ._metrics import _EPS, METRICS, NO_INTERVAL, _newton_logistic, resolve_capacity
 
 __all__ = ["bootstrap_metrics", "bootstrap_differences"]
 
@@ -244,10 +244,10 @@ class _Engine:
 
 
 def _interval(
-    estimate: float, binned: float, replicates: np.ndarray, confidence: float
+    estimate: float, binned: float, replicates: np.ndarray, confidence: float, metric: str = ""
 ) -> tuple[float, float]:
     finite = replicates[np.isfinite(replicates)]
-    if finite.size == 0:
+    if finite.size == 0 or metric in NO_INTERVAL:
         return float("nan"), float("nan")
     alpha = (1 - confidence) / 2
     lo, hi = np.quantile(finite, [alpha, 1 - alpha])
@@ -275,7 +275,7 @@ def bootstrap_metrics(
     docstring)."""
     engine = _Engine(y, [proba], [score], n_bins, capacity, _needs_calibration(estimates))
     binned, reps = engine.run(n_bootstrap, np.random.default_rng(random_state))
-    return {k: _interval(estimates[k], binned[0][k], reps[0][k], confidence) for k in estimates}
+    return {k: _interval(estimates[k], binned[0][k], reps[0][k], confidence, k) for k in estimates}
 
 
 def bootstrap_differences(
@@ -305,5 +305,7 @@ def bootstrap_differences(
     binned, reps = engine.run(n_bootstrap, np.random.default_rng(random_state))
     out = {}
     for k, diff in differences.items():
-        out[k] = _interval(diff, binned[0][k] - binned[1][k], reps[0][k] - reps[1][k], confidence)
+        out[k] = _interval(
+            diff, binned[0][k] - binned[1][k], reps[0][k] - reps[1][k], confidence, k
+        )
     return out

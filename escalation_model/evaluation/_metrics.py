@@ -40,6 +40,18 @@ METRICS: dict[str, str] = {
 }
 
 
+#: Metrics published without an interval, and why (the card says so beside them).
+NO_INTERVAL: dict[str, str] = {
+    "ece": (
+        "the expected calibration error has no interval: over 10 groups it is biased "
+        "upward by each group's sampling noise, so a bootstrap interval around it does "
+        "not cover its true value (it covered 0-71% in simulation); read it as a "
+        "description, and the calibration intercept and slope, which have valid "
+        "intervals, as the evidence"
+    ),
+}
+
+
 def _newton_logistic(
     x: np.ndarray, w1: np.ndarray, w0: np.ndarray, *, slope: bool, n_iter: int = 25
 ) -> np.ndarray:

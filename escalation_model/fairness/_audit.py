@@ -15,12 +15,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from .._limits import MIN_AUDIT_GROUP_SIZE
 from .._publish import DisclosureRules
 from ..evaluation._metrics import resolve_capacity
 
-__all__ = ["FairnessAudit", "Tolerances", "select_at_capacity", "AUDIT_METRICS"]
+__all__ = [
+    "AUDIT_METRICS",
+    "FairnessAudit",
+    "Tolerances",
+    "families_needed",
+    "holm",
+    "select_at_capacity",
+]
 
 #: Metrics per group, with plain-English names.
 AUDIT_METRICS: dict[str, str] = {
@@ -355,6 +363,7 @@ class FairnessAudit:
                             value,
                             lo,
                             hi,
+                            _standard_error(r, kind),
                         )
                     )
         self._by_group = pd.DataFrame(
@@ -383,11 +392,10 @@ class FairnessAudit:
                 "value",
                 "lower",
                 "upper",
+                "se",
             ],
         )
-        self._differences["finding"] = [
-            self._finding(r) for r in self._differences.itertuples(index=False)
-        ]
+        self._test_differences()
 
     def _exact_auc(self, char: _Characteristic) -> list[float]:
         from sklearn.metrics import roc_auc_score
@@ -401,20 +409,83 @@ class FairnessAudit:
             )
         return out
 
-    def _finding(self, row: Any) -> str:
+    def _test_differences(self) -> None:
+        """The family of comparisons and the findings, under a controlled error rate.
+
+        Every comparison with a tolerance band whose groups are large enough to assess is
+        one test of "the true gap lies outside the band" (two one-sided z-tests against
+        the band's edges, with the bootstrap standard error; ratios on the log scale).
+        "Outside tolerance" is declared where Holm's step-down adjustment across the
+        whole family keeps the p-value under ``1 - confidence``: the chance that an
+        audit reports any comparison outside tolerance whose truth lies inside the band
+        is then at most 5% (at the default confidence), whatever the dependence between
+        comparisons. Holm rather than simultaneous bootstrap intervals: it needs only
+        each comparison's p-value, is valid under any dependence and never less powerful
+        than Bonferroni; the max-statistic alternative would need the tail of the
+        maximum of some 200 statistics from 1,000 replicates. "Within tolerance" stays
+        per comparison (the unadjusted interval inside the band); the unadjusted
+        intervals are the ``lower`` and ``upper`` columns.
+
+        ``detectable_low`` and ``detectable_high`` are the gaps (differences, or ratios)
+        beyond which this group's size would have found a finding with 80% power at the
+        family's strictest (Bonferroni) level: what the audit could have seen.
+        """
+        d = self._differences
+        bands = [self.tolerances.band(m) for m in d.metric]
+        p = np.array(
+            [_p_outside(r.value, r.se, b) for r, b in zip(d.itertuples(), bands, strict=True)]
+        )
+        family = ~d.too_small.to_numpy() & np.isfinite(p)
+        adjusted = np.full(len(d), np.nan)
+        adjusted[family] = holm(p[family])
+        self.n_comparisons_ = int(family.sum())
+        z = norm.ppf(1 - (1 - self.confidence) / (2 * max(self.n_comparisons_, 1))) + norm.ppf(0.8)
+        reach = [_detectable(b, r.se, z) for r, b in zip(d.itertuples(), bands, strict=True)]
+        d["p_value"], d["p_adjusted"] = p, adjusted
+        d["detectable_low"] = [r[0] for r in reach]
+        d["detectable_high"] = [r[1] for r in reach]
+        d["finding"] = [
+            self._finding(r, b) for r, b in zip(d.itertuples(index=False), bands, strict=True)
+        ]
+
+    def _finding(self, row: Any, band: tuple[float, float, str] | None) -> str:
         if row.too_small:
             return "too small to assess"
-        band = self.tolerances.band(row.metric)
         if band is None:
             return "reported only"
         lo_tol, hi_tol, _ = band
         if not (np.isfinite(row.lower) and np.isfinite(row.upper)):
             return "too uncertain to say"
+        if row.p_adjusted < 1 - self.confidence:
+            return "outside tolerance"
         if row.lower >= lo_tol and row.upper <= hi_tol:
             return "within tolerance"
-        if row.lower > hi_tol or row.upper < lo_tol:
-            return "outside tolerance"
         return "too uncertain to say"
+
+    def family_statement(self) -> str:
+        """One sentence: how many comparisons were tested, and what "outside tolerance"
+        means across them."""
+        by_char = self.comparisons().groupby("characteristic", sort=False)["comparisons"].sum()
+        listed = "; ".join(f"{self._named(c)} {n}" for c, n in by_char.items())
+        return (
+            f"The audit tested {self.n_comparisons_} comparisons (groups x metrics with a "
+            f"tolerance, by characteristic: {listed}). A comparison is called outside "
+            "tolerance only when it stays so after Holm's adjustment across all of them, "
+            f"so the chance of any false such finding in this audit is at most "
+            f"{1 - self.confidence:.0%}; the intervals shown are each comparison's own."
+        )
+
+    def comparisons(self) -> pd.DataFrame:
+        """The family of comparisons the audit tested: how many, by characteristic and
+        metric (those with a tolerance band and groups large enough to assess)."""
+        d = self._differences
+        tested = d[d.p_adjusted.notna()]
+        return (
+            tested.groupby(["characteristic", "metric"], sort=False)
+            .size()
+            .rename("comparisons")
+            .reset_index()
+        )
 
     # ------------------------------------------------------------------ results
     @property
@@ -434,7 +505,9 @@ class FairnessAudit:
         return [c.name for c in self._chars]
 
     def findings(self) -> pd.DataFrame:
-        """The differences with a tolerance, one row per group and metric, with wording."""
+        """The differences with a tolerance, one row per group and metric, with wording:
+        the unadjusted interval, the p-value adjusted across the family of comparisons
+        (Holm) and the gaps the group's size could have detected."""
         d = self._differences
         d = d[d.finding != "reported only"].copy()
         d["tolerance"] = [_band_text(self.tolerances.band(m)) for m in d.metric]
@@ -449,6 +522,9 @@ class FairnessAudit:
                 "lower",
                 "upper",
                 "tolerance",
+                "p_adjusted",
+                "detectable_low",
+                "detectable_high",
                 "finding",
             ]
         ].reset_index(drop=True)
@@ -515,7 +591,9 @@ class FairnessAudit:
                     f"{self._named(r.characteristic)} = {r.group}: {AUDIT_METRICS[r.metric]} "
                     "relative to "
                     f"{r.reference} is {r.value:.2f} ({r.lower:.2f} to {r.upper:.2f}); "
-                    f"{finding} ({r.tolerance})."
+                    f"{finding} ({r.tolerance})"
+                    + (_could_detect(r) if finding == "too uncertain to say" else "")
+                    + "."
                 )
         n_within = int((main.finding == "within tolerance").sum())
         lines.insert(
@@ -527,6 +605,7 @@ class FairnessAudit:
             f"{int((main.finding == 'too small to assess').sum())} too small to assess; "
             f"{int((main.finding == 'too small to publish').sum())} too small to publish.",
         )
+        lines.insert(1, self.family_statement())
         small = self._by_group[self._by_group.too_small][["characteristic", "group"]]
         small = small.drop_duplicates()
         if len(small):
@@ -592,12 +671,112 @@ class FairnessAudit:
         )
 
 
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error control under any
+    dependence).
+
+    >>> holm(np.array([0.01, 0.04, 0.03])).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p, dtype=float)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out = np.empty(m)
+    out[order] = np.minimum(stepped, 1.0)
+    return out
+
+
+def _standard_error(replicates: np.ndarray, kind: str) -> float:
+    """The bootstrap standard error of a difference, or of a ratio's logarithm."""
+    r = replicates[np.isfinite(replicates)]
+    if kind == "ratio":
+        r = np.log(r[r > 0])
+    return float(np.std(r, ddof=1)) if r.size >= 10 else float("nan")
+
+
+def _p_outside(value: float, se: float, band: tuple[float, float, str] | None) -> float:
+    """p-value of "the true gap is outside the band": the smaller one-sided p-value
+    against the nearer edge, doubled (the interval's two tails)."""
+    if band is None or not (np.isfinite(value) and np.isfinite(se)) or se <= 0:
+        return float("nan")
+    lo, hi, kind = band
+    if kind == "ratio":
+        if value <= 0:
+            return float("nan")
+        value, lo, hi = np.log(value), np.log(lo), np.log(hi)
+    z = max(value - hi, lo - value) / se
+    return float(min(1.0, 2 * norm.sf(z)))
+
+
+def _detectable(band: tuple[float, float, str] | None, se: float, z: float) -> tuple[float, float]:
+    """The gaps below and above which a finding would be made with the power behind
+    ``z`` (see :meth:`FairnessAudit._test_differences`)."""
+    if band is None or not np.isfinite(se):
+        return float("nan"), float("nan")
+    lo, hi, kind = band
+    if kind == "ratio":
+        return float(np.exp(np.log(lo) - z * se)), float(np.exp(np.log(hi) + z * se))
+    return lo - z * se, hi + z * se
+
+
+def families_needed(
+    audit: FairnessAudit, characteristic: str, group: str, metric: str, gap: float
+) -> float:
+    """How many families the group would need for the audit to detect ``gap`` (a
+    difference, or a ratio) on ``metric`` with 80% power, at this audit's size of family
+    of comparisons: the standard error shrinks as one over the square root of the
+    group's size. Infinite where the gap is inside the tolerance band.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0, 0.2, 20000); y = (rng.random(20000) < p).astype(int)
+    >>> g = rng.choice(["A", "B"], 20000, p=[0.9, 0.1])
+    >>> audit = FairnessAudit(y, p, sensitive_features={"g": g}, n_bootstrap=200)
+    >>> need = families_needed(audit, "g", "B", "calibration_ratio", 1.5)
+    >>> 1000 < need < 20000
+    True
+    """
+    d = audit.differences
+    row = d[(d.characteristic == characteristic) & (d.group == group) & (d.metric == metric)]
+    band = audit.tolerances.band(metric)
+    if row.empty or band is None:
+        raise ValueError(
+            f"no comparison of {characteristic} = {group} on {metric} with a tolerance. "
+            "Fix: pick a row of audit.findings()."
+        )
+    r = row.iloc[0]
+    lo, hi, kind = band
+    if kind == "ratio":
+        gap, lo, hi = np.log(gap), np.log(lo), np.log(hi)
+    beyond = max(gap - hi, lo - gap)
+    if beyond <= 0:
+        return float("inf")
+    z = norm.ppf(1 - (1 - audit.confidence) / (2 * max(audit.n_comparisons_, 1))) + norm.ppf(0.8)
+    return float(r.n_families * (z * r.se / beyond) ** 2)
+
+
 def _quantiles(values: np.ndarray, alpha: float, shift: float) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if finite.size < 10:
         return float("nan"), float("nan")
     lo, hi = np.quantile(finite, [alpha, 1 - alpha])
     return float(lo + shift), float(hi + shift)
+
+
+def _could_detect(row: Any) -> str:
+    """ "; with 310 families, only a ratio below 0.5 or above 1.9 could have been
+    detected" (from the published row)."""
+    lo, hi = row.detectable_low, row.detectable_high
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    gap = (
+        f"a ratio below {lo:.2f} or above {hi:.2f}"
+        if row.kind == "ratio"
+        else f"a difference beyond {lo:+.2f} or {hi:+.2f}"
+    )
+    return f"; with this group's size, only {gap} could have been detected"
 
 
 def _band_text(band: tuple[float, float, str] | None) -> str:

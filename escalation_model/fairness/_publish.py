@@ -161,8 +161,9 @@ def publish_findings(
         out["value"] = np.where(
             findings["kind"].to_numpy() == "ratio", np.where(r != 0, g / r, np.nan), g - r
         )
-    for col in ("value", "lower", "upper"):
-        out[col] = np.where(both, out[col].to_numpy(dtype=float), np.nan)
+    for col in ("value", "lower", "upper", "p_adjusted", "detectable_low", "detectable_high"):
+        if col in out.columns:
+            out[col] = np.where(both, out[col].to_numpy(dtype=float), np.nan)
     kept = both | (out["finding"] == "too small to assess").to_numpy()
     out["finding"] = np.where(kept, out["finding"], TOO_SMALL_TO_PUBLISH)
     return out

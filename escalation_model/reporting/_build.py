@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..evaluation._metrics import NO_INTERVAL
 from ..schema import THINK_FAMILY
 from ..study._summary import (
     Estimate,
@@ -384,7 +385,9 @@ def _metrics_section(card: ModelCard, models: ModelsSection | None) -> None:
         for model, table in metrics.items():
             row = {"model": MODEL_NAMES.get(model, model)}
             for key, name in METRIC_NAMES.items():
-                if key in table:
+                if key in NO_INTERVAL and key in table:
+                    row[name] = f"{_num(table[key].estimate, '.3f')} (no interval)"
+                elif key in table:
                     row[name] = _ci(table[key], pct=key == "recall_at_capacity")
             rows.append(row)
         card.add_text(
@@ -392,7 +395,12 @@ def _metrics_section(card: ModelCard, models: ModelsSection | None) -> None:
             "Every metric has a 95% bootstrap confidence interval "
             f"({models.n_bootstrap} resamples). Capacity metrics assume a service "
             f"taking {models.capacity} of families (a share if below 1). Each model "
-            "is compared with the simple rule it would replace (the 5+ rule).",
+            "is compared with the simple rule it would replace (the 5+ rule). "
+            + " ".join(
+                reason[0].upper() + reason[1:] + "."
+                for key, reason in NO_INTERVAL.items()
+                if any(key in t for t in metrics.values())
+            ),
         ).add_table("metrics", "Performance on the test period", rows)
         for fig, cap in (
             ("capacity.png", "Escalations reached for a given capacity"),

@@ -22,8 +22,8 @@ matplotlib.use("Agg")
 BIAS = {"column": "child_ethnicity", "group": "Black", "odds_ratio": 3.0}
 
 
-def _audit(bias, seed=3, n_bootstrap=400):
-    pop = make_synthetic_population(100_000, random_state=seed, referral_bias=bias)
+def _audit(bias, seed=3, n_bootstrap=400, n_families=100_000):
+    pop = make_synthetic_population(n_families, random_state=seed, referral_bias=bias)
     split = temporal_split(pop.frame)
     train, test = pop.frame.iloc[split.train], pop.frame.iloc[split.test]
     model = LightGBMRiskClassifier(n_estimators=200).fit(train, train["escalated"])
@@ -184,13 +184,26 @@ def test_plot_has_one_panel_per_characteristic(small_audit):
 
 
 @pytest.mark.slow
-def test_planted_referral_bias_is_found_and_absent_otherwise():
-    biased = _audit(BIAS)
+def test_planted_referral_bias_is_found_at_60000_test_families_and_nothing_else_is():
+    """300,000 families: about 60,000 in the test year. The bias (odds ratio 3 for one
+    group) is found after Holm's adjustment across the whole family of comparisons;
+    without it, no group's calibration is called outside tolerance. (Other metrics can
+    truly be outside their bands: selection rates differ by deprivation by design.)"""
+    biased = _audit(BIAS, n_families=300_000)
     out = biased.outside_tolerance("calibration_ratio")
     hit = out[(out.characteristic == "child_ethnicity") & (out.group == "Black")]
     assert len(hit) == 1 and hit.value.item() > 1.25
-    clean = _audit(None)
+    clean = _audit(None, n_families=300_000)
     assert clean.outside_tolerance("calibration_ratio").empty
+
+
+@pytest.mark.slow
+def test_at_20000_test_families_the_audit_says_what_it_could_have_detected():
+    biased = _audit(BIAS)
+    lines = "\n".join(biased.summary())
+    assert "The audit tested" in lines and "Holm" in lines
+    black = next(line for line in lines.splitlines() if line.startswith("child_ethnicity = Black"))
+    assert "could have been detected" in black or "outside tolerance" in black
 
 
 def test_mitigation_is_reported_with_its_cost(small_population):
@@ -210,3 +223,36 @@ def test_mitigation_is_reported_with_its_cost(small_population):
     assert table.selection_rate.iloc[0] == pytest.approx(0.05, abs=0.001)
     assert any("randomised" in n for n in table.note)
     assert isinstance(table, pd.DataFrame) and len(table) == 5
+
+
+def test_holm_controls_the_family_and_keeps_its_order():
+    from escalation_model.fairness import holm
+
+    p = np.array([0.001, 0.2, 0.011, 0.04])
+    adjusted = holm(p)
+    assert adjusted.tolist() == pytest.approx([0.004, 0.2, 0.033, 0.08])
+    assert (adjusted >= p).all()
+
+
+def test_the_family_of_comparisons_and_the_power_are_stated(small_audit):
+    f = small_audit.findings()
+    tested = f[f.p_adjusted.notna()]
+    assert small_audit.n_comparisons_ == len(tested) == small_audit.comparisons().comparisons.sum()
+    assert (tested.p_adjusted >= 0).all() and (tested.p_adjusted <= 1).all()
+    ratio = tested[tested.kind == "ratio"]
+    assert (ratio.detectable_low < 0.8).all() and (ratio.detectable_high > 1.25).all()
+    assert "comparisons" in small_audit.family_statement()
+
+
+def test_families_needed_shrinks_as_the_gap_grows(small_audit):
+    from escalation_model.fairness import families_needed
+
+    row = small_audit.findings().query("metric == 'calibration_ratio' and group == 'B'").iloc[0]
+    small_gap = families_needed(small_audit, row.characteristic, "B", "calibration_ratio", 1.4)
+    big_gap = families_needed(small_audit, row.characteristic, "B", "calibration_ratio", 2.0)
+    assert big_gap < small_gap
+    assert families_needed(small_audit, row.characteristic, "B", "calibration_ratio", 1.1) == float(
+        "inf"
+    )
+    with pytest.raises(ValueError, match="Fix:"):
+        families_needed(small_audit, row.characteristic, "nobody", "calibration_ratio", 2.0)
