@@ -19,3 +19,7 @@ MIN_SPLIT_ESCALATIONS: int = 20
 MITIGATION_SAMPLE: int = 50_000
 #: "The most deprived areas" are deprivation deciles 1 to this (the most deprived fifth).
 MOST_DEPRIVED_DECILE: int = 2
+#: A published explanation finding (a combined need, a segment's driver) rests on at
+#: least this many sampled families; below it, it is in the tables, flagged, never headlined
+#: (a combined need is headlined only with an interval that excludes zero, too).
+MIN_EXPLANATION_SUPPORT: int = 20

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._limits import DISCLOSURE_MIN_CELL
+from .._limits import DISCLOSURE_MIN_CELL, MIN_EXPLANATION_SUPPORT
 from .._publish import DisclosureRules, publish_count
 from ..features import RolesEncoder
 
@@ -52,12 +52,15 @@ class PopulationExplanation:
         ``feature, label, mean_abs, lower, upper, relative_se``: global importance (mean
         absolute attribution) with a bootstrap interval over the sample.
     by_segment : pandas.DataFrame
-        ``segment, group, n_families, feature, label, mean_attribution``: what drives risk
-        in each authority, deprivation decile, indicator band and family type.
+        ``segment, group, n_sampled, feature, label, mean_attribution, supported``: what
+        drives risk in each authority, deprivation decile, indicator band and family type
+        (``supported``: at least ``MIN_EXPLANATION_SUPPORT`` sampled families).
     interactions : pandas.DataFrame or None
         ``feature_a, feature_b, label_a, label_b, mean_abs_interaction,
-        mean_interaction_when_both, n_both_sampled`` on families with two or more recorded
-        needs (LightGBM only; a logistic model is additive).
+        mean_interaction_when_both`` with its bootstrap interval ``when_both_lower,
+        when_both_upper``, ``n_both_sampled`` and ``supported`` (at least
+        ``MIN_EXPLANATION_SUPPORT`` families: only those are headlined) on families with
+        two or more recorded needs (LightGBM only; a logistic model is additive).
     """
 
     explanation: Any
@@ -92,14 +95,27 @@ class PopulationExplanation:
             f"{r.mean_abs:.2f} on average ({r.lower:.2f} to {r.upper:.2f})."
         )
         combined = self.combined_needs()
-        if combined is not None and len(combined):
-            i = combined.iloc[0]
-            lines.append(
-                "Needs combine: where a family has both "
-                f"{in_sentence(i.label_a)} and {in_sentence(i.label_b)}, the model adds "
-                f"{i.mean_interaction_when_both:+.2f} to the log-odds beyond the two needs "
-                "on their own, the largest such effect among pairs of indicators."
-            )
+        if combined is not None:
+            clear = (combined["when_both_lower"] > 0) | (combined["when_both_upper"] < 0)
+            supported = combined[combined["supported"] & clear]
+            if len(supported):
+                i = supported.iloc[0]
+                lines.append(
+                    "Needs combine: where a family has both "
+                    f"{in_sentence(i.label_a)} and {in_sentence(i.label_b)}, the model adds "
+                    f"{i.mean_interaction_when_both:+.2f} ({i.when_both_lower:+.2f} to "
+                    f"{i.when_both_upper:+.2f}) to the log-odds beyond the two needs on their "
+                    "own, the largest such effect among pairs of indicators recorded together "
+                    f"in at least {MIN_EXPLANATION_SUPPORT} sampled families "
+                    f"(about {publish_count(int(i.n_both_sampled), rules):,.0f} here) with an "
+                    "interval clear of zero."
+                )
+            else:
+                lines.append(
+                    "No combined need is headlined: no pair of indicators was recorded together "
+                    f"in {MIN_EXPLANATION_SUPPORT} or more sampled families with an interval "
+                    "clear of zero."
+                )
         return lines
 
     def combined_needs(self, indicators: list[str] | None = None) -> pd.DataFrame | None:
@@ -278,11 +294,24 @@ def _tree_interactions(
         for b in range(a + 1, len(names)):
             both = (X[:, a] == 1) & (X[:, b] == 1) if binary[a] and binary[b] else None
             n_both = int(both.sum()) if both is not None else 0
-            when_both = (
-                float(2 * inter[both, a, b].mean()) if n_both >= DISCLOSURE_MIN_CELL else np.nan
-            )
+            when_both, lo, hi = np.nan, np.nan, np.nan
+            if both is not None and n_both >= DISCLOSURE_MIN_CELL:
+                values = 2 * inter[both, a, b]
+                when_both = float(values.mean())
+                lo, hi = _mean_interval(values, np.random.default_rng([a, b, m]))
             rows.append(
-                (names[a], names[b], labels[a], labels[b], 2 * mean_abs[a, b], when_both, n_both)
+                (
+                    names[a],
+                    names[b],
+                    labels[a],
+                    labels[b],
+                    2 * mean_abs[a, b],
+                    when_both,
+                    lo,
+                    hi,
+                    n_both,
+                    n_both >= MIN_EXPLANATION_SUPPORT,
+                )
             )
     return pd.DataFrame(
         rows,
@@ -293,9 +322,21 @@ def _tree_interactions(
             "label_b",
             "mean_abs_interaction",
             "mean_interaction_when_both",
+            "when_both_lower",
+            "when_both_upper",
             "n_both_sampled",
+            "supported",
         ],
     ).sort_values("mean_abs_interaction", ascending=False, ignore_index=True)
+
+
+def _mean_interval(
+    values: np.ndarray, rng: np.random.Generator, n_boot: int = 500
+) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the mean of ``values`` (sampled families)."""
+    means = rng.choice(values, size=(n_boot, values.size), replace=True).mean(axis=1)
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    return float(lo), float(hi)
 
 
 def explain_model(
@@ -426,6 +467,8 @@ def explain_model(
     by_segment = pd.DataFrame(
         rows, columns=["segment", "group", "n_sampled", "feature", "label", "mean_attribution"]
     )
+    # a segment's drivers from fewer sampled families are shown, flagged, never headlined
+    by_segment["supported"] = by_segment["n_sampled"] >= MIN_EXPLANATION_SUPPORT
     return PopulationExplanation(
         explanation=explanation,
         importance=importance,

@@ -189,7 +189,12 @@ class StudyResult:
         published = [publish_count(int(v), self.disclosure) for v in out[count]]
         out[count] = [float("nan") if v is None else v for v in published]
         small = out[count].isna().to_numpy()
-        for col in ("mean_attribution", "mean_interaction_when_both"):
+        for col in (
+            "mean_attribution",
+            "mean_interaction_when_both",
+            "when_both_lower",
+            "when_both_upper",
+        ):
             if col in out.columns:
                 out.loc[small, col] = float("nan")
         return out

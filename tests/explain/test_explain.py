@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import logit
 from scipy.stats import spearmanr
@@ -137,3 +138,37 @@ def test_no_family_with_two_needs_means_no_interaction_table(small_population):
     ex = explain_model(model, one_need, sample_size=500, interaction_sample=100)
     assert ex.interactions is None
     assert len(ex.importance) == len(model.encoder_.get_feature_names_out())
+
+
+def _with_pairs(*pairs):
+    from escalation_model.explain._population import PopulationExplanation
+
+    importance = pd.DataFrame(
+        {"feature": ["a"], "label": ["A"], "mean_abs": [0.5], "lower": [0.4], "upper": [0.6]}
+    )
+    interactions = pd.DataFrame(
+        pairs,
+        columns=[
+            "label_a",
+            "label_b",
+            "mean_interaction_when_both",
+            "when_both_lower",
+            "when_both_upper",
+            "n_both_sampled",
+        ],
+    ).assign(feature_a="x", feature_b="y", mean_abs_interaction=0.1)
+    interactions["supported"] = interactions["n_both_sampled"] >= 20
+    return PopulationExplanation(None, importance, pd.DataFrame(), interactions, 1000, "lightgbm")
+
+
+def test_a_combined_need_is_headlined_only_with_enough_families_and_a_clear_interval():
+    ex = _with_pairs(
+        ("Few", "Families", 0.9, 0.5, 1.3, 11),  # the largest, on 11 families: not headlined
+        ("Wide", "Interval", 0.6, -0.1, 1.2, 200),  # enough families, but crosses zero
+        ("Domestic abuse", "Substance misuse", 0.3, 0.25, 0.35, 40),
+    )
+    line = ex.summary()[-1]
+    assert "domestic abuse and substance misuse" in line and "+0.30 (+0.25 to +0.35)" in line
+    assert "about 40 here" in line
+    none = _with_pairs(("Few", "Families", 0.9, 0.5, 1.3, 11))
+    assert none.summary()[-1].startswith("No combined need is headlined")
