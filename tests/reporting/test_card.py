@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import jsonschema
+import pandas as pd
 import pytest
 
 from escalation_model.config import load_config
@@ -214,3 +215,54 @@ def test_figures_the_run_could_not_estimate_are_said_so(study):
     text = ModelCard.from_summary(s).to_markdown()
     assert "95% interval not estimable to not estimable" in text
     assert "cannot distinguish from none" in text
+
+
+#: Published (estimate, lower, upper) triples, by the names the tables give them.
+_TRIPLES = [
+    ("estimate", "lower", "upper"),
+    ("value", "lower", "upper"),
+    ("mean_abs", "lower", "upper"),
+    ("expected", "expected_lower", "expected_upper"),
+    ("expected_entries", "lower", "upper"),
+    ("observed", "observed_lower", "observed_upper"),
+    ("ratio", "ratio_lower", "ratio_upper"),
+    ("mean_interaction_when_both", "when_both_lower", "when_both_upper"),
+]
+
+
+def _intervals(table: pd.DataFrame):
+    for est, lo, hi in _TRIPLES:
+        if {est, lo, hi} <= set(table.columns):
+            yield est, table[[est, lo, hi]].apply(pd.to_numeric, errors="coerce")
+
+
+def test_no_published_interval_excludes_its_own_estimate(study):
+    """Every CSV the run publishes, and every interval in summary.json: where all three
+    figures are published, lower <= estimate <= upper."""
+    _, out = study
+    checked = 0
+    for path in sorted(out.glob("*.csv")):
+        for est, t in _intervals(pd.read_csv(path)):
+            t = t.dropna()
+            bad = t[(t.iloc[:, 1] > t.iloc[:, 0] + 1e-9) | (t.iloc[:, 0] > t.iloc[:, 2] + 1e-9)]
+            assert bad.empty, (path.name, est, bad.head())
+            checked += len(t)
+
+    def walk(node):
+        nonlocal checked
+        if isinstance(node, dict):
+            if {"estimate", "lower", "upper"} <= node.keys() and None not in (
+                node["estimate"],
+                node["lower"],
+                node["upper"],
+            ):
+                assert node["lower"] <= node["estimate"] + 1e-9 <= node["upper"] + 2e-9, node
+                checked += 1
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(json.loads((out / "summary.json").read_text()))
+    assert checked > 500
