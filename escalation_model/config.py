@@ -102,7 +102,7 @@ class ModelsConfig(_Section):
     used for the population tables, written as ``model.skops`` and registered.
 
     ``calibration_refit = false`` keeps the LightGBM model fitted on the earlier 80% of
-    training families when isotonic calibration is rejected (half the fitting time).
+    training families when no calibration is kept (half the fitting time).
     """
 
     primary: Literal["lightgbm", "logistic"] = "lightgbm"

@@ -580,16 +580,21 @@ def _calibration_text(card: ModelCard, primary: str, models: ModelsSection | Non
     cal = models.calibration.get(primary) if models is not None else None
     if models is None or cal is None or cal.log_loss_raw is None:
         return
-    verdict = (
-        "was kept" if cal.calibrated else "was not kept, since it did not lower their log loss"
-    )
     refitted = not cal.calibrated and cal.model_rows == models.split.n_train
+    checked = f"({cal.log_loss_raw:.4f} without"
+    for method, loss in (("logistic", cal.log_loss_logistic), ("isotonic", cal.log_loss_isotonic)):
+        if loss is not None:
+            checked += f", {loss:.4f} {method}"
+    verdict = (
+        f"{cal.method or 'isotonic'} calibration was kept, having the lowest held-out log loss"
+        if cal.calibrated
+        else "no calibration was kept, since none lowered the held-out log loss"
+    )
     card.add_text(
         "technical_specification",
         f"The latest {_fmt_int(cal.holdout_rows)} training families were held out "
-        f"to check isotonic calibration, which {verdict} ({cal.log_loss_raw:.4f} "
-        f"without, {cal.log_loss_calibrated:.4f} with). The model learned "
-        f"from {_fmt_int(cal.model_rows)} families"
+        f"to check calibration (cross-fitted log loss {checked}): {verdict}. The model "
+        f"learned from {_fmt_int(cal.model_rows)} families"
         + (", all the training families, refitted after the check." if refitted else "."),
     )
 

@@ -137,11 +137,15 @@ class SplitSection(_Section):
 
 
 class CalibrationReport(_Section):
-    """The held-out check of isotonic calibration (counts published)."""
+    """The held-out check of calibration: raw, logistic and isotonic log loss, and the
+    method kept (counts published)."""
 
     holdout_rows: Count = None
     calibrated: bool
+    method: str | None = None
     log_loss_raw: float | None = None
+    log_loss_logistic: float | None = None
+    log_loss_isotonic: float | None = None
     log_loss_calibrated: float | None = None
     model_rows: Count = None
     reason: str | None = None

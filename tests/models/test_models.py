@@ -97,9 +97,9 @@ def test_calibration_is_kept_only_where_it_helps(data):
 def test_without_refit_the_checked_model_is_the_final_model(data):
     f, y = data
     gbm = LightGBMRiskClassifier(n_estimators=60)
-    refit = CalibratedRiskClassifier(gbm, refit=True).fit(f, y)
-    kept = CalibratedRiskClassifier(gbm, refit=False).fit(f, y)
-    assert refit.calibration_report_["calibrated"] is False  # raw GBM is well calibrated here
+    refit = CalibratedRiskClassifier(gbm, refit=True, methods=()).fit(f, y)
+    kept = CalibratedRiskClassifier(gbm, refit=False, methods=()).fit(f, y)
+    assert refit.calibration_report_["calibrated"] is False  # no calibration to compare
     assert refit.calibration_report_["model_rows"] == len(f)
     assert kept.calibration_report_["model_rows"] == len(f) - 4000
     # the kept model is the one fitted on the earlier rows: same as fitting those directly
@@ -146,3 +146,30 @@ def test_a_frame_whose_columns_do_not_match_the_roles_is_refused(data):
     for model in make_models().values():
         with pytest.raises(SchemaError, match="not in the data"):
             model.fit(renamed, y)
+
+
+def test_logistic_recalibration_corrects_predictions_that_are_too_spread():
+    """Predictions twice as spread as the truth on the log-odds: the logistic map (an
+    intercept and a slope), fitted on one half, brings the other half's slope to 1 and
+    lowers its log loss."""
+    from scipy.special import expit, logit
+
+    from escalation_model.evaluation._metrics import calibration_slope
+    from escalation_model.models._learned import _apply, _calibrator, _log_loss
+
+    rng = np.random.default_rng(0)
+    truth = rng.beta(1, 20, 40_000)
+    y = (rng.random(truth.size) < truth).astype(int)
+    spread = expit(2 * logit(truth) + 3)
+    cal = _calibrator("logistic", spread[:20_000], y[:20_000])
+    fixed = _apply(cal, spread[20_000:])
+    assert calibration_slope(y[20_000:], spread[20_000:]) == pytest.approx(0.5, abs=0.05)
+    assert calibration_slope(y[20_000:], fixed) == pytest.approx(1.0, abs=0.1)
+    assert _log_loss(y[20_000:], fixed) < _log_loss(y[20_000:], spread[20_000:])
+
+
+def test_an_unknown_calibration_method_is_refused(data):
+    f, y = data
+    gbm = LightGBMRiskClassifier(n_estimators=20)
+    with pytest.raises(ValueError, match="platt.*Fix:"):
+        CalibratedRiskClassifier(gbm, methods=("platt",)).fit(f, y)
