@@ -147,7 +147,11 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_tracking:
             from ..tracking import tracked_run
 
-            context = tracked_run(tracking_uri=args.tracking_uri, experiment=args.experiment)
+            context = tracked_run(
+                tracking_uri=args.tracking_uri,
+                experiment=args.experiment,
+                run_name=f"{config.models.primary} on {data.source}"[:200],
+            )
         with context:
             result = run_study(config, data, plan=plan, progress=lambda m: say(f"- {m}"))
             say("- writing outputs")
@@ -164,8 +168,8 @@ def run(args: argparse.Namespace) -> int:
     if info:
         say(
             f"MLflow run {info['run_id']}; model registered as {info['model_uri']} "
-            f"(version {info['model_version']}). See it with: mlflow ui --backend-store-uri "
-            f"{args.tracking_uri or 'sqlite:///mlflow.db'}"
+            f"(version {info['model_version']}; {info['alias_reason']}). See it with: "
+            f"mlflow ui --backend-store-uri {args.tracking_uri or 'sqlite:///mlflow.db'}"
         )
     return 0
 

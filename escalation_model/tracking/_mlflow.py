@@ -21,6 +21,15 @@ import pandas as pd
 from .. import __version__
 from .._errors import ModelFileError, TrackingError, raise_if_interrupted
 from .._provenance import code_version
+from ._metrics import run_description, run_metrics
+from ._registry import (
+    MODEL_DESCRIPTION,
+    AliasDecision,
+    RegistryFacts,
+    decide_alias,
+    describe_version,
+    registry_facts,
+)
 from ._store import error_tag, owner_tags, reap_dead_runs, sqlite_path, store_guard, store_lock
 
 __all__ = [
@@ -40,6 +49,7 @@ DEFAULT_MODEL_NAME = "escalation_model"
 DEFAULT_ALIAS = "candidate"
 #: The tag on the run and the model version holding the model file's SHA-256.
 MODEL_SHA_TAG = "model.sha256"
+INTENDED_USE = "population-level commissioning evidence; not decisions about individual families"
 
 
 def _mlflow() -> Any:
@@ -82,6 +92,10 @@ def tracked_run(
     uri = open_store(tracking_uri)
     with store_lock(uri), store_guard(uri, "starting a run"):
         exp = mlflow.set_experiment(experiment)
+        # classic ML runs, so that the UI opens on the runs table (MLflow 3)
+        mlflow.MlflowClient().set_experiment_tag(
+            exp.experiment_id, "mlflow.experimentKind", "custom_model_development"
+        )
         reap_dead_runs(mlflow.MlflowClient(), exp.experiment_id)
         run = mlflow.start_run(
             run_name=run_name,
@@ -174,24 +188,12 @@ def _log_summary(mlflow: Any, result: Any, out: Path) -> None:
         {
             "data.fingerprint_sha256": result.data_fingerprint,
             "data.synthetic": str(result.is_synthetic),
-            "intended_use": "population-level commissioning evidence; not decisions about "
-            "individual families",
+            "intended_use": INTENDED_USE,
         }
     )
-    metrics: dict[str, float | None] = {}
-    for model, table in (models.metrics if models is not None else {}).items():
-        for metric, v in table.items():
-            metrics[f"{model}.{metric}"] = v.estimate
-            metrics[f"{model}.{metric}.lower"] = v.lower
-            metrics[f"{model}.{metric}.upper"] = v.upper
-    for model, diffs in (models.differences_to_reference if models is not None else {}).items():
-        for metric, d in diffs.items():
-            metrics[f"{model}.minus_reference.{metric}"] = d.difference
-            metrics[f"{model}.minus_reference.{metric}.lower"] = d.lower
-            metrics[f"{model}.minus_reference.{metric}.upper"] = d.upper
-    mlflow.log_metrics(
-        {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}
-    )
+    mlflow.set_tag("mlflow.note.content", run_description(result))
+    mlflow.log_metrics(run_metrics(result))
+    _log_dataset(mlflow, result)
     mlflow.log_dict(result.roles_dict, "roles.json")
     files = read_manifest(out)
     if not files:
@@ -204,6 +206,17 @@ def _log_summary(mlflow: Any, result: Any, out: Path) -> None:
             continue  # the model is logged as an MLflow model, below
         sub = str(Path(rel).parent)
         mlflow.log_artifact(str(out / rel), artifact_path=None if sub == "." else sub)
+
+
+def _log_dataset(mlflow: Any, result: Any) -> None:
+    """The data as an MLflow dataset: its description and fingerprint only (no row,
+    value or column of any family leaves memory)."""
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+
+    source = CodeDatasetSource(tags={"data.source": result.data_source[:250]})
+    dataset = MetaDataset(source, name="families", digest=result.data_fingerprint[:32])  # type: ignore[abstract]
+    mlflow.log_input(dataset, context="training and test")
 
 
 def _register(mlflow: Any, result: Any, *, model_name: str, alias: str) -> dict[str, Any]:
@@ -237,15 +250,51 @@ def _register(mlflow: Any, result: Any, *, model_name: str, alias: str) -> dict[
     run_id = mlflow.active_run().info.run_id
     client.set_tag(run_id, MODEL_SHA_TAG, sha)
     client.set_model_version_tag(model_name, version, MODEL_SHA_TAG, sha)
-    client.set_registered_model_alias(model_name, alias, version)
+    decision = _describe_and_alias(client, result, model_name, version, alias, run_id)
     return {
         "run_id": run_id,
         "model_name": model_name,
         "model_version": version,
-        "alias": alias,
-        "model_uri": f"models:/{model_name}@{alias}",
+        "alias": alias if decision.move else None,
+        "alias_reason": decision.reason,
+        "model_uri": f"models:/{model_name}@{alias}"
+        if decision.move
+        else f"models:/{model_name}/{version}",
         "model_sha256": sha,
     }
+
+
+def _describe_and_alias(
+    client: Any, result: Any, model_name: str, version: str, alias: str, run_id: str
+) -> AliasDecision:
+    """Describe and tag the version; move ``alias`` to it only where the policy allows
+    (:mod:`._registry`), and record why on the run either way."""
+    from mlflow.exceptions import MlflowException
+
+    facts = registry_facts(result)
+    tags = {
+        **facts.tags(),
+        "data.fingerprint_sha256": result.data_fingerprint,
+        "data.synthetic": str(result.is_synthetic),
+        "intended_use": INTENDED_USE,
+        "model_card": f"runs:/{run_id}/model_card.html",
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, value)
+    client.update_model_version(
+        model_name, version, description=describe_version(result, facts, run_id)
+    )
+    client.update_registered_model(model_name, description=MODEL_DESCRIPTION)
+    try:
+        held = client.get_model_version_by_alias(model_name, alias)
+        current = RegistryFacts.from_tags(dict(held.tags))
+    except MlflowException:
+        current = None
+    decision = decide_alias(facts, current, alias)
+    if decision.move:
+        client.set_registered_model_alias(model_name, alias, version)
+    client.set_tag(run_id, f"registry.{alias}", decision.reason)
+    return decision
 
 
 def _skops_file(local: Path, uri: str) -> Path:

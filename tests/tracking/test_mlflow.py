@@ -66,12 +66,29 @@ def test_registered_model_reloads_with_identical_predictions(tmp_path, store):
                     f"{name}.lower": v["lower"],
                     f"{name}.upper": v["upper"],
                 }
-    assert m == {k: v for k, v in published.items() if v is not None}
+    findings = ("fairness.", "transfer.", "demand.", "looked_after.")
+    assert {k: v for k, v in m.items() if not k.startswith(findings)} == {
+        k: v for k, v in published.items() if v is not None
+    }
+    # the study's findings, for comparing runs: fairness, demand, entries into care
+    assert m["fairness.findings.within_tolerance"] >= 1
+    assert m["demand.expected_escalations.lower"] <= m["demand.expected_escalations"]
+    assert m["looked_after.expected_entries"] > 0
     escalations = models["test_escalations"]
     reached = m["lightgbm.recall_at_capacity"] * escalations / 5
     assert reached == pytest.approx(round(reached), abs=1e-6)  # a multiple of 5 families
     assert finished.data.params["data.fingerprint_sha256"] == result.data_fingerprint
     assert "escalation_model.version" in finished.data.tags
+    assert "ROC AUC" in finished.data.tags["mlflow.note.content"]
+    (dataset,) = finished.inputs.dataset_inputs
+    assert dataset.dataset.digest == result.data_fingerprint[:32]
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment(finished.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    version = client.get_model_version("escalation_model", info["model_version"])
+    assert "ROC AUC" in version.description and version.tags["intended_use"]
+    assert version.tags["data.fingerprint_sha256"] == result.data_fingerprint
+    assert "commissioning" in client.get_registered_model("escalation_model").description
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
     assert {"summary.json", "roles.json", "model_comparison.csv", "plots"} <= artifacts
     assert not any(a.endswith(".skops") for a in artifacts)
@@ -119,6 +136,34 @@ def test_cli_run_tracks_and_score_reads_the_registry(tmp_path, store, capsys):
     ]
     assert main(args) == 0
     assert (tmp_path / "scored" / "strategies.csv").exists()
+
+
+def test_candidate_moves_only_to_a_comparable_run_that_is_not_worse(tmp_path, store, capsys):
+    """A full run, then a small trial run in the same store: the trial becomes a version,
+    but 'candidate' stays on the full run, and the trial run says why."""
+    import mlflow
+
+    def run(n: int, out: str) -> str:
+        cfg = tmp_path / f"run{n}.toml"
+        cfg.write_text(
+            f"[data]\nn_families = {n}\nseed = 4\n[evaluation]\nn_bootstrap = 30\n"
+            "[split]\nleave_one_authority_out = false\n"
+            "[explain]\nsample_size = 500\ninteraction_sample = 0\n"
+        )
+        args = ["run", "--config", str(cfg), "--output", out, "--tracking-uri", store]
+        assert main(args) == 0
+        return capsys.readouterr().out
+
+    run(40_000, "full")
+    said = run(20_000, "trial")
+    assert "models:/escalation_model/2" in said and "'candidate' stays" in said
+    client = mlflow.MlflowClient()
+    assert str(client.get_model_version_by_alias("escalation_model", "candidate").version) == "1"
+    (trial,) = mlflow.search_runs(
+        filter_string="attributes.run_name LIKE '%20,000%'", output_format="list"
+    )
+    assert "fewer than 80%" in trial.data.tags["registry.candidate"]
+    assert trial.info.run_name.startswith("lightgbm on synthetic population (20,000 families")
 
 
 def test_input_example_holds_no_family(small_population):
