@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -83,6 +84,23 @@ def parse_return_dates(
     return dates, problems
 
 
+def _read_csv(path: str | PathLike[str]) -> pd.DataFrame:
+    """Every cell as text: with pyarrow's reader (about twice as fast on large returns),
+    and pandas' own where pyarrow cannot read the file, so that an unreadable file raises
+    pandas' errors, reported by :func:`read_text_csv`."""
+    options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
+    try:
+        import pyarrow.lib
+
+        try:
+            return pd.read_csv(path, engine="pyarrow", **options)
+        except (pyarrow.lib.ArrowException, ValueError):
+            pass
+    except ImportError:  # pragma: no cover - pyarrow comes with the stack
+        pass
+    return pd.read_csv(path, **options)
+
+
 def read_text_csv(
     path: str | PathLike[str],
     required: Sequence[str],
@@ -100,7 +118,7 @@ def read_text_csv(
     in ``missing_fix`` is replaced by the missing columns).
     """
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        frame = _read_csv(path)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         reason = "cannot be read" if isinstance(exc, OSError) else "is not a readable CSV file"
         problem = Problem(
