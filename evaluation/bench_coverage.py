@@ -1,0 +1,167 @@
+"""Do the published intervals and findings mean what they say? Measured by simulation.
+
+One synthetic world (a very large population: its authorities' and wards' effects drawn
+once) holds everything: a fixed model (LightGBM as the run fits it, and the 5+ rule) is
+trained on 300,000 of its families (the run's temporal split); the truth of every metric
+is its value on all the others; and the fresh test populations are disjoint random draws
+from those others. For each:
+
+* every interval of the model comparison (each metric of each model, and the paired
+  differences to the 5+ rule) is checked for covering its truth;
+* the expected escalations reached by the model's own top 5% (the sum of its
+  probabilities) is compared with the observed count there;
+* the fairness audit (with the intersection of ethnicity and deprivation) is run at two
+  sizes, without and with a planted referral bias: the share of audits reporting any
+  comparison "outside tolerance" whose truth lies inside the band (false findings), and
+  the share finding the planted group's calibration outside (detection).
+
+Coverage is given with its Monte-Carlo standard error. A script, not a unit test:
+
+python evaluation/bench_coverage.py [--replicates 100] [--audit-replicates 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from _results import write_results
+
+from escalation_model.datasets import make_synthetic_population
+from escalation_model.evaluation import compare_models, temporal_split
+from escalation_model.fairness import audit_model
+from escalation_model.models import make_models
+
+BIAS = {"column": "child_ethnicity", "group": "Black", "odds_ratio": 3.0}
+INTERSECTIONS = [("child_ethnicity", "deprivation_quintile")]
+
+
+def _world(n: int, bias: dict[str, Any] | None, seed: int = 12) -> tuple[Any, Any, Any]:
+    """A world of ``n`` families: (roles, the fitted models, the families not used to
+    fit them, in random order)."""
+    pop = make_synthetic_population(n, random_state=seed, referral_bias=bias)
+    order = np.random.default_rng(seed).permutation(n)
+    frame = pop.frame.iloc[order].reset_index(drop=True)
+    oracle = pop.oracle.to_numpy()[order]
+    fit_part = frame.iloc[:300_000]
+    split = temporal_split(fit_part, pop.roles)
+    train = fit_part.iloc[split.train]
+    models = make_models(pop.roles)
+    fitted = {
+        name: models[name].fit(train, train["escalated"]) for name in ("five_plus_rule", "lightgbm")
+    }
+    rest = frame.iloc[300_000:].reset_index(drop=True).assign(_oracle=oracle[300_000:])
+    return pop.roles, fitted, rest
+
+
+def _long(comparison: Any) -> pd.DataFrame:
+    t = comparison.table[["model", "metric", "estimate", "lower", "upper"]]
+    d = comparison.differences.rename(columns={"difference": "estimate"})
+    d = d.assign(model=d["model"] + " - " + d["reference"])[t.columns]
+    return pd.concat([t, d], ignore_index=True).set_index(["model", "metric"])
+
+
+def intervals(n_test: int, replicates: int, n_bootstrap: int) -> dict:
+    _, fitted, rest = _world(300_000 + n_test * replicates, None)
+    truth = _long(
+        compare_models(fitted, rest, rest["escalated"], oracle=rest["_oracle"], n_bootstrap=2)
+    )["estimate"]
+    covered, reach = [], []
+    for r in range(replicates):
+        t = rest.iloc[r * n_test : (r + 1) * n_test]
+        c = _long(compare_models(fitted, t, t["escalated"], n_bootstrap=n_bootstrap))
+        true = truth.reindex(c.index)
+        finite = c["lower"].notna() & c["upper"].notna()
+        covered.append(((c["lower"] <= true) & (true <= c["upper"])).where(finite).rename(r))
+        p = fitted["lightgbm"].predict_proba(t)[:, 1]
+        top = np.argsort(-p, kind="stable")[: int(0.05 * len(p))]
+        reach.append(
+            (p[top].sum(), t["escalated"].to_numpy()[top].sum(), t["_oracle"].to_numpy()[top].sum())
+        )
+    cov = pd.concat(covered, axis=1).astype(float)
+    share = cov.mean(axis=1)
+    se = np.sqrt(share * (1 - share) / cov.notna().sum(axis=1))
+    rows = [
+        {"model": m, "metric": k, "coverage": round(float(s), 3), "mc_se": round(float(e), 3)}
+        for (m, k), s, e in zip(share.index, share, se, strict=True)
+        if not np.isnan(s)
+    ]
+    expected, observed, oracle = (np.array(x, dtype=float) for x in zip(*reach, strict=True))
+    return {
+        "test_families": n_test,
+        "replicates": replicates,
+        "truth": {
+            f"{m} {k}": round(float(v), 4)
+            for (m, k), v in truth.items()
+            if k in ("roc_auc", "calibration_slope", "calibration_intercept") and " - " not in m
+        },
+        "coverage": rows,
+        "reach": {
+            "mean_expected_over_observed": round(float(np.mean(expected / observed)), 4),
+            "mean_expected_over_oracle": round(float(np.mean(expected / oracle)), 4),
+            "ratio_of_means_expected_over_observed": round(
+                float(expected.mean() / observed.mean()), 4
+            ),
+        },
+    }
+
+
+def _inside_band(audit: Any) -> pd.Series:
+    d = audit.differences.set_index(["characteristic", "group", "metric"])
+    bands = [audit.tolerances.band(m) for m in d.index.get_level_values("metric")]
+    inside = [b is not None and b[0] <= v <= b[1] for v, b in zip(d["value"], bands, strict=True)]
+    return pd.Series(inside, index=d.index)
+
+
+def audits(sizes: list[int], replicates: int, n_bootstrap: int) -> list[dict]:
+    out: list[dict[str, Any]] = [{"test_families": n, "replicates": replicates} for n in sizes]
+    for label, bias in (("no bias", None), ("planted bias", BIAS)):
+        roles, fitted, rest = _world(300_000 + max(sizes) * replicates, bias)
+        model = fitted["lightgbm"]
+        inside = _inside_band(
+            audit_model(model, rest, roles, intersections=INTERSECTIONS, n_bootstrap=20)
+        )
+        for entry, n in zip(out, sizes, strict=True):
+            false_any, detected = [], []
+            for r in range(replicates):
+                t = rest.iloc[r * n : (r + 1) * n]
+                a = audit_model(
+                    model, t, roles, intersections=INTERSECTIONS, n_bootstrap=n_bootstrap
+                )
+                f = a.findings().set_index(["characteristic", "group", "metric"])
+                outside = f[f["finding"] == "outside tolerance"]
+                truly_inside = inside.reindex(outside.index).fillna(False).to_numpy(dtype=bool)
+                false_any.append(bool(truly_inside.any()))
+                detected.append(("child_ethnicity", "Black", "calibration_ratio") in outside.index)
+            entry[label] = {
+                "audits_with_any_false_finding": round(float(np.mean(false_any)), 3),
+                "planted_group_found": round(float(np.mean(detected)), 3),
+            }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, default=100)
+    parser.add_argument("--test-families", type=int, default=20_000)
+    parser.add_argument("--n-bootstrap", type=int, default=1000)
+    parser.add_argument("--audit-replicates", type=int, default=30)
+    parser.add_argument("--audit-sizes", type=int, nargs="*", default=[12_000, 60_000])
+    args = parser.parse_args()
+    start = time.perf_counter()
+    result = {"intervals": intervals(args.test_families, args.replicates, args.n_bootstrap)}
+    print(result["intervals"]["truth"], result["intervals"]["reach"])
+    for row in result["intervals"]["coverage"]:
+        print(f"{row['model']:>30} {row['metric']:<24} {row['coverage']:.3f} +- {row['mc_se']:.3f}")
+    result["audits"] = audits(args.audit_sizes, args.audit_replicates, min(args.n_bootstrap, 400))
+    for a in result["audits"]:
+        print(a)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    print("wrote", write_results("bench_coverage", result))
+
+
+if __name__ == "__main__":
+    main()
