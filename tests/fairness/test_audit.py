@@ -256,3 +256,19 @@ def test_families_needed_shrinks_as_the_gap_grows(small_audit):
     )
     with pytest.raises(ValueError, match="Fix:"):
         families_needed(small_audit, row.characteristic, "nobody", "calibration_ratio", 2.0)
+
+
+def test_each_bootstrap_replicate_selects_its_own_families_at_capacity():
+    """The threshold moves with the sample: every replicate's selected weight is the
+    capacity's share of its own families, taken from the highest bins down."""
+    from escalation_model.fairness._audit import _reselected
+
+    rng = np.random.default_rng(0)
+    b = np.repeat(np.arange(10), 3)  # 10 bins, 3 cells each
+    wc = rng.poisson(20, size=(50, b.size)).astype(float)
+    chosen = _reselected(wc, b, 10, 0.15)
+    np.testing.assert_allclose(chosen.sum(axis=1), 0.15 * wc.sum(axis=1))
+    assert (chosen <= wc + 1e-12).all()
+    top = b == 9
+    np.testing.assert_allclose(chosen[:, top], wc[:, top])  # the top bin (10%) is all in
+    assert (chosen[:, b < 8] == 0).all()  # nothing below the boundary bin

@@ -136,7 +136,12 @@ def test_model_reaches_more_than_both_rules_and_need_lies_outside_deprived_areas
     print("\n", t[["expected_reached", "observed_reached", "offered_outside_most_deprived"]])
     assert t.loc["model", "observed_reached"] > t.loc["five_plus", "observed_reached"]
     assert t.loc["model", "observed_reached"] > t.loc["area", "observed_reached"]
-    assert t.loc["model", "expected_lower"] > t.loc["five_plus", "expected_upper"]
+    # the model's expected reach lies beyond the rule's whole interval (744 against at
+    # most 709 at this seed), and close to the oracle's (739) since the calibration
+    assert t.loc["model", "expected_reached"] > t.loc["five_plus", "expected_upper"]
+    assert t.loc["model", "expected_reached"] == pytest.approx(
+        t.loc["oracle", "expected_reached"], rel=0.02
+    )
     share = t.attrs["share_of_all_observed_escalations_outside_most_deprived"]
     assert 0.45 < share < 0.65  # the founding paper: 50-60% of need outside deprived wards
     assert t.loc["area", "offered_outside_most_deprived"] == 0.0
