@@ -220,7 +220,12 @@ class CalibratedRiskClassifier(RiskClassifierBase):
     holdout : float, default=0.2
         Share of the rows (the latest, by profile date) held out for the check.
     methods : tuple of {"logistic", "isotonic"}, default=("logistic", "isotonic")
-        The calibrations compared with the raw probabilities (none: only the check).
+        The calibrations compared with the raw probabilities (none: only the check). One
+        is kept only if it lowers the held-out log loss by more than two standard errors
+        of the paired difference (``CALIBRATION_MARGIN_SE``), so that neither a tie nor
+        the probability floor decides.
+    floor : float, default=1e-6
+        Probabilities are kept within this of 0 and 1 when scoring the check.
     refit : bool, default=True
         Refit on all rows when calibration is not kept. On 1,000,000 synthetic families
         (600,784 training rows) this moved the test ROC AUC by 0.0001 and doubled the
@@ -233,11 +238,13 @@ class CalibratedRiskClassifier(RiskClassifierBase):
         holdout: float = 0.2,
         refit: bool = True,
         methods: tuple[str, ...] = ("logistic", "isotonic"),
+        floor: float = 1e-6,
     ):
         self.estimator = estimator
         self.holdout = holdout
         self.refit = refit
         self.methods = methods
+        self.floor = floor
 
     @property
     def roles(self) -> ColumnRoles | None:  # type: ignore[override]
@@ -285,13 +292,15 @@ class CalibratedRiskClassifier(RiskClassifierBase):
         model = clone(base).fit(rows(early), y_arr[early])
         y_late = (y_arr[late] == self.classes_[1]).astype(int)
         p_late = model.predict_proba(rows(late))[:, 1]
-        losses = {"raw": _log_loss(y_late, p_late)}
+        per_family = {"raw": _family_losses(y_late, p_late, self.floor)}
         for method in self.methods:
             crossed = np.empty_like(p_late)
             for a, b in ((slice(0, half), slice(half, None)), (slice(half, None), slice(0, half))):
-                crossed[b] = _apply(_calibrator(method, p_late[a], y_late[a]), p_late[b])
-            losses[method] = _log_loss(y_late, crossed)
-        best = min(losses, key=lambda k: losses[k])  # raw wins ties (first)
+                fitted = _calibrator(method, p_late[a], y_late[a], self.floor)
+                crossed[b] = _apply(fitted, p_late[b])
+            per_family[method] = _family_losses(y_late, crossed, self.floor)
+        losses = {k: float(v.mean()) for k, v in per_family.items()}
+        best = _clearly_best(per_family)
         self.calibration_report_ = {
             "holdout_rows": int(len(late)),
             "log_loss_raw": losses["raw"],
@@ -303,7 +312,7 @@ class CalibratedRiskClassifier(RiskClassifierBase):
         }
         self.model_, self.calibrator_ = model, None
         if best != "raw":
-            self.calibrator_ = _calibrator(best, p_late, y_late)
+            self.calibrator_ = _calibrator(best, p_late, y_late, self.floor)
         elif self.refit:
             self.model_ = clone(base).fit(X, y_arr)
         refitted = self.model_ is not model
@@ -327,8 +336,44 @@ class CalibratedRiskClassifier(RiskClassifierBase):
         return np.column_stack([1.0 - p, p])
 
 
-def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    return float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1]))
+def _log_loss(y: np.ndarray, p: np.ndarray, floor: float = 1e-6) -> float:
+    return float(log_loss(y, np.clip(p, floor, 1 - floor), labels=[0, 1]))
+
+
+def _family_losses(y: np.ndarray, p: np.ndarray, floor: float) -> np.ndarray:
+    """Each held-out family's log loss (probabilities kept within ``floor`` of 0 and 1)."""
+    q = np.clip(p, floor, 1 - floor)
+    return np.where(y == 1, -np.log(q), -np.log1p(-q))
+
+
+#: A calibration is kept only if it lowers the held-out log loss by this many standard
+#: errors of the paired difference: a tie, or a constant such as the probability floor,
+#: cannot tip the decision.
+CALIBRATION_MARGIN_SE = 2.0
+
+
+def _clearly_best(per_family: dict[str, np.ndarray]) -> str:
+    """The calibration with the largest mean gain over the raw probabilities among those
+    whose gain exceeds ``CALIBRATION_MARGIN_SE`` standard errors; else "raw".
+
+    >>> rng = np.random.default_rng(0)
+    >>> raw = rng.random(1000)
+    >>> _clearly_best({"raw": raw, "logistic": raw - 0.001 + 0.05 * rng.normal(size=1000)})
+    'raw'
+    >>> _clearly_best({"raw": raw, "logistic": raw - 0.1 + 0.05 * rng.normal(size=1000)})
+    'logistic'
+    """
+    raw = per_family["raw"]
+    best, best_gain = "raw", 0.0
+    for method, losses in per_family.items():
+        if method == "raw":
+            continue
+        diff = raw - losses
+        gain = float(diff.mean())
+        se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else np.inf
+        if gain > CALIBRATION_MARGIN_SE * se and gain > best_gain:
+            best, best_gain = method, gain
+    return best
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -336,12 +381,12 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(q / (1 - q)).reshape(-1, 1)
 
 
-def _calibrator(method: str, p: np.ndarray, y: np.ndarray) -> Any:
+def _calibrator(method: str, p: np.ndarray, y: np.ndarray, floor: float = 1e-6) -> Any:
     """A calibration map fitted on held-out probabilities: logistic (an intercept and a
-    slope on the log-odds, unpenalised) or isotonic."""
+    slope on the log-odds, unpenalised) or isotonic (kept within ``floor`` of 0 and 1)."""
     if method == "logistic":
         return LogisticRegression(C=np.inf, solver="lbfgs", max_iter=200).fit(_logit(p), y)
-    return IsotonicRegression(y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip").fit(p, y)
+    return IsotonicRegression(y_min=floor, y_max=1 - floor, out_of_bounds="clip").fit(p, y)
 
 
 def _apply(calibrator: Any, p: np.ndarray) -> np.ndarray:

@@ -173,3 +173,17 @@ def test_an_unknown_calibration_method_is_refused(data):
     gbm = LightGBMRiskClassifier(n_estimators=20)
     with pytest.raises(ValueError, match="platt.*Fix:"):
         CalibratedRiskClassifier(gbm, methods=("platt",)).fit(f, y)
+
+
+def test_the_calibration_decision_does_not_depend_on_the_probability_floor(data):
+    """With the two-standard-error margin, the floor (1e-6 or 1e-4) cannot tip the choice
+    between raw, logistic and isotonic; both held-out losses are recorded."""
+    f, y = data
+    gbm = LightGBMRiskClassifier(n_estimators=60)
+    reports = [
+        CalibratedRiskClassifier(gbm, refit=False, floor=floor).fit(f, y).calibration_report_
+        for floor in (1e-6, 1e-4)
+    ]
+    assert reports[0]["method"] == reports[1]["method"]
+    for rep in reports:
+        assert {"log_loss_raw", "log_loss_logistic", "log_loss_isotonic"} <= rep.keys()
