@@ -472,13 +472,20 @@ class FairnessAudit:
         p = np.array(
             [_p_outside(r.value, r.se, b) for r, b in zip(d.itertuples(), bands, strict=True)]
         )
-        family = ~d.too_small.to_numpy() & np.isfinite(p)
+        # the false negative rate is one minus the true positive rate: its test is the
+        # same test, so it is not counted twice in the family (it takes the TPR's result)
+        mirror = (d.metric == "false_negative_rate").to_numpy()
+        family = ~d.too_small.to_numpy() & np.isfinite(p) & ~mirror
         adjusted = np.full(len(d), np.nan)
         adjusted[family] = holm(p[family])
+        keys = ["characteristic", "group"]
+        tpr = d.assign(_adj=adjusted)[d.metric == "true_positive_rate"].set_index(keys)["_adj"]
+        rows = pd.MultiIndex.from_frame(d.loc[mirror, keys])
+        adjusted[mirror] = tpr.reindex(rows).to_numpy()
         self.n_comparisons_ = int(family.sum())
         z = norm.ppf(1 - (1 - self.confidence) / (2 * max(self.n_comparisons_, 1))) + norm.ppf(0.8)
         reach = [_detectable(b, r.se, z) for r, b in zip(d.itertuples(), bands, strict=True)]
-        d["p_value"], d["p_adjusted"] = p, adjusted
+        d["p_value"], d["p_adjusted"], d["tested"] = p, adjusted, family
         d["detectable_low"] = [r[0] for r in reach]
         d["detectable_high"] = [r[1] for r in reach]
         d["finding"] = [
@@ -516,7 +523,7 @@ class FairnessAudit:
         """The family of comparisons the audit tested: how many, by characteristic and
         metric (those with a tolerance band and groups large enough to assess)."""
         d = self._differences
-        tested = d[d.p_adjusted.notna()]
+        tested = d[d.tested]
         return (
             tested.groupby(["characteristic", "metric"], sort=False)
             .size()

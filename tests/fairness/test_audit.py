@@ -235,9 +235,13 @@ def test_holm_controls_the_family_and_keeps_its_order():
 
 
 def test_the_family_of_comparisons_and_the_power_are_stated(small_audit):
-    f = small_audit.findings()
-    tested = f[f.p_adjusted.notna()]
+    tested = small_audit.differences.query("tested")
     assert small_audit.n_comparisons_ == len(tested) == small_audit.comparisons().comparisons.sum()
+    assert "false_negative_rate" not in set(tested.metric)  # 1 - TPR: the same test
+    d = small_audit.differences.set_index(["characteristic", "group", "metric"])
+    for (c, g, m), row in d[d.tested].iterrows():
+        if m == "true_positive_rate":
+            assert d.loc[(c, g, "false_negative_rate"), "p_adjusted"] == row.p_adjusted
     assert (tested.p_adjusted >= 0).all() and (tested.p_adjusted <= 1).all()
     ratio = tested[tested.kind == "ratio"]
     assert (ratio.detectable_low < 0.8).all() and (ratio.detectable_high > 1.25).all()
