@@ -12,7 +12,14 @@ import pandas as pd
 from ..schema import Problem
 from ..schema._problems import examples
 
-__all__ = ["Paths", "as_paths", "parse_return_dates", "read_text_csv"]
+__all__ = [
+    "Paths",
+    "as_paths",
+    "member_during",
+    "membership_links",
+    "parse_return_dates",
+    "read_text_csv",
+]
 
 Paths = str | PathLike[str] | Sequence[str | PathLike[str]]
 
@@ -133,3 +140,34 @@ def read_text_csv(
         problem = Problem(names, missing_rule, missing_fix.format(missing=names), file=str(path))
         return frame, [problem]
     return frame, []
+
+
+def membership_links(membership: pd.DataFrame) -> pd.DataFrame:
+    """``family_id, person_id, valid_from, valid_to`` with the dates as datetime64[s]
+    (NaT where blank or where the table has no such column: open-ended).
+
+    >>> links = membership_links(pd.DataFrame({"family_id": ["F"], "person_id": ["p"]}))
+    >>> links.columns.tolist(), links["valid_to"].isna().item(), str(links["valid_to"].dtype)
+    (['family_id', 'person_id', 'valid_from', 'valid_to'], True, 'datetime64[s]')
+    """
+    out = membership[["family_id", "person_id"]].copy()
+    for col in ("valid_from", "valid_to"):
+        values = membership[col] if col in membership.columns else pd.NaT
+        out[col] = pd.to_datetime(pd.Series(values, index=out.index)).astype("datetime64[s]")
+    return out
+
+
+def member_during(links: pd.DataFrame, start: Any, end: Any) -> pd.Series:
+    """Whether each membership (``valid_from``, ``valid_to``) overlaps ``[start, end]``;
+    with ``start == end``, whether the person belongs to the family on that date. The one
+    rule for membership dates (labels, agency records, early help).
+
+    >>> links = membership_links(pd.DataFrame({"family_id": ["F"], "person_id": ["p"],
+    ...     "valid_from": ["2021-01-01"], "valid_to": [None]}))
+    >>> day, next_day = pd.Timestamp("2020-12-31"), pd.Timestamp("2021-01-01")
+    >>> member_during(links, day, day).item(), member_during(links, day, next_day).item()
+    (False, True)
+    """
+    return (links["valid_from"].isna() | (links["valid_from"] <= end)) & (
+        links["valid_to"].isna() | (links["valid_to"] >= start)
+    )

@@ -7,7 +7,14 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ..schema import Problem, SchemaError
-from ._common import Paths, as_paths, parse_return_dates, read_text_csv
+from ._common import (
+    Paths,
+    as_paths,
+    member_during,
+    membership_links,
+    parse_return_dates,
+    read_text_csv,
+)
 
 __all__ = ["early_help_families", "read_early_help"]
 
@@ -124,15 +131,8 @@ def early_help_families(spells: pd.DataFrame, membership: pd.DataFrame) -> pd.Da
         parts.append(spells.loc[has_family, ["family_id", "start"]])
     if "person_id" in spells:
         by_person = spells.loc[~has_family & spells["person_id"].notna(), ["person_id", "start"]]
-        m = membership.copy()
-        for col in ("valid_from", "valid_to"):
-            m[col] = pd.to_datetime(m[col]) if col in m else pd.NaT
-        linked = by_person.merge(
-            m[["family_id", "person_id", "valid_from", "valid_to"]], on="person_id"
-        )
-        member = (linked["valid_from"].isna() | (linked["valid_from"] <= linked["start"])) & (
-            linked["valid_to"].isna() | (linked["valid_to"] >= linked["start"])
-        )
+        linked = by_person.merge(membership_links(membership), on="person_id")
+        member = member_during(linked, linked["start"], linked["start"])
         parts.append(linked.loc[member, ["family_id", "start"]])
     if not parts:
         return pd.DataFrame({"family_id": [], "start": []})

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import ESCALATED_LEVELS, OUTCOME_LEVELS, Problem, SchemaError
+from ._common import member_during, membership_links
 
 __all__ = ["LabelReport", "label_families"]
 
@@ -38,18 +39,11 @@ def _members(
     profiles: pd.DataFrame, membership: pd.DataFrame, horizon: pd.DateOffset
 ) -> pd.DataFrame:
     """(profile row, person) for members on the profile date or joining in the window."""
-    m = membership.copy()
-    for col in ("valid_from", "valid_to"):
-        if col not in m.columns:
-            m[col] = pd.NaT
-        m[col] = pd.to_datetime(m[col]).astype("datetime64[s]")
     rows = profiles[["family_id", "profile_date"]].reset_index(names="row")
-    joined = rows.merge(m[["family_id", "person_id", "valid_from", "valid_to"]], on="family_id")
+    joined = rows.merge(membership_links(membership), on="family_id")
     d = joined["profile_date"]
-    end = d + horizon
-    started = joined["valid_from"].isna() | (joined["valid_from"] <= end)
-    not_left = joined["valid_to"].isna() | (joined["valid_to"] >= d)
-    return joined.loc[started & not_left, ["row", "person_id", "profile_date"]]
+    inside = member_during(joined, d, d + horizon)
+    return joined.loc[inside, ["row", "person_id", "profile_date"]]
 
 
 def _check(membership: pd.DataFrame, spells: pd.DataFrame, profiles: pd.DataFrame) -> None:

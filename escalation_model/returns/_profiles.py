@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..schema import Problem, SchemaError
 from ..schema._registry import REGISTRY
+from ._common import member_during, membership_links
 
 __all__ = ["IndicatorRule", "family_profiles", "profile_schedule", "read_indicator_mapping"]
 
@@ -132,12 +133,8 @@ def _records_per_family(
         pd.concat([membership["person_id"], records["person_id"]], ignore_index=True).astype(str)
     )
     member_person, record_person = people[: len(membership)], people[len(membership) :]
-    links = pd.DataFrame(
-        {
-            "person": member_person,
-            "fam": families.get_indexer(membership["family_id"].astype(str)),
-            **{col: _dates(membership, col) for col in ("valid_from", "valid_to")},
-        }
+    links = membership_links(membership)[["valid_from", "valid_to"]].assign(
+        person=member_person, fam=families.get_indexer(membership["family_id"].astype(str))
     )
     by_person = pd.DataFrame({"person": record_person, "i": np.arange(len(records))})[~given]
     linked = by_person.merge(links[links["fam"] >= 0], on="person")
@@ -154,13 +151,6 @@ def _records_per_family(
         }
     )
     return out[out["fam"] >= 0]
-
-
-def _dates(table: pd.DataFrame, column: str) -> np.ndarray:
-    """A date column as datetime64[s] (all NaT where the table lacks it)."""
-    if column not in table.columns:
-        return np.full(len(table), np.datetime64("NaT"), dtype="datetime64[s]")
-    return pd.to_datetime(table[column]).astype("datetime64[s]").to_numpy()
 
 
 def family_profiles(
@@ -238,10 +228,7 @@ def family_profiles(
         hits = per_family[np.isin(code_id, wanted_codes[wanted_codes >= 0])].merge(rows, on="fam")
         d = hits["profile_date"]
         start = d - pd.DateOffset(months=rule.lookback_months)
-        member = (hits["valid_from"].isna() | (hits["valid_from"] <= d)) & (
-            hits["valid_to"].isna() | (hits["valid_to"] >= d)
-        )
-        inside = (hits["date"] > start) & (hits["date"] <= d) & member
+        inside = (hits["date"] > start) & (hits["date"] <= d) & member_during(hits, d, d)
         value[hits.loc[inside, "row"].to_numpy()] = 1.0  # a record is its own coverage
         profiles[rule.indicator] = value
     return profiles
