@@ -10,7 +10,6 @@ from sklearn.base import clone
 from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -337,7 +336,8 @@ class CalibratedRiskClassifier(RiskClassifierBase):
 
 
 def _log_loss(y: np.ndarray, p: np.ndarray, floor: float = 1e-6) -> float:
-    return float(log_loss(y, np.clip(p, floor, 1 - floor), labels=[0, 1]))
+    """Mean log loss with probabilities kept within ``floor`` of 0 and 1."""
+    return float(_family_losses(y, p, floor).mean())
 
 
 def _family_losses(y: np.ndarray, p: np.ndarray, floor: float) -> np.ndarray:

@@ -171,6 +171,18 @@ class Handover:
     horizon_months: int = 12
     basis: list[str] = field(default_factory=list)
 
+    def summary(self) -> dict[str, Any]:
+        """Everything but the table, as published (the summary's ``handover``)."""
+        return {
+            "families": self.families,
+            "horizon_months": self.horizon_months,
+            "unit": self.unit,
+            "expected": self.expected,
+            "lower": self.lower,
+            "upper": self.upper,
+            "basis": list(self.basis),
+        }
+
     def series(self) -> pd.Series:
         """Daily entrants by age band (expected entries over the horizon's days),
         indexed as the demand models index their entrants: a MultiIndex ``(from, to)``

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..population import age_band
-from ._labels import _members
+from ._labels import members_in_window
 
 __all__ = ["birth_dates", "care_entries"]
 
@@ -61,7 +61,7 @@ def care_entries(
     kept = kept[["family_id", "profile_date"]].reset_index(drop=True)
     if kept.empty:
         return pd.DataFrame({"window": [], "quarter": [], "age_band": []})
-    members = _members(kept, membership, pd.DateOffset(months=horizon_months))
+    members = members_in_window(kept, membership, pd.DateOffset(months=horizon_months))
     care = spells.loc[spells["level"] == "looked_after", ["child_id", "start"]]
     hits = members.merge(care.rename(columns={"child_id": "person_id"}), on="person_id")
     d, start = hits["profile_date"], hits["start"]

@@ -35,7 +35,7 @@ class LabelReport:
     excluded: dict[str, int] = field(default_factory=dict)
 
 
-def _members(
+def members_in_window(
     profiles: pd.DataFrame, membership: pd.DataFrame, horizon: pd.DateOffset
 ) -> pd.DataFrame:
     """(profile row, person) for members on the profile date or joining in the window."""
@@ -96,7 +96,7 @@ def label_families(
     horizon = pd.DateOffset(months=horizon_months)
     out = profiles.reset_index(drop=True).copy()
     out["profile_date"] = pd.to_datetime(out["profile_date"]).astype("datetime64[s]")
-    members = _members(out, membership, horizon)
+    members = members_in_window(out, membership, horizon)
     s = spells.rename(columns={"child_id": "person_id"})
     hits = members.merge(s[["person_id", "level", "start", "end"]], on="person_id")
     d = hits["profile_date"]

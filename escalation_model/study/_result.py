@@ -364,17 +364,7 @@ class StudyResult:
                 ),
                 "oracle_included": ORACLE in cmp_.models,
                 "metrics": metrics,
-                "handover": None
-                if (h := self.handover) is None
-                else {
-                    "families": h.families,
-                    "horizon_months": h.horizon_months,
-                    "unit": h.unit,
-                    "expected": h.expected,
-                    "lower": h.lower,
-                    "upper": h.upper,
-                    "basis": h.basis,
-                },
+                "handover": None if self.handover is None else self.handover.summary(),
             },
         )
 
