@@ -345,7 +345,6 @@ class FairnessAudit:
         for char in self._chars:
             cells = self._cells(char)
             n_groups = len(char.groups)
-            count = cells["count"].to_numpy(dtype=float)
             ones = np.ones((1, len(cells)))
             point = _group_stats(ones, cells, n_groups, self._n_bins_used)
             binned = _group_stats(ones, cells, n_groups, self._n_bins_used, self._capacity)
@@ -353,16 +352,7 @@ class FairnessAudit:
             sizes = point["count"][0]
             ref_name = (self.reference or {}).get(char.name)
             ref = char.groups.index(ref_name) if ref_name in char.groups else int(np.argmax(sizes))
-            reps: dict[str, list[np.ndarray]] = {m: [] for m in AUDIT_METRICS}
-            done = 0
-            while done < self.n_bootstrap:
-                b = min(200, self.n_bootstrap - done)
-                w = rng.poisson(np.broadcast_to(count, (b, count.size))) / count
-                stats = _group_stats(w, cells, n_groups, self._n_bins_used, self._capacity)
-                for m in AUDIT_METRICS:
-                    reps[m].append(stats[m])
-                done += b
-            rep = {m: np.concatenate(v) for m, v in reps.items()}
+            rep = self._replicates(cells, n_groups, rng)
             events = point["observed_rate"][0] * sizes
             for gi, group in enumerate(char.groups):
                 small = sizes[gi] < self.min_group_size or events[gi] < self.min_escalations
@@ -434,6 +424,23 @@ class FairnessAudit:
         )
         self._test_differences()
 
+    def _replicates(
+        self, cells: pd.DataFrame, n_groups: int, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Every metric per group in each Poisson-bootstrap replicate, (B, G) arrays; the
+        selection at capacity made again in each (in chunks of 200 replicates)."""
+        count = cells["count"].to_numpy(dtype=float)
+        reps: dict[str, list[np.ndarray]] = {m: [] for m in AUDIT_METRICS}
+        done = 0
+        while done < self.n_bootstrap:
+            b = min(200, self.n_bootstrap - done)
+            w = rng.poisson(np.broadcast_to(count, (b, count.size))) / count
+            stats = _group_stats(w, cells, n_groups, self._n_bins_used, self._capacity)
+            for m in AUDIT_METRICS:
+                reps[m].append(stats[m])
+            done += b
+        return {m: np.concatenate(v) for m, v in reps.items()}
+
     def _exact_auc(self, char: _Characteristic) -> list[float]:
         from sklearn.metrics import roc_auc_score
 
@@ -483,7 +490,7 @@ class FairnessAudit:
         rows = pd.MultiIndex.from_frame(d.loc[mirror, keys])
         adjusted[mirror] = tpr.reindex(rows).to_numpy()
         self.n_comparisons_ = int(family.sum())
-        z = norm.ppf(1 - (1 - self.confidence) / (2 * max(self.n_comparisons_, 1))) + norm.ppf(0.8)
+        z = self._power_z()
         reach = [_detectable(b, r.se, z) for r, b in zip(d.itertuples(), bands, strict=True)]
         d["p_value"], d["p_adjusted"], d["tested"] = p, adjusted, family
         d["detectable_low"] = [r[0] for r in reach]
@@ -491,6 +498,12 @@ class FairnessAudit:
         d["finding"] = [
             self._finding(r, b) for r, b in zip(d.itertuples(index=False), bands, strict=True)
         ]
+
+    def _power_z(self) -> float:
+        """Standard errors beyond the band's edge at which a gap is found with 80% power,
+        at the family's strictest (Bonferroni) level."""
+        strictest = (1 - self.confidence) / (2 * max(self.n_comparisons_, 1))
+        return float(norm.ppf(1 - strictest) + norm.ppf(0.8))
 
     def _finding(self, row: Any, band: tuple[float, float, str] | None) -> str:
         if row.too_small:
@@ -797,7 +810,7 @@ def families_needed(
     beyond = max(gap - hi, lo - gap)
     if beyond <= 0:
         return float("inf")
-    z = norm.ppf(1 - (1 - audit.confidence) / (2 * max(audit.n_comparisons_, 1))) + norm.ppf(0.8)
+    z = audit._power_z()
     return float(r.n_families * (z * r.se / beyond) ** 2)
 
 
