@@ -4,6 +4,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 from escalation_model.datasets import make_synthetic_population
 from escalation_model.evaluation import temporal_split
@@ -246,6 +247,34 @@ def test_the_family_of_comparisons_and_the_power_are_stated(small_audit):
     ratio = tested[tested.kind == "ratio"]
     assert (ratio.detectable_low < 0.8).all() and (ratio.detectable_high > 1.25).all()
     assert "comparisons" in small_audit.family_statement()
+
+
+def test_half_the_error_rate_goes_to_the_prioritised_criterion_by_characteristic(small_audit):
+    d = small_audit.differences
+    tested = d[d.tested]
+    headline = (tested.metric == "calibration_ratio") & ~tested.characteristic.str.contains(" x ")
+    assert tested.level.sum() == pytest.approx(0.05)
+    assert tested.level[headline].sum() == pytest.approx(0.025)
+    assert tested.level[headline].nunique() == 1 and tested.level[~headline].nunique() == 1
+    # a headline comparison is held to a looser level, so it can detect a smaller gap
+    cal = tested[headline].iloc[0]
+    other = tested[~headline & (tested.kind == "ratio")].iloc[0]
+    assert cal.level > other.level
+    n_headline = int(headline.sum())
+    z = (np.log(cal.detectable_high) - np.log(1.25)) / cal.se
+    assert z == pytest.approx(norm.ppf(1 - 0.025 / n_headline / 2) + norm.ppf(0.8))
+    assert "reserved, in advance" in small_audit.family_statement()
+
+
+def test_weighted_holm_gives_a_rejected_hypothesis_share_to_the_rest():
+    from escalation_model.fairness import holm
+
+    p = np.array([0.001, 0.03, 0.03])
+    # equal weights: 0.03 * 2 = 0.06; with half the weight on the first, the others
+    # start at 0.025 each and take its share once it is rejected: 0.03 * 0.5 / 0.25
+    assert holm(p).tolist() == pytest.approx([0.003, 0.06, 0.06])
+    assert holm(p, np.array([0.5, 0.25, 0.25])).tolist() == pytest.approx([0.002, 0.06, 0.06])
+    assert holm(np.array([0.02, 0.5]), np.array([0.5, 0.5])).tolist() == pytest.approx([0.04, 0.5])
 
 
 def test_families_needed_shrinks_as_the_gap_grows(small_audit):
