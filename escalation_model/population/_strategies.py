@@ -17,7 +17,21 @@ from ._disclosure import DisclosureRules, apply_disclosure_control, publish_coun
 from ._poisson_binomial import poisson_binomial_interval
 from ._profile import count_indicators
 
-__all__ = ["Scenario", "compare_strategies", "strategy_scores", "scenario_table"]
+__all__ = [
+    "EXPECTED_REACH_MEANING",
+    "Scenario",
+    "compare_strategies",
+    "strategy_scores",
+    "scenario_table",
+]
+
+#: What the expected count and its interval are, in one line, wherever they are printed.
+EXPECTED_REACH_MEANING = (
+    "Expected escalations reached: the sum of the model's probabilities over the families "
+    "each strategy offers help; its interval is the range of the count if those "
+    "probabilities are right (Poisson-binomial), so it leaves out the model's own error, "
+    "which the observed count on the test year shows."
+)
 
 STRATEGY_LABELS = {
     "area": "most deprived wards first",
@@ -144,6 +158,7 @@ def compare_strategies(
             )
     out = out.drop(columns=["_offered_outside"], errors="ignore")
     out.attrs["capacity"] = k
+    out.attrs["expected_interval"] = EXPECTED_REACH_MEANING
     if deprived is not None:
         out.attrs["share_of_all_expected_need_outside_most_deprived"] = float(
             p[~deprived].sum() / p.sum()
