@@ -5,9 +5,11 @@ from ._aggregate import (
     SEGMENTS,
     add_segments,
     aggregate,
+    calibration_uncertainty,
     demand_forecast,
     latest_profiles,
     monitor,
+    monitoring_power,
 )
 from ._disclosure import (
     FORBIDDEN_COLUMNS,
@@ -44,6 +46,8 @@ __all__ = [
     "count_indicators",
     "demand_forecast",
     "monitor",
+    "monitoring_power",
+    "calibration_uncertainty",
     "plot_funnel",
     "plot_strategies",
     "poisson_binomial_interval",

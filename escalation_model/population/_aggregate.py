@@ -12,7 +12,7 @@ from scipy.stats import chi2, poisson
 from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
 from ..schema import ColumnRoles, parse_profile_dates
 from ._disclosure import DisclosureRules, apply_disclosure_control
-from ._poisson_binomial import poisson_binomial_interval
+from ._poisson_binomial import count_limits, count_pmf, poisson_binomial_interval
 from ._profile import count_indicators
 
 __all__ = [
@@ -228,53 +228,118 @@ def monitor(
     *,
     period: str = "Q",
     confidence: float = 0.95,
+    calibration_se: float = 0.0,
     rules: DisclosureRules | None = None,
 ) -> pd.DataFrame:
     """Risk-adjusted monitoring: observed against expected escalations by profiling period.
 
     The expected count for each period is what the model predicts for the families actually
-    profiled then, so a change in case mix does not look like a change in services. A ratio
-    whose interval lies below 1 means fewer escalations than expected (for example after
-    early help started); above 1, more.
+    profiled then, so a change in case mix does not look like a change in services. A
+    period is flagged where its observed count falls outside the control limits: the
+    range of the count if nothing changed, from the distribution of the number of
+    escalations among those families (Poisson-binomial: the Poisson's limits are too wide
+    for these counts, whose variance is about 60% of their mean, so they flag too few
+    periods and miss real changes), widened by the model's own uncertainty about its
+    overall calibration (``calibration_se``: the standard deviation of the log of its
+    calibration factor, estimated on held-out families; 0 takes the model as right).
 
     Returns
     -------
     pandas.DataFrame
         ``period``, ``families``, ``expected`` (Poisson-binomial interval), ``observed``,
-        ``ratio`` with ``ratio_lower`` and ``ratio_upper`` (observed interval over expected).
+        ``ratio`` (observed / expected), ``limit_lower`` and ``limit_upper`` (the ratio's
+        control limits) and ``flag``.
     """
     roles = roles or ColumnRoles()
     if not roles.outcome or not roles.profile_date:
         raise ValueError("monitoring needs the 'outcome' and 'profile_date' roles")
     dates = parse_profile_dates(frame, roles)
-    periods = dates.dt.to_period(period).astype(str)
-    work = frame.assign(period=periods.to_numpy())
+    periods = dates.dt.to_period(period).astype(str).to_numpy()
     table = aggregate(
-        work, proba, "period", outcome=roles.outcome, confidence=confidence, disclosure=False
-    )
-    table["ratio_lower"] = table["observed_lower"] / table["expected"]
-    table["ratio_upper"] = table["observed_upper"] / table["expected"]
-    table = table.drop(columns=["within_interval"])
+        frame.assign(period=periods),
+        proba,
+        "period",
+        outcome=roles.outcome,
+        confidence=confidence,
+        disclosure=False,
+    ).drop(columns=["within_interval", "observed_lower", "observed_upper"])
+    p = np.asarray(proba, dtype=float)
+    limits = [count_limits(p[periods == k], confidence, calibration_se) for k in table.period]
+    e = table["expected"].to_numpy(dtype=float)
+    table["limit_lower"] = [lo for lo, _ in limits] / e
+    table["limit_upper"] = [hi for _, hi in limits] / e
     out = apply_disclosure_control(
         table,
         count_columns=["families", "observed"],
         size_column="families",
-        derived_columns=[
-            "expected",
-            "expected_lower",
-            "expected_upper",
-            "observed_lower",
-            "observed_upper",
-            "ratio",
-            "ratio_lower",
-            "ratio_upper",
-        ],
+        derived_columns=["expected", "expected_lower", "expected_upper", "ratio"],
         rules=rules,
     )
-    _observed_from_published(out, confidence)
-    out["ratio_lower"] = out["observed_lower"] / out["expected"]
-    out["ratio_upper"] = out["observed_upper"] / out["expected"]
+    # the flag is decided on the published (rounded) count: one decided on the unrounded
+    # count, beside its limits, could give it back
+    published = out["observed"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(np.isnan(published), np.nan, published / e)
+    flag = np.where(
+        ratio < out["limit_lower"],
+        "fewer than expected",
+        np.where(ratio > out["limit_upper"], "more than expected", "within limits"),
+    )
+    out["ratio"] = ratio
+    out["flag"] = np.where(np.isnan(published), "not published", flag)
+    typical = _median_period(periods, table.period)
+    out.attrs["power_10_percent_fall"] = (
+        monitoring_power(p[periods == typical], -0.1, confidence, calibration_se)
+        if typical is not None
+        else None
+    )
+    out.attrs["typical_period_expected"] = (
+        float(p[periods == typical].sum()) if typical is not None else None
+    )
+    out.attrs["calibration_se"] = calibration_se
     return out
+
+
+def _median_period(periods: np.ndarray, names: pd.Series) -> str | None:
+    """The period whose number of families is the median (a typical period, not a
+    partial one at either end)."""
+    if names.empty:
+        return None
+    sizes = pd.Series(periods).value_counts().reindex(names.to_numpy())
+    return str(sizes.sort_values(kind="stable").index[(len(sizes) - 1) // 2])
+
+
+def calibration_uncertainty(p_heldout: np.ndarray) -> float:
+    """The standard error of the log of the model's overall calibration factor as
+    measured on held-out families (observed over expected escalations, whose variance
+    is the Poisson-binomial's): the uncertainty :func:`monitor` adds to its limits.
+
+    >>> round(calibration_uncertainty(np.full(60_000, 0.032)), 4)
+    0.0225
+    """
+    p = np.asarray(p_heldout, dtype=float)
+    p = p[np.isfinite(p)]
+    return float(np.sqrt((p * (1 - p)).sum()) / p.sum()) if p.sum() > 0 else 0.0
+
+
+def monitoring_power(
+    p: np.ndarray, change: float, confidence: float = 0.95, calibration_se: float = 0.0
+) -> float:
+    """The chance that a period with these families is flagged when escalations truly
+    change by ``change`` (relative: -0.1 is a 10% fall), under :func:`monitor`'s limits.
+
+    Families who all have the same chance (a plain binomial count, the widest there is
+    for its mean; real families differ, which narrows the limits and raises the power):
+
+    >>> p = np.full(15_000, 0.032)
+    >>> round(monitoring_power(p, -0.1), 2), round(monitoring_power(p, -0.1, 0.95, 0.0225), 2)
+    (0.61, 0.53)
+    """
+    p = np.asarray(p, dtype=float)
+    lo, hi = count_limits(p, confidence, calibration_se)
+    pmf = count_pmf(np.clip(p * (1 + change), 0.0, 1.0), calibration_se)
+    k = np.arange(pmf.size)
+    return float(pmf[k < lo].sum() + pmf[k > hi].sum())
 
 
 def funnel_limits(expected: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
-__all__ = ["poisson_binomial_pmf", "poisson_binomial_interval"]
+__all__ = ["poisson_binomial_pmf", "poisson_binomial_interval", "count_limits"]
 
 
 def poisson_binomial_pmf(p: np.ndarray) -> np.ndarray:
@@ -43,8 +43,59 @@ def poisson_binomial_pmf(p: np.ndarray) -> np.ndarray:
 
 def poisson_binomial_interval(p: np.ndarray, confidence: float = 0.95) -> tuple[int, int]:
     """Central interval for the count of escalations: the smallest ``lo`` and ``hi`` with
-    ``P(X < lo) <= alpha/2`` and ``P(X > hi) <= alpha/2``."""
-    pmf = poisson_binomial_pmf(p)
+    ``P(X < lo) <= alpha/2`` and ``P(X > hi) <= alpha/2``: the range of the count if the
+    probabilities are right."""
+    return count_limits(p, confidence)
+
+
+#: Gauss-Hermite nodes for mixing over the model's calibration-in-the-large.
+_NODES = 9
+
+
+def count_pmf(p: np.ndarray, calibration_se: float = 0.0) -> np.ndarray:
+    """The distribution of the count among families with probabilities ``p`` when the
+    model's overall calibration is itself uncertain: its odds are off by a factor whose
+    logarithm is normal with standard deviation ``calibration_se`` (0: the model is taken
+    as exactly right, the plain Poisson-binomial).
+
+    >>> p = np.full(1000, 0.05)
+    >>> a, b = count_pmf(p), count_pmf(p, 0.1)
+    >>> bool(np.isclose(a.sum(), 1) and np.isclose(b.sum(), 1))
+    True
+    >>> k = lambda f: np.arange(f.size)
+    >>> var = lambda f: float((k(f) ** 2 * f).sum() - (k(f) * f).sum() ** 2)
+    >>> round(var(a), 1), round(var(b), 1)  # 47.5 + (47.5 x 0.1) ** 2, nearly
+    (47.5, 70.5)
+    """
+    p = np.asarray(p, dtype=float).ravel()
+    if calibration_se <= 0 or p.size == 0:
+        return poisson_binomial_pmf(p)
+    x, w = np.polynomial.hermite_e.hermegauss(_NODES)
+    w = w / w.sum()
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    logit = np.log(q / (1 - q))
+    pmfs = [poisson_binomial_pmf(1 / (1 + np.exp(-(logit + calibration_se * z)))) for z in x]
+    out = np.zeros(max(f.size for f in pmfs))
+    for f, weight in zip(pmfs, w, strict=True):
+        out[: f.size] += weight * f
+    return out / out.sum()
+
+
+def count_limits(
+    p: np.ndarray, confidence: float = 0.95, calibration_se: float = 0.0
+) -> tuple[int, int]:
+    """Control limits for an observed count: the smallest ``lo`` and ``hi`` with
+    ``P(X < lo) <= alpha/2`` and ``P(X > hi) <= alpha/2`` under :func:`count_pmf`. A count
+    outside them is flagged; with ``calibration_se=0`` the limits are
+    :func:`poisson_binomial_interval`'s.
+
+    >>> count_limits(np.full(10_000, 0.047)) == poisson_binomial_interval(np.full(10_000, 0.047))
+    True
+    >>> lo, hi = count_limits(np.full(10_000, 0.047), calibration_se=0.05)
+    >>> lo < 428 and hi > 512
+    True
+    """
+    pmf = count_pmf(p, calibration_se)
     cdf = np.cumsum(pmf)
     alpha = (1 - confidence) / 2
     lo = int(np.searchsorted(cdf, alpha, side="right"))

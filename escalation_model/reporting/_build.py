@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..evaluation._metrics import NO_INTERVAL
+from ..population._strategies import EXPECTED_REACH_MEANING
 from ..schema import THINK_FAMILY
 from ..study._summary import (
     Estimate,
     FairnessSection,
     HandoverSection,
     ModelsSection,
+    MonitoringSection,
     PopulationSection,
     StudySummary,
 )
@@ -336,8 +338,30 @@ def _mitchell(card: ModelCard, s: StudySummary) -> None:
         "Scenario results depend on the assumed effect of early help, which is an assumption "
         "to be tested, not an estimate.",
         "Do not use individual scores; use area and group totals with their intervals.",
+        *_monitoring_text(s.monitoring),
         *s.notes,
     )
+
+
+def _monitoring_text(m: MonitoringSection | None) -> list[str]:
+    """What the quarterly monitoring flagged, and what it could have detected."""
+    if m is None:
+        return []
+    text = (
+        f"Monitoring (monitoring_by_quarter.csv): {m.quarters} quarters after the training "
+        f"period, {m.flagged_fewer} with fewer escalations than the model expects for their "
+        f"families and {m.flagged_more} with more, beyond 95% control limits. The limits are "
+        "the range of the count if nothing changed (Poisson-binomial), widened for the "
+        "model's own uncertainty about its overall calibration "
+        f"({m.calibration_se:.1%}, measured on the test families)."
+    )
+    if m.power_10_percent_fall is not None and m.typical_quarter_expected is not None:
+        text += (
+            f" With about {m.typical_quarter_expected:,.0f} expected escalations in a "
+            f"typical quarter, a real 10% fall would be flagged "
+            f"{m.power_10_percent_fall:.0%} of the time."
+        )
+    return [text]
 
 
 def _looked_after_text(card: ModelCard, s: StudySummary) -> None:
@@ -472,6 +496,7 @@ def _quantitative_analyses(card: ModelCard, s: StudySummary) -> None:
     else:
         qa.text.append(MISSING.format(what="explanations"))
     if s.population is not None and s.population.strategies:
+        card.add_text("quantitative_analyses", EXPECTED_REACH_MEANING)
         card.add_table(
             "quantitative_analyses",
             "Targeting strategies at capacity (counts rounded to 5)",
@@ -482,6 +507,8 @@ def _quantitative_analyses(card: ModelCard, s: StudySummary) -> None:
                         "description",
                         "families_offered",
                         "expected_reached",
+                        "expected_lower",
+                        "expected_upper",
                         "observed_reached",
                         "observed_share_of_all",
                         "offered_outside_most_deprived",

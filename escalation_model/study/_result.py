@@ -32,6 +32,7 @@ from ._summary import (
     LookedAfterSection,
     ModelFile,
     ModelsSection,
+    MonitoringSection,
     PopulationSection,
     StudySummary,
 )
@@ -259,6 +260,22 @@ class StudyResult:
             },
         )
 
+    def _monitoring_summary(self) -> MonitoringSection | None:
+        t = self.population.get("monitoring_by_quarter.csv")
+        if t is None or t.empty:
+            return None
+        return _section(
+            MonitoringSection,
+            {
+                "quarters": len(t),
+                "flagged_fewer": int((t["flag"] == "fewer than expected").sum()),
+                "flagged_more": int((t["flag"] == "more than expected").sum()),
+                "calibration_se": t.attrs.get("calibration_se", 0.0),
+                "typical_quarter_expected": t.attrs.get("typical_period_expected"),
+                "power_10_percent_fall": t.attrs.get("power_10_percent_fall"),
+            },
+        )
+
     def _fairness_summary(self) -> FairnessSection | None:
         if self.fairness is None:
             return None
@@ -424,6 +441,7 @@ class StudyResult:
             looked_after=self._looked_after_summary(),
             fairness=self._fairness_summary(),
             population=self._population_summary(),
+            monitoring=self._monitoring_summary(),
             explanations=self._explain_summary(),
             disclosure_control=DisclosureSection(
                 min_cell=self.disclosure.min_cell,

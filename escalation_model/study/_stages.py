@@ -21,6 +21,7 @@ from ..population import (
     DisclosureRules,
     Handover,
     Scenario,
+    calibration_uncertainty,
     count_indicators,
     hand_over,
     monitor,
@@ -361,8 +362,15 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
     tables.update(
         demand_forecasts(later, ctx.roles, p_later, confidence=ev.confidence, rules=ctx.rules)
     )
+    # the limits carry the model's own uncertainty about its calibration, as measured on
+    # the test families
     tables["monitoring_by_quarter.csv"] = monitor(
-        later, p_later, ctx.roles, confidence=ev.confidence, rules=ctx.rules
+        later,
+        p_later,
+        ctx.roles,
+        confidence=ev.confidence,
+        calibration_se=calibration_uncertainty(scored.p_test),
+        rules=ctx.rules,
     )
     return tables
 

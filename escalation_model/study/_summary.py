@@ -40,6 +40,7 @@ __all__ = [
     "LookedAfterSection",
     "ModelsSection",
     "PopulationSection",
+    "MonitoringSection",
     "StudySummary",
     "summary_json_schema",
 ]
@@ -249,6 +250,18 @@ class PopulationSection(_Section):
     tables: list[str]
 
 
+class MonitoringSection(_Section):
+    """Observed against expected escalations by quarter after training, with control
+    limits, and what those limits could detect."""
+
+    quarters: int
+    flagged_fewer: int
+    flagged_more: int
+    calibration_se: float
+    typical_quarter_expected: Figure = None
+    power_10_percent_fall: Figure = None
+
+
 class Driver(_Section):
     """A feature's mean absolute SHAP value with its bootstrap interval."""
 
@@ -302,6 +315,7 @@ class StudySummary(_Section):
     looked_after: LookedAfterSection | None = None
     fairness: FairnessSection | None = None
     population: PopulationSection | None = None
+    monitoring: MonitoringSection | None = None
     explanations: ExplanationsSection | None = None
     disclosure_control: DisclosureSection
     model_file: ModelFile | None = None

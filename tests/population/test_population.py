@@ -173,22 +173,47 @@ def test_monitoring_detects_the_early_help_effect():
     before = (f["profile_date"] < "2013-01-01").to_numpy()
     model = LightGBMRiskClassifier(n_estimators=200).fit(f[before], f.loc[before, "escalated"])
     proba = model.predict_proba(f)[:, 1]
-    table = monitor(f, proba, pop.roles, period="Y").set_index("period")
-    print("\n", table[["expected", "observed", "ratio", "ratio_lower", "ratio_upper"]])
+    # the model's own uncertainty about its calibration, from its out-of-sample year
+    base_year = (f["profile_date"].dt.year == 2013).to_numpy()
+    p13 = proba[base_year]
+    se = float(np.sqrt((p13 * (1 - p13)).sum()) / p13.sum())
+    table = monitor(f, proba, pop.roles, period="Y", calibration_se=se).set_index("period")
+    print("\n", table[["expected", "observed", "ratio", "limit_lower", "limit_upper", "flag"]])
     # 2013 is the out-of-sample baseline; early help starts in 2014
-    base = table.loc["2013"]
-    assert 0.85 < base.ratio < 1.15
+    assert 0.85 < table.loc["2013", "ratio"] < 1.15
     for year in ("2014", "2015"):
-        assert table.loc[year, "ratio_upper"] < base.ratio_lower  # a clear drop
-        assert table.loc[year, "ratio"] < 0.9 * base.ratio
+        assert table.loc[year, "flag"] == "fewer than expected"
+        assert table.loc[year, "ratio"] < 0.9 * table.loc["2013", "ratio"]
     # and no such signal without the effect
     clean = make_synthetic_population(300_000, random_state=8)
     cf = clean.frame
     model = LightGBMRiskClassifier(n_estimators=200).fit(cf[before], cf.loc[before, "escalated"])
-    t2 = monitor(cf, model.predict_proba(cf)[:, 1], clean.roles, period="Y").set_index("period")
-    for year in ("2014", "2015"):
-        assert t2.loc[year, "ratio_upper"] > t2.loc["2013", "ratio_lower"]
-        assert abs(t2.loc[year, "ratio"] / t2.loc["2013", "ratio"] - 1) < 0.08
+    t2 = monitor(
+        cf, model.predict_proba(cf)[:, 1], clean.roles, period="Y", calibration_se=se
+    ).set_index("period")
+    assert (t2.loc[["2014", "2015"], "flag"] == "within limits").all()
+    assert t2.attrs["calibration_se"] == se
+
+
+def test_control_limits_flag_five_percent_of_unchanged_periods_even_when_the_model_is_off():
+    """A model whose overall calibration is off by a factor it does not know (log-normal,
+    s.d. 0.05) and 480 expected escalations a period: with the limits widened by that
+    uncertainty, about 5% of unchanged periods are flagged; without, many more."""
+    from escalation_model.population._poisson_binomial import count_limits
+
+    rng = np.random.default_rng(4)
+    p = rng.beta(0.5, 15, 15_000)
+    limits = {se: count_limits(p, 0.95, se) for se in (0.0, 0.05)}
+    logit = np.log(p / (1 - p))
+    flagged = {0.0: 0, 0.05: 0}
+    runs = 2000
+    for _ in range(runs):
+        truth = 1 / (1 + np.exp(-(logit + rng.normal(0, 0.05))))
+        x = (rng.random(p.size) < truth).sum()
+        for se, (lo, hi) in limits.items():
+            flagged[se] += not lo <= x <= hi
+    assert 0.03 < flagged[0.05] / runs < 0.065
+    assert flagged[0.0] / runs > 0.15
 
 
 def test_demand_forecast_uses_the_latest_profiles(fitted):
