@@ -37,6 +37,8 @@ from escalation_model.datasets import make_synthetic_population
 from escalation_model.evaluation import compare_models, temporal_split
 from escalation_model.fairness import audit_model
 from escalation_model.models import make_models
+from escalation_model.population import calibration_uncertainty, poisson_binomial_pmf
+from escalation_model.population._poisson_binomial import count_limits
 
 BIAS = {"column": "child_ethnicity", "group": "Black", "odds_ratio": 3.0}
 INTERSECTIONS = [("child_ethnicity", "deprivation_quintile")]
@@ -115,7 +117,7 @@ def intervals(n_test: int, replicates: int, n_bootstrap: int) -> dict:
 def reach(fits: int, n_families: int) -> dict:
     """Expected against observed (and true) escalations in the model's own top 5% of the
     test year, each from a model fitted as the run fits it on a fresh population."""
-    rows = []
+    rows, flags = [], []
     for seed in range(fits):
         pop = make_synthetic_population(n_families, random_state=100 + seed)
         split = temporal_split(pop.frame, pop.roles)
@@ -125,7 +127,9 @@ def reach(fits: int, n_families: int) -> dict:
         top = np.argsort(-p, kind="stable")[: int(0.05 * len(p))]
         y, truth = test["escalated"].to_numpy(), pop.oracle.to_numpy()[split.test]
         rows.append((p[top].sum(), y[top].sum(), truth[top].sum()))
+        flags.extend(_quarter_flags(test, pop.roles, p, truth))
     expected, observed, oracle = (np.array(x, dtype=float) for x in zip(*rows, strict=True))
+    f = pd.DataFrame(flags)
 
     def mean_ratio(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
         r = a / b
@@ -142,7 +146,40 @@ def reach(fits: int, n_families: int) -> dict:
         "test_families_per_fit": len(p),
         "expected_over_observed": mean_ratio(expected, observed),
         "expected_over_true": mean_ratio(expected, oracle),
+        "monitoring": {
+            "quarters": len(f),
+            "mean_expected_per_quarter": round(float(f["expected"].mean()), 1),
+            **{
+                k: round(float(f[k].mean()), 4)
+                for k in f.columns
+                if k.startswith(("flagged", "found"))
+            },
+        },
     }
+
+
+def _quarter_flags(test: pd.DataFrame, roles: Any, p: np.ndarray, truth: np.ndarray) -> list:
+    """For each quarter of the test year: the exact chance that monitoring flags it when
+    nothing changed (the count drawn from the true probabilities) and when escalations
+    truly fell by 10%, with the limits the run uses (widened for the calibration
+    uncertainty measured on the test year) and with the model taken as right."""
+    quarters = test[roles.profile_date].dt.to_period("Q").astype(str).to_numpy()
+    se = calibration_uncertainty(p)
+    out = []
+    for q in np.unique(quarters):
+        at = quarters == q
+        row: dict[str, float] = {"expected": float(p[at].sum())}
+        for label, s in (("", se), ("_model_taken_as_right", 0.0)):
+            lo, hi = count_limits(p[at], 0.95, s)
+            for what, t in (
+                ("flagged_unchanged", truth[at]),
+                ("found_10pct_fall", 0.9 * truth[at]),
+            ):
+                pmf = poisson_binomial_pmf(t)
+                k = np.arange(pmf.size)
+                row[what + label] = float(pmf[k < lo].sum() + pmf[k > hi].sum())
+        out.append(row)
+    return out
 
 
 def _inside_band(audit: Any) -> pd.Series:

@@ -613,9 +613,11 @@ def _calibration_text(card: ModelCard, primary: str, models: ModelsSection | Non
         if loss is not None:
             checked += f", {loss:.4f} {method}"
     verdict = (
-        f"{cal.method or 'isotonic'} calibration was kept, having the lowest held-out log loss"
+        f"{cal.method or 'isotonic'} calibration was kept, lowering the held-out log loss by "
+        "more than two standard errors"
         if cal.calibrated
-        else "no calibration was kept, since none lowered the held-out log loss"
+        else "no calibration was kept, since none lowered the held-out log loss by more than "
+        "two standard errors (a smaller gain is within chance)"
     )
     card.add_text(
         "technical_specification",

@@ -195,7 +195,8 @@ def test_card_states_what_the_model_learned_from(study):
     text = " ".join(ModelCard.from_study(result).sections["technical_specification"].text)
     assert f"The latest {cal['holdout_rows']:,.0f} training families were held out" in text
     assert f"learned from {cal['model_rows']:,.0f} families." in text  # no refit by default
-    assert ("was kept" in text) == cal["calibrated"]
+    assert ("calibration was kept, lowering" in text) == cal["calibrated"]
+    assert ("no calibration was kept" in text) == (not cal["calibrated"])
     # a model refitted on every training family after the check says so
     s = result.summary()
     s["models"]["calibration"]["lightgbm"].update(
