@@ -461,8 +461,9 @@ class FairnessAudit:
         """The family of comparisons and the findings, under a controlled error rate.
 
         Every comparison with a tolerance band whose groups are large enough to assess is
-        one test of "the true gap lies outside the band" (two one-sided z-tests against
-        the band's edges, with the bootstrap standard error; ratios on the log scale).
+        one test of "the true gap lies outside the band" (a z-test of the distance beyond
+        the nearer edge, with the bootstrap standard error, ratios on the log scale; its
+        p-value is exact at the band's edges, see :func:`_p_outside`).
         "Outside tolerance" is declared where the weighted Holm step-down adjustment
         across the whole family keeps the p-value under ``1 - confidence``: the chance
         that an audit reports any comparison outside tolerance whose truth lies inside
@@ -542,7 +543,8 @@ class FairnessAudit:
         lo_tol, hi_tol, _ = band
         if not (np.isfinite(row.lower) and np.isfinite(row.upper)):
             return "too uncertain to say"
-        if row.p_adjusted < 1 - self.confidence:
+        # the printed interval must agree: it lies wholly outside the band too
+        if row.p_adjusted < 1 - self.confidence and (row.lower > hi_tol or row.upper < lo_tol):
             return "outside tolerance"
         if row.lower >= lo_tol and row.upper <= hi_tol:
             return "within tolerance"
@@ -791,8 +793,18 @@ def _standard_error(replicates: np.ndarray, kind: str) -> float:
 
 
 def _p_outside(value: float, se: float, band: tuple[float, float, str] | None) -> float:
-    """p-value of "the true gap is outside the band": the smaller one-sided p-value
-    against the nearer edge, doubled (the interval's two tails)."""
+    """p-value of "the true gap is outside the band" (the null: it lies inside). The
+    statistic is the estimate's distance beyond the nearer edge, in standard errors; its
+    largest chance under the null is at an edge: the tail beyond the near edge plus the
+    tail beyond the far one (``sf(z) + sf(z + width / se)``). Exact for a normal
+    estimate, and never more than twice the one-sided p-value (small groups, whose band is
+    narrow against their standard error) nor less than it (large ones).
+
+    >>> round(_p_outside(1.5, 0.1, (0.8, 1.25, "ratio")), 4)
+    0.0341
+    >>> round(_p_outside(1.5, 2.0, (0.8, 1.25, "ratio")), 3)  # tiny group: about doubled
+    0.84
+    """
     if band is None or not (np.isfinite(value) and np.isfinite(se)) or se <= 0:
         return float("nan")
     lo, hi, kind = band
@@ -801,7 +813,7 @@ def _p_outside(value: float, se: float, band: tuple[float, float, str] | None) -
             return float("nan")
         value, lo, hi = np.log(value), np.log(lo), np.log(hi)
     z = max(value - hi, lo - value) / se
-    return float(min(1.0, 2 * norm.sf(z)))
+    return float(min(1.0, norm.sf(z) + norm.sf(z + (hi - lo) / se)))
 
 
 def _from_tpr(d: pd.DataFrame, values: np.ndarray) -> np.ndarray:
@@ -820,8 +832,8 @@ def _from_tpr(d: pd.DataFrame, values: np.ndarray) -> np.ndarray:
 
 def _power_z(level: float) -> float:
     """Standard errors beyond the band's edge at which a gap is found with 80% power by
-    a two-sided test at ``level``."""
-    return float(norm.ppf(1 - level / 2) + norm.ppf(0.8)) if level > 0 else float("inf")
+    the test of :func:`_p_outside` at ``level`` (its far-edge tail neglected)."""
+    return float(norm.ppf(1 - level) + norm.ppf(0.8)) if level > 0 else float("inf")
 
 
 def _detectable(band: tuple[float, float, str] | None, se: float, z: float) -> tuple[float, float]:

@@ -262,7 +262,7 @@ def test_half_the_error_rate_goes_to_the_prioritised_criterion_by_characteristic
     assert cal.level > other.level
     n_headline = int(headline.sum())
     z = (np.log(cal.detectable_high) - np.log(1.25)) / cal.se
-    assert z == pytest.approx(norm.ppf(1 - 0.025 / n_headline / 2) + norm.ppf(0.8))
+    assert z == pytest.approx(norm.ppf(1 - 0.025 / n_headline) + norm.ppf(0.8))
     assert "reserved, in advance" in small_audit.family_statement()
 
 
