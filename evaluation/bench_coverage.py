@@ -189,16 +189,51 @@ def _inside_band(audit: Any) -> pd.Series:
     return pd.Series(inside, index=d.index)
 
 
+def _by_comparison(audit: Any, truth: pd.Series, inside: pd.Series) -> pd.DataFrame:
+    """Each tested comparison of one audit: whether its interval covers the truth, whether
+    its truth lies inside the band and it was called outside, and whether its group had
+    fewer than 20 escalations."""
+    d = audit.differences.query("tested").set_index(["characteristic", "group", "metric"])
+    g = audit.by_group.query("metric == 'observed_rate'").set_index(["characteristic", "group"])
+    events = (g["estimate"] * g["n_families"]).reindex(d.index.droplevel("metric")).to_numpy()
+    t = truth.reindex(d.index).to_numpy()
+    return pd.DataFrame(
+        {
+            "small": events < 20,
+            "covered": (d["lower"].to_numpy() <= t) & (t <= d["upper"].to_numpy()),
+            "known": np.isfinite(t),
+            "inside": inside.reindex(d.index).fillna(False).to_numpy(dtype=bool),
+            "outside": (d["finding"] == "outside tolerance").to_numpy(),
+        }
+    )
+
+
+def _small_and_large(rows: pd.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, part in (("small_groups", rows[rows.small]), ("large_groups", rows[~rows.small])):
+        known = part[part.known]
+        out[name] = {
+            "comparisons": len(part),
+            "coverage": round(float(known.covered.mean()), 3) if len(known) else None,
+            "false_findings_per_truly_inside_comparison": round(
+                float((part.outside & part.inside).sum() / part.inside.sum()), 4
+            )
+            if part.inside.any()
+            else None,
+        }
+    return out
+
+
 def audits(sizes: list[int], replicates: int, n_bootstrap: int) -> list[dict]:
     out: list[dict[str, Any]] = [{"test_families": n, "replicates": replicates} for n in sizes]
     for label, bias in (("no bias", None), ("planted bias", BIAS)):
         roles, fitted, rest = _world(300_000 + max(sizes) * replicates, bias)
         model = fitted["lightgbm"]
-        inside = _inside_band(
-            audit_model(model, rest, roles, intersections=INTERSECTIONS, n_bootstrap=20)
-        )
+        full = audit_model(model, rest, roles, intersections=INTERSECTIONS, n_bootstrap=20)
+        inside = _inside_band(full)
+        truth = full.differences.set_index(["characteristic", "group", "metric"])["value"]
         for entry, n in zip(out, sizes, strict=True):
-            false_any, detected = [], []
+            false_any, detected, rows = [], [], []
             for r in range(replicates):
                 t = rest.iloc[r * n : (r + 1) * n]
                 a = audit_model(
@@ -208,10 +243,12 @@ def audits(sizes: list[int], replicates: int, n_bootstrap: int) -> list[dict]:
                 outside = f[f["finding"] == "outside tolerance"]
                 truly_inside = inside.reindex(outside.index).fillna(False).to_numpy(dtype=bool)
                 false_any.append(bool(truly_inside.any()))
+                rows.append(_by_comparison(a, truth, inside))
                 detected.append(("child_ethnicity", "Black", "calibration_ratio") in outside.index)
             entry[label] = {
                 "audits_with_any_false_finding": round(float(np.mean(false_any)), 3),
                 "planted_group_found": round(float(np.mean(detected)), 3),
+                **_small_and_large(pd.concat(rows, ignore_index=True)),
             }
     return out
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import binomtest, norm
 
 from .._limits import MIN_AUDIT_GROUP_SIZE
 from .._publish import DisclosureRules
@@ -366,7 +366,9 @@ class FairnessAudit:
                 for m in AUDIT_METRICS:
                     est = exact_auc[gi] if m == "roc_auc" else float(point[m][0, gi])
                     shift = est - float(binned[m][0, gi])
-                    lo, hi = _quantiles(rep[m][:, gi], alpha, shift)
+                    lo, hi = _score_hull(
+                        point, gi, m, _quantiles(rep[m][:, gi], alpha, shift), self.confidence
+                    )
                     group_rows.append((char.name, group, int(sizes[gi]), small, m, est, lo, hi))
                     if gi == ref:
                         continue
@@ -382,6 +384,8 @@ class FairnessAudit:
                             r = rep[m][:, gi] - rep[m][:, ref]
                             centre = binned[m][0, gi] - binned[m][0, ref]
                     lo, hi = _quantiles(r, alpha, value - centre)
+                    floor = _floor_se(point, gi, ref, m)
+                    lo, hi = _widened(value, lo, hi, floor, kind, norm.ppf(1 - alpha))
                     diff_rows.append(
                         (
                             char.name,
@@ -394,7 +398,7 @@ class FairnessAudit:
                             value,
                             lo,
                             hi,
-                            _standard_error(r, kind),
+                            max(_standard_error(r, kind), floor),
                         )
                     )
         self._by_group = pd.DataFrame(
@@ -884,6 +888,73 @@ def families_needed(
         return float("inf")
     z = _power_z(float(r.level))
     return float(r.n_families * (z * r.se / beyond) ** 2)
+
+
+def _successes(point: dict[str, np.ndarray], gi: int, metric: str) -> tuple[int, int] | None:
+    """(successes, trials) behind a group's rate at capacity, from its point statistics;
+    None for a metric that is not a proportion."""
+    n = float(point["count"][0, gi])
+    events = float(point["observed_rate"][0, gi]) * n
+    selected = float(point["selection_rate"][0, gi]) * n
+    hits = float(np.nan_to_num(point["true_positive_rate"][0, gi])) * events
+    basis = {
+        "selection_rate": (selected, n),
+        "true_positive_rate": (hits, events),
+        "false_negative_rate": (events - hits, events),
+        "false_positive_rate": (selected - hits, n - events),
+        "precision": (hits, selected),
+    }.get(metric)
+    return None if basis is None else (round(basis[0]), round(basis[1]))
+
+
+def _floor_se(point: dict[str, np.ndarray], gi: int, ref: int, metric: str) -> float:
+    """The smallest standard error a rate's difference (or a selection ratio's log) can
+    have: the Agresti-Coull one (two successes and two failures added to each group),
+    which, unlike a bootstrap, cannot collapse to zero when a small group's rate is 0
+    or 1 (all 10 of its escalations reached gives [1, 1] in every replicate)."""
+    a, b = _successes(point, gi, metric), _successes(point, ref, metric)
+    if a is None or b is None:
+        return 0.0
+    var = []
+    for x, n in (a, b):
+        p = (x + 2) / (n + 4)
+        v = p * (1 - p) / (n + 4)
+        var.append(v / p**2 if metric in _RATIO_METRICS else v)
+    return float(np.sqrt(sum(var)))
+
+
+def _widened(
+    value: float, lo: float, hi: float, se: float, kind: str, z: float
+) -> tuple[float, float]:
+    """The bootstrap interval, at least ``value +/- z * se`` wide (on the log scale for
+    a ratio)."""
+    if se <= 0 or not np.isfinite(value):
+        return lo, hi
+    if kind == "ratio":
+        if value <= 0:
+            return lo, hi
+        return float(np.fmin(lo, value * np.exp(-z * se))), float(
+            np.fmax(hi, value * np.exp(z * se))
+        )
+    return float(np.fmin(lo, value - z * se)), float(np.fmax(hi, value + z * se))
+
+
+def _score_hull(
+    point: dict[str, np.ndarray],
+    gi: int,
+    metric: str,
+    interval: tuple[float, float],
+    confidence: float,
+) -> tuple[float, float]:
+    """A group's rate interval, at least as wide as the Wilson score interval, which
+    does not collapse at 0 or 1 as a small group's bootstrap does."""
+    basis = _successes(point, gi, metric)
+    if basis is None or basis[1] <= 0:
+        return interval
+    ci = binomtest(min(max(basis[0], 0), basis[1]), basis[1]).proportion_ci(
+        confidence_level=confidence, method="wilson"
+    )
+    return float(np.fmin(interval[0], ci.low)), float(np.fmax(interval[1], ci.high))
 
 
 def _quantiles(values: np.ndarray, alpha: float, shift: float) -> tuple[float, float]:

@@ -305,3 +305,31 @@ def test_each_bootstrap_replicate_selects_its_own_families_at_capacity():
     top = b == 9
     np.testing.assert_allclose(chosen[:, top], wc[:, top])  # the top bin (10%) is all in
     assert (chosen[:, b < 8] == 0).all()  # nothing below the boundary bin
+
+
+def test_a_small_group_whose_escalations_were_all_reached_keeps_an_honest_interval():
+    """12 escalations, all among the highest scores: every bootstrap replicate reaches
+    all of them (a percentile interval of [1, 1]). The group's rate takes the Wilson
+    interval and the difference an Agresti-Coull floor: the interval says how little 12
+    families show."""
+    rng = np.random.default_rng(5)
+    n_big = 20_000
+    p_big = rng.beta(1, 20, n_big)
+    y_big = (rng.random(n_big) < p_big).astype(int)
+    p_small = np.r_[np.full(12, 0.9), np.full(300, 0.01)]
+    y_small = np.r_[np.ones(12, int), np.zeros(300, int)]
+    group = np.r_[np.full(n_big, "big"), np.full(p_small.size, "small")]
+    audit = FairnessAudit(
+        np.r_[y_big, y_small],
+        np.r_[p_big, p_small],
+        {"g": group},
+        capacity=0.05,
+        n_bootstrap=300,
+        random_state=0,
+    )
+    rate = audit.by_group.query("group == 'small' and metric == 'true_positive_rate'").iloc[0]
+    assert rate.estimate == 1.0
+    assert rate.lower == pytest.approx(0.7575, abs=1e-3)  # Wilson, 12 of 12
+    d = audit.differences.query("group == 'small' and metric == 'true_positive_rate'").iloc[0]
+    assert d.lower < d.value - 0.15 and d.se > 0.08
+    assert d.upper > d.value  # the bootstrap's [1, 1] minus the reference would end at it
