@@ -38,6 +38,7 @@ from escalation_model.evaluation import compare_models, temporal_split
 from escalation_model.fairness import audit_model
 from escalation_model.models import make_models
 from escalation_model.population import calibration_uncertainty, poisson_binomial_pmf
+from escalation_model.population._aggregate import count_dispersion, funnel_limits
 from escalation_model.population._poisson_binomial import count_limits
 
 BIAS = {"column": "child_ethnicity", "group": "Black", "odds_ratio": 3.0}
@@ -117,7 +118,7 @@ def intervals(n_test: int, replicates: int, n_bootstrap: int) -> dict:
 def reach(fits: int, n_families: int) -> dict:
     """Expected against observed (and true) escalations in the model's own top 5% of the
     test year, each from a model fitted as the run fits it on a fresh population."""
-    rows, flags = [], []
+    rows, flags, wards = [], [], []
     for seed in range(fits):
         pop = make_synthetic_population(n_families, random_state=100 + seed)
         split = temporal_split(pop.frame, pop.roles)
@@ -128,6 +129,7 @@ def reach(fits: int, n_families: int) -> dict:
         y, truth = test["escalated"].to_numpy(), pop.oracle.to_numpy()[split.test]
         rows.append((p[top].sum(), y[top].sum(), truth[top].sum()))
         flags.extend(_quarter_flags(test, pop.roles, p, truth))
+        wards.extend(_ward_flags(test, p, truth))
     expected, observed, oracle = (np.array(x, dtype=float) for x in zip(*rows, strict=True))
     f = pd.DataFrame(flags)
 
@@ -146,6 +148,12 @@ def reach(fits: int, n_families: int) -> dict:
         "test_families_per_fit": len(p),
         "expected_over_observed": mean_ratio(expected, observed),
         "expected_over_true": mean_ratio(expected, oracle),
+        "funnel": {
+            "wards": len(wards),
+            "mean_expected_per_ward": round(float(np.mean([w[0] for w in wards])), 1),
+            "flagged_unchanged_95": round(float(np.mean([w[1] for w in wards])), 4),
+            "flagged_unchanged_95_poisson_limits": round(float(np.mean([w[2] for w in wards])), 4),
+        },
         "monitoring": {
             "quarters": len(f),
             "mean_expected_per_quarter": round(float(f["expected"].mean()), 1),
@@ -156,6 +164,26 @@ def reach(fits: int, n_families: int) -> dict:
             },
         },
     }
+
+
+def _ward_flags(test: pd.DataFrame, p: np.ndarray, truth: np.ndarray) -> list:
+    """For each ward of the test year: its expected count, and the exact chance that the
+    funnel's 95% limits flag it when nothing changed (the run's dispersion-scaled
+    limits, and plain Poisson ones)."""
+    phi = count_dispersion(p)
+    codes = test["ward_code"].to_numpy()
+    out = []
+    for ward in np.unique(codes):
+        at = codes == ward
+        e = float(p[at].sum())
+        pmf = poisson_binomial_pmf(truth[at])
+        ratio = np.arange(pmf.size) / e
+        row = [e]
+        for d in (phi, 1.0):
+            lo, hi = funnel_limits(np.array([e]), 0.95, d)
+            row.append(float(pmf[(ratio < lo[0]) | (ratio > hi[0])].sum()))
+        out.append(row)
+    return out
 
 
 def _quarter_flags(test: pd.DataFrame, roles: Any, p: np.ndarray, truth: np.ndarray) -> list:

@@ -12,8 +12,9 @@ from ._aggregate import funnel_limits
 
 def plot_funnel(table: pd.DataFrame, *, label: str = "area", ax: Any = None) -> Any:
     """Observed/expected escalations by area against the expected count, with 95% and
-    99.8% control limits (Poisson). Areas outside the funnel differ from what the model
-    expects for their families by more than chance would explain."""
+    99.8% control limits (a Poisson count scaled to the table's ``dispersion``, see
+    :func:`funnel_limits`). Areas outside the funnel differ from what the model expects
+    for their families by more than chance would explain."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -21,12 +22,13 @@ def plot_funnel(table: pd.DataFrame, *, label: str = "area", ax: Any = None) -> 
     else:
         fig = ax.figure
     t = table.dropna(subset=["expected", "ratio"])
+    phi = float(table.attrs.get("dispersion", 1.0))
     e = np.linspace(max(t["expected"].min() * 0.8, 0.5), t["expected"].max() * 1.1, 200)
     for conf, style in ((0.95, "--"), (0.998, ":")):
-        lo, hi = funnel_limits(e, conf)
+        lo, hi = funnel_limits(e, conf, phi)
         ax.plot(e, lo, style, color="grey", linewidth=1, label=f"{conf:.1%} limits")
         ax.plot(e, hi, style, color="grey", linewidth=1)
-    lo95, hi95 = funnel_limits(t["expected"].to_numpy(), 0.95)
+    lo95, hi95 = funnel_limits(t["expected"].to_numpy(), 0.95, phi)
     outside = (t["ratio"] < lo95) | (t["ratio"] > hi95)
     ax.scatter(
         t["expected"][~outside],
