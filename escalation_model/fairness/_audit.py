@@ -639,6 +639,35 @@ class FairnessAudit:
 
         return publish_findings(self.findings(), self._by_group, rules or self.rules)
 
+    def finding_counts(self, rules: DisclosureRules | None = None) -> pd.DataFrame:
+        """How many comparisons of each criterion with a tolerance ended in each finding
+        (published findings; single characteristics and intersections together): one row
+        per criterion audited, the prioritised one first.
+
+        >>> rng = np.random.default_rng(0)
+        >>> p = rng.uniform(0, 0.2, 5000); y = (rng.random(5000) < p).astype(int)
+        >>> audit = FairnessAudit(y, p, {"g": rng.choice(["A", "B"], 5000)}, n_bootstrap=50)
+        >>> audit.finding_counts().columns.tolist()[:3]
+        ['metric', 'criterion', 'outside tolerance']
+        """
+        f = self.published_findings(rules)
+        # criteria with a tolerance; the false negative rate is the true positive rate's
+        # test (one minus it), so it is not counted twice
+        keep = [self.tolerances.band(m) is not None for m in f.metric]
+        f = f[np.array(keep, dtype=bool) & (f.metric != "false_negative_rate").to_numpy()]
+        kinds = [
+            "outside tolerance",
+            "within tolerance",
+            "too uncertain to say",
+            "too small to assess",
+            "too small to publish",
+        ]
+        counts = pd.crosstab(f.metric, f.finding).reindex(columns=kinds, fill_value=0)
+        order = [self.prioritised] + [m for m in AUDIT_METRICS if m != self.prioritised]
+        counts = counts.reindex([m for m in order if m in counts.index])
+        counts.insert(0, "criterion", [AUDIT_METRICS[m] for m in counts.index])
+        return counts.rename_axis(columns=None).reset_index()
+
     def outside_tolerance(self, metric: str | None = None) -> pd.DataFrame:
         """Rows whose whole interval lies outside the tolerance band."""
         f = self.findings()
@@ -684,9 +713,8 @@ class FairnessAudit:
             for r in rows.itertuples(index=False):
                 lines.append(
                     f"{self._named(r.characteristic)} = {r.group}: {AUDIT_METRICS[r.metric]} "
-                    "relative to "
-                    f"{r.reference} is {r.value:.2f} ({r.lower:.2f} to {r.upper:.2f}); "
-                    f"{finding} ({r.tolerance})"
+                    f"relative to {r.reference} is {r.value:.2f}, "
+                    f"{_in_words(r, self.tolerances.band(r.metric), self.confidence)}; {finding}"
                     + (_could_detect(r) if finding == "too uncertain to say" else "")
                     + "."
                 )
@@ -977,6 +1005,51 @@ def _could_detect(row: Any) -> str:
         else f"a difference beyond {lo:+.2f} or {hi:+.2f}"
     )
     return f"; with this group's size, only {gap} could have been detected"
+
+
+def _in_words(row: Any, band: tuple[float, float, str] | None, confidence: float = 0.95) -> str:
+    """What a comparison's interval shows against no difference and against the band:
+    "higher, by between 11% and 34% (95% interval): possibly beyond the tolerance of a
+    ratio between 0.8 and 1.25".
+
+    >>> from types import SimpleNamespace as Row
+    >>> print(_in_words(Row(kind="ratio", lower=1.11, upper=1.34), (0.8, 1.25, "ratio")))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    higher, by between 11% and 34% (95% interval): possibly beyond the tolerance
+    (ratio between 0.8 and 1.25)
+    >>> print(_in_words(Row(kind="difference", lower=-0.03, upper=0.02), (-0.1, 0.1, "x")))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    between 3.0 points lower and 2.0 points higher (95% interval), no clear difference:
+    within the tolerance (difference within +/-0.1)
+    """
+    lo, hi = float(row.lower), float(row.upper)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "its interval could not be estimated"
+    if row.kind == "ratio":
+        up, down = f"{hi - 1:.0%}", f"{1 - lo:.0%}"
+        low_gap, high_gap, null = f"{1 - hi:.0%}", f"{lo - 1:.0%}", 1.0
+    else:
+        up, down = f"{100 * hi:.1f} points", f"{-100 * lo:.1f} points"
+        low_gap, high_gap, null = f"{-100 * hi:.1f}", f"{100 * lo:.1f}", 0.0
+    if lo > null:
+        text = f"higher, by between {high_gap} and {up}"
+    elif hi < null:
+        text = f"lower, by between {low_gap} and {down}"
+    else:
+        text = f"between {down} lower and {up} higher"
+    text += f" ({confidence:.0%} interval)"
+    if lo <= null <= hi:
+        text += ", no clear difference"
+    if band is None:
+        return text
+    b_lo, b_hi, _ = band
+    if lo > b_hi or hi < b_lo:
+        where = "beyond the tolerance"
+    elif lo >= b_lo and hi <= b_hi:
+        where = "within the tolerance"
+    else:
+        where = "possibly beyond the tolerance"
+    return f"{text}: {where} ({_band_text(band)})"
 
 
 def _band_text(band: tuple[float, float, str] | None) -> str:

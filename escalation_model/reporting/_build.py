@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..evaluation._metrics import NO_INTERVAL
+from ..fairness import AUDIT_METRICS
 from ..population._strategies import EXPECTED_REACH_MEANING
 from ..schema import THINK_FAMILY
 from ..study._summary import (
@@ -207,25 +208,40 @@ def _fairness_paragraph(
     card: ModelCard, fairness: FairnessSection | None, labels: dict[str, str]
 ) -> None:
     fp = card.first_page
-    if fairness is not None and fairness.summary:
-        fp.append(
-            "**Fairness.** "
-            + fairness.summary[0]
-            + " Groups outside tolerance: "
-            + (
-                ", ".join(
-                    " x ".join(labels.get(c, c) for c in str(r["characteristic"]).split(" x "))
-                    + f" = {r['group']} ({r['metric']})"
-                    for r in fairness.outside_tolerance
-                    if r["metric"] == fairness.prioritised
-                )
-                or "none"
-            )
-            + ". Nothing was changed to the model as a result; any mitigation is a "
-            "decision for the owner (see Mitigations)."
-        )
-    else:
+    if fairness is None or not fairness.summary:
         fp.append(MISSING.format(what="a fairness audit"))
+        return
+    outside = [
+        " x ".join(labels.get(c, c) for c in str(r["characteristic"]).split(" x "))
+        + f" = {r['group']} ({AUDIT_METRICS.get(str(r['metric']), r['metric'])})"
+        for r in fairness.outside_tolerance
+    ]
+    fp.append(
+        "**Fairness.** "
+        + fairness.summary[0]
+        + _counts_by_criterion(fairness.finding_counts)
+        + " Outside tolerance, on any criterion: "
+        + ("; ".join(outside) or "none")
+        + ". Nothing was changed to the model as a result; any mitigation is a "
+        "decision for the owner (see Mitigations)."
+    )
+
+
+def _counts_by_criterion(counts: list[dict[str, Any]]) -> str:
+    """ " Every criterion audited: share reached: 2 outside tolerance, 9 within, ..." """
+    if not counts:
+        return ""
+    short = {"outside tolerance": "outside", "within tolerance": "within"}
+    short["too uncertain to say"] = "uncertain"
+    parts = []
+    for r in counts:
+        kinds = [f"{int(r[k])} {name}" for k, name in short.items() if r.get(k)]
+        parts.append(f"{r['criterion']}: " + (", ".join(kinds) or "none assessable"))
+    return (
+        " Every criterion audited (comparisons outside, within, uncertain): "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 _SEGMENT_LABELS = {

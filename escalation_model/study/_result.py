@@ -293,6 +293,7 @@ class StudyResult:
                 "summary": a.summary(),
                 "trade_offs": a.trade_offs(),
                 "outside_tolerance": out.to_dict(orient="records"),
+                "finding_counts": a.finding_counts(self.disclosure).to_dict(orient="records"),
                 "mitigation": None
                 if self.mitigation is None
                 else self._published_mitigation().to_dict(orient="records"),

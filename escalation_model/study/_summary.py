@@ -223,6 +223,8 @@ class FairnessSection(_Section):
     summary: list[str]
     trade_offs: str
     outside_tolerance: list[Record]
+    #: per criterion audited: how many comparisons ended in each finding
+    finding_counts: list[Record] = Field(default_factory=list)
     mitigation: list[Record] | None = None
 
 

@@ -267,3 +267,24 @@ def test_no_published_interval_excludes_its_own_estimate(study):
 
     walk(json.loads((out / "summary.json").read_text()))
     assert checked > 500
+
+
+def test_page_one_counts_findings_for_every_criterion_audited(study):
+    """Not only the prioritised criterion: a selection-rate disparity outside tolerance
+    must be on page one too."""
+    result, _ = study
+    fairness = result.summary()["fairness"]
+    counts = fairness["finding_counts"]
+    assert counts[0]["metric"] == fairness["prioritised"]
+    assert {"selection_rate", "true_positive_rate"} <= {r["metric"] for r in counts}
+    assert "false_negative_rate" not in {r["metric"] for r in counts}  # the TPR's own test
+    card = ModelCard.from_study(result)
+    para = next(p for p in card.first_page if p.startswith("**Fairness.**"))
+    for r in counts:
+        assert f"{r['criterion']}: " in para
+        if r["outside tolerance"]:
+            assert f"{r['criterion']}: {r['outside tolerance']} outside" in para
+    total_outside = sum(r["outside tolerance"] for r in counts)
+    listed = para.split("Outside tolerance, on any criterion: ")[1]
+    assert (listed.startswith("none")) == (total_outside == 0)
+    assert listed.count(";") + 1 >= total_outside or total_outside == 0
