@@ -198,12 +198,17 @@ def demand_forecast(
     *,
     window_days: int = 365,
     confidence: float = 0.95,
+    calibration_se: float = 0.0,
     rules: DisclosureRules | None = None,
 ) -> pd.DataFrame:
     """Expected escalations in the next period by group, from the latest profiles.
 
     Uses each family's most recent profile within ``window_days`` of the latest profile
-    date: the families the service would be planning for now.
+    date: the families the service would be planning for now. The groups' intervals are
+    the range of the count if the model's probabilities are right (Poisson-binomial);
+    the total's (``attrs["total_lower"]``, ``attrs["total_upper"]``) is widened by the
+    model's own uncertainty about its overall calibration, ``calibration_se`` (see
+    :func:`monitor`).
     """
     roles = roles or ColumnRoles()
     if not roles.profile_date:
@@ -212,11 +217,12 @@ def demand_forecast(
     recent = latest_profiles(frame, roles, window_days)
     sub = frame.loc[recent]
     table = aggregate(sub, np.asarray(proba)[recent], by, confidence=confidence, rules=rules)
-    lo, hi = poisson_binomial_interval(np.asarray(proba, dtype=float)[recent], confidence)
+    lo, hi = count_limits(np.asarray(proba, dtype=float)[recent], confidence, calibration_se)
     table.attrs["total_families"] = int(recent.sum())
     table.attrs["total_expected"] = float(np.asarray(proba, dtype=float)[recent].sum())
     table.attrs["total_lower"] = lo
     table.attrs["total_upper"] = hi
+    table.attrs["calibration_se"] = float(calibration_se)
     table.attrs["profiles_from"] = str(dates[recent].min().date())
     table.attrs["profiles_to"] = str(dates[recent].max().date())
     return table

@@ -117,8 +117,9 @@ def _demand_paragraph(card: ModelCard, population: PopulationSection | None) -> 
         fp.append(
             f"**Demand.** Of the {fam} families profiled in the latest year "
             f"({f.profiles_from} to {f.profiles_to}), about {total} are expected "
-            f"to need statutory children's services within 12 months (95% interval {lo} to "
-            f"{hi}). Most expected: {where}."
+            f"to need statutory children's services within 12 months (95% range {lo} to "
+            f"{hi}: the count's chance variation if the model is right, widened for the "
+            f"model's own uncertainty about its overall calibration). Most expected: {where}."
         )
     else:
         fp.append(MISSING.format(what="a demand forecast"))

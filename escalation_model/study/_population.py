@@ -91,6 +91,7 @@ def demand_forecasts(
     proba: Any,
     *,
     confidence: float = 0.95,
+    calibration_se: float = 0.0,
     rules: DisclosureRules | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The demand forecast by each area level, coarsest first (none without areas)."""
@@ -98,7 +99,13 @@ def demand_forecasts(
         return {}
     return {
         f"demand_forecast_by_{area}.csv": demand_forecast(
-            frame, proba, area, roles, confidence=confidence, rules=rules
+            frame,
+            proba,
+            area,
+            roles,
+            confidence=confidence,
+            calibration_se=calibration_se,
+            rules=rules,
         )
         for area in roles.area[::-1]
     }

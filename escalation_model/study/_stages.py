@@ -359,18 +359,16 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
     )
     later = ctx.frame[scored.after_training]
     p_later = scored.proba[scored.after_training]
+    # the forecast's total and the monitoring limits carry the model's own uncertainty
+    # about its calibration, as measured on the test families
+    se = calibration_uncertainty(scored.p_test)
     tables.update(
-        demand_forecasts(later, ctx.roles, p_later, confidence=ev.confidence, rules=ctx.rules)
+        demand_forecasts(
+            later, ctx.roles, p_later, confidence=ev.confidence, calibration_se=se, rules=ctx.rules
+        )
     )
-    # the limits carry the model's own uncertainty about its calibration, as measured on
-    # the test families
     tables["monitoring_by_quarter.csv"] = monitor(
-        later,
-        p_later,
-        ctx.roles,
-        confidence=ev.confidence,
-        calibration_se=calibration_uncertainty(scored.p_test),
-        rules=ctx.rules,
+        later, p_later, ctx.roles, confidence=ev.confidence, calibration_se=se, rules=ctx.rules
     )
     return tables
 

@@ -224,6 +224,20 @@ def test_demand_forecast_uses_the_latest_profiles(fitted):
     assert "observed" not in t.columns
 
 
+def test_the_demand_totals_range_includes_the_models_calibration_uncertainty(fitted):
+    pop, test, proba, _ = fitted
+    right = demand_forecast(test, proba, "authority_code", pop.roles)
+    unsure = demand_forecast(test, proba, "authority_code", pop.roles, calibration_se=0.05)
+    assert unsure.attrs["total_expected"] == right.attrs["total_expected"]
+    assert unsure.attrs["total_lower"] < right.attrs["total_lower"]
+    assert unsure.attrs["total_upper"] > right.attrs["total_upper"]
+    # about 1.96 x 5% of the total wider on each side, with the chance variation
+    e = right.attrs["total_expected"]
+    widening = (unsure.attrs["total_upper"] - right.attrs["total_upper"]) / e
+    assert 0.03 < widening < 0.1
+    assert unsure.attrs["calibration_se"] == 0.05
+
+
 def test_plots(fitted):
     pop, test, proba, oracle = fitted
     fig = plot_funnel(aggregate(test, proba, "ward_code", outcome="escalated"), label="ward")
