@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -192,7 +193,6 @@ def _log_summary(mlflow: Any, result: Any, out: Path) -> None:
         }
     )
     mlflow.set_tag("mlflow.note.content", run_description(result))
-    mlflow.log_metrics(run_metrics(result))
     _log_dataset(mlflow, result)
     mlflow.log_dict(result.roles_dict, "roles.json")
     files = read_manifest(out)
@@ -206,6 +206,26 @@ def _log_summary(mlflow: Any, result: Any, out: Path) -> None:
             continue  # the model is logged as an MLflow model, below
         sub = str(Path(rel).parent)
         mlflow.log_artifact(str(out / rel), artifact_path=None if sub == "." else sub)
+
+
+def _log_metrics(mlflow: Any, result: Any, model_id: str) -> None:
+    """The run's metrics, logged after the model so that only the registered model's own
+    (``PRIMARY.*``) are attached to it: MLflow links every metric already on the run to a
+    model when it is logged, which put the rules' and the oracle's on LightGBM's."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    metrics = run_metrics(result)
+    own = {k: v for k, v in metrics.items() if k.startswith(f"{result.config.models.primary}.")}
+    run_id = mlflow.active_run().info.run_id
+    now = int(time.time() * 1000)
+    # the client, not mlflow.log_metrics: the fluent call links a run's new metrics to the
+    # models it has logged at the same step
+    MlflowClient().log_batch(
+        run_id,
+        metrics=[Metric(k, v, now, 0) for k, v in metrics.items() if k not in own],
+    )
+    mlflow.log_metrics(own, model_id=model_id)
 
 
 def _log_dataset(mlflow: Any, result: Any) -> None:
@@ -242,6 +262,7 @@ def _register(mlflow: Any, result: Any, *, model_name: str, alias: str) -> dict[
         registered_model_name=model_name,
         pip_requirements=[f"escalation-model=={__version__}", "scikit-learn", "lightgbm", "skops"],
     )
+    _log_metrics(mlflow, result, info.model_id)
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri, dst_path=tmp))
         sha = file_sha256(_skops_file(local, info.model_uri))

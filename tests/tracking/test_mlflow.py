@@ -80,6 +80,15 @@ def test_registered_model_reloads_with_identical_predictions(tmp_path, store):
     assert finished.data.params["data.fingerprint_sha256"] == result.data_fingerprint
     assert "escalation_model.version" in finished.data.tags
     assert "ROC AUC" in finished.data.tags["mlflow.note.content"]
+    # the logged model carries its own metrics only, not the rules' or the oracle's
+    (logged,) = mlflow.search_logged_models(
+        experiment_ids=[finished.info.experiment_id],
+        filter_string=f"source_run_id = '{run.info.run_id}'",
+        output_format="list",
+    )
+    own = {x.key for x in logged.metrics}
+    assert own == {k for k in m if k.startswith("lightgbm.")}
+    assert "five_plus_rule.roc_auc" in m and "five_plus_rule.roc_auc" not in own
     (dataset,) = finished.inputs.dataset_inputs
     assert dataset.dataset.digest == result.data_fingerprint[:32]
     client = mlflow.MlflowClient()
