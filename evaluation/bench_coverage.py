@@ -12,15 +12,19 @@ from those others. For each:
   probabilities) is compared with the observed count there. With one fixed model this
   measures that fit's error at the top; the selection bias the card must not carry is the
   average over fits, so ``reach`` refits the model on fresh populations in the run's own
-  setting (trained on the earlier years, scored on the test year) and averages;
+  setting (trained on the earlier years, scored on the test year) and averages; on the
+  same fits, the exact chance that monitoring flags a test-year quarter (unchanged, and
+  after a real 10% fall) and that the funnel's 95% limits flag an unchanged ward;
 * the fairness audit (with the intersection of ethnicity and deprivation) is run at two
   sizes, without and with a planted referral bias: the share of audits reporting any
   comparison "outside tolerance" whose truth lies inside the band (false findings), and
-  the share finding the planted group's calibration outside (detection).
+  the share finding the planted group's calibration outside (detection), and the coverage
+  and false findings per comparison in groups with fewer than 20 escalations.
 
 Coverage is given with its Monte-Carlo standard error. A script, not a unit test:
 
-python evaluation/bench_coverage.py [--replicates 100] [--audit-replicates 30]
+python evaluation/bench_coverage.py [--replicates 200] [--audit-replicates 30]
+    [--reach-fits 20] [--only-audits | --only-reach]
 """
 
 from __future__ import annotations
