@@ -182,6 +182,16 @@ def test_sensitive_features_from_frame(small_population):
 def test_plot_has_one_panel_per_characteristic(small_audit):
     fig = small_audit.plot("calibration_ratio")
     assert len(fig.axes) == 3
+    # one shared axis, and each panel shades the tolerance around its reference group
+    assert len({ax.get_xlim() for ax in fig.axes}) == 1
+    d = small_audit.differences.query("metric == 'calibration_ratio'")
+    g = small_audit.published_by_group().query("metric == 'calibration_ratio'")
+    for ax, char in zip(fig.axes, ["sex", "ethnicity", "sex x ethnicity"], strict=True):
+        ref = d[d.characteristic == char].reference.iloc[0]
+        value = g[(g.characteristic == char) & (g.group == ref)].estimate.item()
+        (span,) = ax.patches
+        x0, x1 = span.get_x(), span.get_x() + span.get_width()
+        assert (x0, x1) == pytest.approx((0.8 * value, 1.25 * value))
 
 
 @pytest.mark.slow
