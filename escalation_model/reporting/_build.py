@@ -7,7 +7,7 @@ from typing import Any
 
 from ..evaluation._metrics import NO_INTERVAL
 from ..fairness import AUDIT_METRICS
-from ..population._strategies import EXPECTED_REACH_MEANING
+from ..population._strategies import EXPECTED_REACH_MEANING, STRATEGY_LABELS
 from ..schema import THINK_FAMILY
 from ..study._summary import (
     Estimate,
@@ -537,6 +537,40 @@ def _quantitative_analyses(card: ModelCard, s: StudySummary) -> None:
         card.add_figure(
             "quantitative_analyses", "Which targeting reaches most need", "strategies.png"
         )
+    _scenario_table(card, s.population)
+
+
+def _scenario_table(card: ModelCard, population: PopulationSection | None) -> None:
+    """What each strategy might avert under each assumed effect of early help, with the
+    assumption beside every figure (costs only where the analyst supplied them)."""
+    if population is None or not population.scenarios:
+        return
+    rows = []
+    for r in population.scenarios:
+        row: dict[str, Any] = {
+            "targeting": STRATEGY_LABELS.get(str(r["strategy"]), r["strategy"]),
+            "assumed effect of early help": f"{r['assumption']}: "
+            f"{_float(r['risk_reduction']) or 0:.0%} fewer escalations among those offered",
+            "escalations averted (95% range)": f"{_num(_float(r['escalations_averted']), ',.0f')}"
+            f" ({_num(_float(r['escalations_averted_lower']), ',.0f')} to "
+            f"{_num(_float(r['escalations_averted_upper']), ',.0f')})",
+        }
+        if r.get("escalation_cost_averted") is not None:
+            row["cost averted (assumed cost per escalation)"] = (
+                f"{_num(_float(r['escalation_cost_averted']), ',.0f')} "
+                f"({_num(_float(r.get('cost_per_escalation_assumed')), ',.0f')} each)"
+            )
+        rows.append(row)
+    card.add_text(
+        "quantitative_analyses",
+        "**Scenarios.** What each way of choosing families might avert if early help "
+        "reduced escalation among the families offered it by the assumed share. The effect "
+        "is an assumption to be tested, not an estimate; the range is the chance variation "
+        "of the expected count among the families offered help.",
+    )
+    card.add_table(
+        "quantitative_analyses", "Scenarios at capacity (assumptions beside each figure)", rows
+    )
 
 
 def _atrs(card: ModelCard, s: StudySummary) -> None:

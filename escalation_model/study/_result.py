@@ -252,6 +252,9 @@ class StudyResult:
                 "share_of_observed_escalations_outside_most_deprived": st.attrs.get(
                     "share_of_all_observed_escalations_outside_most_deprived"
                 ),
+                "scenarios": self.population["scenarios.csv"].to_dict(orient="records")
+                if "scenarios.csv" in self.population
+                else [],
                 "scenario_assumptions": {
                     "risk_reduction": dict(self.config.population.risk_reduction),
                     "unit_costs": dict(self.config.population.unit_costs),

@@ -249,6 +249,8 @@ class PopulationSection(_Section):
     share_of_expected_need_outside_most_deprived: Figure = None
     share_of_observed_escalations_outside_most_deprived: Figure = None
     scenario_assumptions: dict[str, dict[str, float]]
+    #: what each strategy might avert under each assumed effect (scenarios.csv)
+    scenarios: list[Record] = Field(default_factory=list)
     tables: list[str]
 
 

@@ -288,3 +288,32 @@ def test_page_one_counts_findings_for_every_criterion_audited(study):
     listed = para.split("Outside tolerance, on any criterion: ")[1]
     assert (listed.startswith("none")) == (total_outside == 0)
     assert listed.count(";") + 1 >= total_outside or total_outside == 0
+
+
+def test_scenarios_are_in_the_card_with_their_assumptions(study):
+    result, _ = study
+    s = result.summary()
+    scenarios = s["population"]["scenarios"]
+    assert {r["assumption"] for r in scenarios} == {"low", "central", "high"}
+    card = ModelCard.from_study(result)
+    (table,) = [
+        t
+        for t in card.sections["quantitative_analyses"].tables
+        if t["caption"].startswith("Scenarios at capacity")
+    ]
+    assert len(table["rows"]) == len(scenarios)
+    central = next(
+        r for r in table["rows"] if r["assumed effect of early help"].startswith("central")
+    )
+    assert "20% fewer escalations" in central["assumed effect of early help"]
+    assert not any("cost averted" in k for r in table["rows"] for k in r)  # no costs given
+    # with the analyst's unit cost, the cost averted is printed beside the assumed cost
+    for r in s["population"]["scenarios"]:
+        r.update(cost_per_escalation_assumed=12000.0, escalation_cost_averted=12000.0)
+    card = ModelCard.from_summary(s)
+    (table,) = [
+        t
+        for t in card.sections["quantitative_analyses"].tables
+        if t["caption"].startswith("Scenarios at capacity")
+    ]
+    assert table["rows"][0]["cost averted (assumed cost per escalation)"] == "12,000 (12,000 each)"
