@@ -19,6 +19,7 @@ from ..study._summary import (
     StudySummary,
 )
 from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
+from ._glossary import GLOSSARY
 
 MODEL_NAMES = {
     "five_plus_rule": "5+ Think Family indicators rule",
@@ -69,7 +70,15 @@ def build_card(cls: type[ModelCard], s: StudySummary, plots_dir: str | None) -> 
     _first_page(card, s)
     _mitchell(card, s)
     _atrs(card, s)
+    card.add_text(
+        "glossary",
+        *(f"**{term}**: {text}" for term, text in sorted(GLOSSARY.items(), key=_lower)),
+    )
     return card
+
+
+def _lower(item: tuple[str, str]) -> str:
+    return item[0].lower()
 
 
 def _first_page(card: ModelCard, s: StudySummary) -> None:

@@ -43,6 +43,7 @@ SECTION_ORDER: tuple[tuple[str, str], ...] = (
     ("mitigations", "Mitigations (ATRS)"),
     ("impact_assessments", "Impact assessments (ATRS)"),
     ("reproducibility", "Reproducing this card"),
+    ("glossary", "Glossary"),
 )
 
 #: Fields only a person can fill; shown as marked gaps until filled from a TOML file.

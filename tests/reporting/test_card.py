@@ -317,3 +317,34 @@ def test_scenarios_are_in_the_card_with_their_assumptions(study):
         if t["caption"].startswith("Scenarios at capacity")
     ]
     assert table["rows"][0]["cost averted (assumed cost per escalation)"] == "12,000 (12,000 each)"
+
+
+#: Technical words a commissioner may not know; any that page one uses must be explained.
+_JARGON = [
+    "ROC AUC",
+    "95% interval",
+    "percentage points",
+    "log-odds",
+    "SHAP",
+    "attribution",
+    "observed over expected",
+    "tolerance",
+    "Think Family indicators",
+    "5+ indicators rule",
+    "too uncertain to say",
+    "oracle",
+]
+
+
+def test_every_technical_term_on_page_one_is_in_the_glossary(study):
+    from escalation_model.reporting._glossary import GLOSSARY
+
+    result, _ = study
+    card = ModelCard.from_study(result)
+    page_one = " ".join(card.first_page)
+    used = [term for term in _JARGON if term.lower() in page_one.lower()]
+    assert len(used) >= 8  # the page does use them
+    glossary = " ".join(card.sections["glossary"].text)
+    for term in used:
+        assert term.lower() in {t.lower() for t in GLOSSARY}, term
+        assert f"**{term}**" in glossary or f"**{term.lower()}**" in glossary.lower()
