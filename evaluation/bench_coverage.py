@@ -43,7 +43,7 @@ from escalation_model.fairness import audit_model
 from escalation_model.models import make_models
 from escalation_model.population import calibration_uncertainty, poisson_binomial_pmf
 from escalation_model.population._aggregate import count_dispersion, funnel_limits
-from escalation_model.population._poisson_binomial import count_limits
+from escalation_model.population._poisson_binomial import chance_outside, count_limits
 
 BIAS = {"column": "child_ethnicity", "group": "Black", "odds_ratio": 3.0}
 INTERSECTIONS = [("child_ethnicity", "deprivation_quintile")]
@@ -207,9 +207,7 @@ def _quarter_flags(test: pd.DataFrame, roles: Any, p: np.ndarray, truth: np.ndar
                 ("flagged_unchanged", truth[at]),
                 ("found_10pct_fall", 0.9 * truth[at]),
             ):
-                pmf = poisson_binomial_pmf(t)
-                k = np.arange(pmf.size)
-                row[what + label] = float(pmf[k < lo].sum() + pmf[k > hi].sum())
+                row[what + label] = chance_outside(poisson_binomial_pmf(t), lo, hi)
         out.append(row)
     return out
 

@@ -12,7 +12,7 @@ from scipy.stats import chi2, poisson
 from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
 from ..schema import ColumnRoles, parse_profile_dates
 from ._disclosure import DisclosureRules, apply_disclosure_control
-from ._poisson_binomial import count_limits, count_pmf, poisson_binomial_interval
+from ._poisson_binomial import chance_outside, count_limits, count_pmf, poisson_binomial_interval
 from ._profile import count_indicators
 
 __all__ = [
@@ -325,8 +325,8 @@ def calibration_uncertainty(p_heldout: np.ndarray) -> float:
     0.0225
     """
     p = np.asarray(p_heldout, dtype=float)
-    p = p[np.isfinite(p)]
-    return float(np.sqrt((p * (1 - p)).sum()) / p.sum()) if p.sum() > 0 else 0.0
+    total = float(p[np.isfinite(p)].sum())
+    return float(np.sqrt(count_dispersion(p) / total)) if total > 0 else 0.0
 
 
 def monitoring_power(
@@ -343,10 +343,8 @@ def monitoring_power(
     (0.61, 0.53)
     """
     p = np.asarray(p, dtype=float)
-    lo, hi = count_limits(p, confidence, calibration_se)
-    pmf = count_pmf(np.clip(p * (1 + change), 0.0, 1.0), calibration_se)
-    k = np.arange(pmf.size)
-    return float(pmf[k < lo].sum() + pmf[k > hi].sum())
+    limits = count_limits(p, confidence, calibration_se)
+    return chance_outside(count_pmf(np.clip(p * (1 + change), 0.0, 1.0), calibration_se), *limits)
 
 
 def funnel_limits(

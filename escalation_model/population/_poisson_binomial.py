@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
-__all__ = ["poisson_binomial_pmf", "poisson_binomial_interval", "count_limits"]
+__all__ = ["poisson_binomial_pmf", "poisson_binomial_interval", "count_limits", "chance_outside"]
 
 
 def poisson_binomial_pmf(p: np.ndarray) -> np.ndarray:
@@ -101,3 +101,14 @@ def count_limits(
     lo = int(np.searchsorted(cdf, alpha, side="right"))
     hi = int(np.searchsorted(cdf, 1 - alpha, side="left"))
     return lo, min(hi, pmf.size - 1)
+
+
+def chance_outside(pmf: np.ndarray, lo: float, hi: float) -> float:
+    """The probability that a count with distribution ``pmf`` falls below ``lo`` or above
+    ``hi``: how often limits flag it.
+
+    >>> chance_outside(np.array([0.25, 0.5, 0.25]), 1, 1)
+    0.5
+    """
+    k = np.arange(pmf.size)
+    return float(pmf[(k < lo) | (k > hi)].sum())

@@ -72,13 +72,9 @@ def build_card(cls: type[ModelCard], s: StudySummary, plots_dir: str | None) -> 
     _atrs(card, s)
     card.add_text(
         "glossary",
-        *(f"**{term}**: {text}" for term, text in sorted(GLOSSARY.items(), key=_lower)),
+        *(f"**{term}**: {GLOSSARY[term]}" for term in sorted(GLOSSARY, key=str.casefold)),
     )
     return card
-
-
-def _lower(item: tuple[str, str]) -> str:
-    return item[0].lower()
 
 
 def _first_page(card: ModelCard, s: StudySummary) -> None:
