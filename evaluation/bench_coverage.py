@@ -74,8 +74,8 @@ def _long(comparison: Any) -> pd.DataFrame:
     return pd.concat([t, d], ignore_index=True).set_index(["model", "metric"])
 
 
-def intervals(n_test: int, replicates: int, n_bootstrap: int) -> dict:
-    _, fitted, rest = _world(300_000 + n_test * replicates, None)
+def intervals(n_test: int, replicates: int, n_bootstrap: int, seed: int = 12) -> dict:
+    _, fitted, rest = _world(300_000 + n_test * replicates, None, seed)
     truth = _long(
         compare_models(fitted, rest, rest["escalated"], oracle=rest["_oracle"], n_bootstrap=2)
     )["estimate"]
@@ -294,23 +294,35 @@ def main() -> None:
     parser.add_argument("--reach-families", type=int, default=300_000)
     parser.add_argument("--only-audits", action="store_true", help="skip the intervals")
     parser.add_argument("--only-reach", action="store_true", help="only the expected reach")
+    parser.add_argument(
+        "--only-intervals", action="store_true", help="only the intervals (no reach, no audits)"
+    )
+    parser.add_argument(
+        "--world-seed", type=int, default=12, help="seed of the synthetic world for the intervals"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     result: dict[str, Any] = {}
-    if not args.only_audits:
+    if not (args.only_audits or args.only_intervals):
         result["reach"] = reach(args.reach_fits, args.reach_families)
         print(result["reach"])
     if args.only_reach:
         print("wrote", write_results("bench_coverage_reach", result))
         return
     if not args.only_audits:
-        result["intervals"] = intervals(args.test_families, args.replicates, args.n_bootstrap)
+        result["intervals"] = intervals(
+            args.test_families, args.replicates, args.n_bootstrap, args.world_seed
+        )
         print(result["intervals"]["truth"], result["intervals"]["reach"])
         for row in result["intervals"]["coverage"]:
             print(
                 f"{row['model']:>30} {row['metric']:<24} {row['coverage']:.3f} "
                 f"+- {row['mc_se']:.3f}"
             )
+    if args.only_intervals:
+        result["world_seed"] = args.world_seed
+        print("wrote", write_results(f"bench_coverage_intervals_seed{args.world_seed}", result))
+        return
     result["audits"] = audits(args.audit_sizes, args.audit_replicates, min(args.n_bootstrap, 400))
     for a in result["audits"]:
         print(a)
