@@ -11,6 +11,7 @@ from ._aggregate import (
     monitor,
     monitoring_power,
 )
+from ._capacity import CAPACITY_POINT_MEANING, capacity_curve, diminishing_returns
 from ._disclosure import (
     FORBIDDEN_COLUMNS,
     DisclosureError,
@@ -21,12 +22,16 @@ from ._disclosure import (
     publish_share,
 )
 from ._handover import DEMAND_AGE_BANDS, EntryHistory, Handover, age_band, hand_over
-from ._plots import plot_funnel, plot_strategies
+from ._plots import plot_capacity_curve, plot_funnel, plot_strategies
 from ._poisson_binomial import poisson_binomial_interval, poisson_binomial_pmf
 from ._profile import count_indicators, profile_table
 from ._strategies import Scenario, compare_strategies, scenario_table, strategy_scores
 
 __all__ = [
+    "CAPACITY_POINT_MEANING",
+    "capacity_curve",
+    "diminishing_returns",
+    "plot_capacity_curve",
     "DEMAND_AGE_BANDS",
     "EntryHistory",
     "Handover",

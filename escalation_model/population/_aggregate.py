@@ -208,7 +208,8 @@ def demand_forecast(
     the range of the count if the model's probabilities are right (Poisson-binomial);
     the total's (``attrs["total_lower"]``, ``attrs["total_upper"]``) is widened by the
     model's own uncertainty about its overall calibration, ``calibration_se`` (see
-    :func:`monitor`).
+    :func:`monitor`). ``per_1000`` (with ``per_1000_lower``, ``per_1000_upper``) is the
+    expected count per 1,000 families of the group, from its published family count.
     """
     roles = roles or ColumnRoles()
     if not roles.profile_date:
@@ -218,6 +219,11 @@ def demand_forecast(
     sub = frame.loc[recent]
     table = aggregate(sub, np.asarray(proba)[recent], by, confidence=confidence, rules=rules)
     lo, hi = count_limits(np.asarray(proba, dtype=float)[recent], confidence, calibration_se)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # rates from the published (rounded) family counts, so they give nothing back
+        per = 1000 / table["families"].to_numpy(dtype=float)
+    for col in ("expected", "expected_lower", "expected_upper"):
+        table[col.replace("expected", "per_1000")] = table[col].to_numpy(dtype=float) * per
     table.attrs["total_families"] = int(recent.sum())
     table.attrs["total_expected"] = float(np.asarray(proba, dtype=float)[recent].sum())
     table.attrs["total_lower"] = lo

@@ -78,3 +78,62 @@ def plot_strategies(table: pd.DataFrame, ax: Any = None) -> Any:
     )
     fig.tight_layout()
     return fig
+
+
+def plot_capacity_curve(table: pd.DataFrame, ax: Any = None) -> Any:
+    """Expected escalations reached, and averted under the central assumed effect (the
+    low and high assumptions shaded), against the places offered in the model's order;
+    the recommended capacity marked, the configuration's assumed capacity drawn apart."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    else:
+        fig = ax.figure
+    x = table["places"].to_numpy()
+    ax.plot(x, table["expected_reached"], color="tab:blue", label="escalations reached")
+    ax.fill_between(
+        x, table["expected_lower"], table["expected_upper"], color="tab:blue", alpha=0.15
+    )
+    effects = table.attrs.get("risk_reduction", {})
+    if "averted_central" in table.columns:
+        rrr = effects.get("central")
+        ax.plot(
+            x,
+            table["averted_central"],
+            color="tab:green",
+            label=f"escalations averted (assumed {rrr:.0%} fewer)" if rrr else "averted",
+        )
+        if {"averted_low", "averted_high"} <= set(table.columns):
+            ax.fill_between(
+                x, table["averted_low"], table["averted_high"], color="tab:green", alpha=0.15
+            )
+    rec = table.attrs.get("recommended_places")
+    if rec:
+        ax.axvline(rec, color="black", linewidth=1)
+        ax.annotate(
+            f"recommended: {rec:,.0f}",
+            (rec, ax.get_ylim()[1]),
+            xytext=(4, -12),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    assumed = table.attrs.get("assumed_places")
+    if assumed:
+        ax.axvline(assumed, color="grey", linestyle=":", linewidth=1)
+        ax.annotate(
+            f"assumed in the configuration: {assumed:,.0f}",
+            (assumed, ax.get_ylim()[1]),
+            xytext=(4, -24),
+            textcoords="offset points",
+            fontsize=8,
+            color="dimgrey",
+        )
+    ax.set(
+        xlabel="Early-help places offered, in the model's order",
+        ylabel="Expected escalations, next 12 months",
+        title="How much early help: escalations reached and averted",
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -15,7 +15,7 @@ def study_figures(result: Any) -> dict[str, Callable[[], Any]]:
     that only one figure is open at a time). Aggregates only: the per-family beeswarm is
     left to the analyst's notebook. The plotting backend is left as it is (a notebook's
     stays a notebook's)."""
-    from ..population import plot_funnel, plot_strategies
+    from ..population import plot_capacity_curve, plot_funnel, plot_strategies
 
     figures: dict[str, Callable[[], Any]] = {}
     comparison = result.comparison
@@ -27,6 +27,8 @@ def study_figures(result: Any) -> dict[str, Callable[[], Any]]:
         for metric in ("calibration_ratio", "true_positive_rate"):
             figures[f"fairness_{metric}.png"] = partial(audit.plot, metric)
     tables = result.population
+    if "capacity_curve.csv" in tables:
+        figures["capacity_curve.png"] = partial(plot_capacity_curve, tables["capacity_curve.csv"])
     if "strategies.csv" in tables:
         figures["strategies.png"] = partial(plot_strategies, tables["strategies.csv"])
     roles = result.roles

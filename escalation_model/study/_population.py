@@ -69,7 +69,11 @@ def population_tables(
         rules=rules,
     )
     if forecast:
-        tables.update(demand_forecasts(frame, roles, proba, confidence=confidence, rules=rules))
+        tables.update(
+            demand_forecasts(
+                frame, roles, proba, groupings=groupings, confidence=confidence, rules=rules
+            )
+        )
     return tables
 
 
@@ -90,22 +94,26 @@ def demand_forecasts(
     roles: ColumnRoles,
     proba: Any,
     *,
+    groupings: list[str] | None = None,
     confidence: float = 0.95,
     calibration_se: float = 0.0,
     rules: DisclosureRules | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The demand forecast by each area level, coarsest first (none without areas)."""
+    """The demand forecast by each area level, coarsest first (none without areas), then
+    by each family grouping in ``groupings`` that is not an area (who the demand is)."""
     if not (roles.profile_date and roles.area):
         return {}
+    seg = add_segments(frame, roles)
+    groups = [g for g in expand_groupings(groupings or [], roles) if g not in roles.area]
     return {
-        f"demand_forecast_by_{area}.csv": demand_forecast(
-            frame,
+        f"demand_forecast_by_{by}.csv": demand_forecast(
+            seg,
             proba,
-            area,
+            by,
             roles,
             confidence=confidence,
             calibration_se=calibration_se,
             rules=rules,
         )
-        for area in roles.area[::-1]
+        for by in [*roles.area[::-1], *(g for g in groups if g in seg.columns)]
     }

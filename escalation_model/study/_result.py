@@ -25,6 +25,7 @@ from ..population import DisclosureRules, EntryHistory, Handover, publish_count,
 from ..schema import ColumnRoles, ValidationReport
 from ._figures import save_figures, study_figures
 from ._summary import (
+    CapacityCurve,
     DataSection,
     DisclosureSection,
     ExplanationsSection,
@@ -68,6 +69,15 @@ class StudyData:
     @property
     def is_synthetic(self) -> bool:
         return self.oracle is not None
+
+
+def _highest_rates(table: pd.DataFrame, by: str, n: int = 5) -> list[dict[str, Any]]:
+    """The ``n`` areas with the most expected escalations per 1,000 families."""
+    cols = [by, "families", "expected", "per_1000", "per_1000_lower", "per_1000_upper"]
+    if "per_1000" not in table.columns:
+        return []
+    top = table.dropna(subset=["per_1000"]).sort_values(["per_1000", by], ascending=[False, True])
+    return top[cols].head(n).to_dict(orient="records")
 
 
 @dataclass(eq=False)
@@ -220,31 +230,30 @@ class StudyResult:
         if "strategies.csv" not in self.population:
             return None
         st = self.population["strategies.csv"]
-        forecast = {
-            name.removeprefix("demand_forecast_by_").removesuffix(".csv"): {
-                "profiles_from": t.attrs.get("profiles_from"),
-                "profiles_to": t.attrs.get("profiles_to"),
-                "total_families": publish_count(
-                    int(t.attrs.get("total_families", 0)), self.disclosure
-                ),
-                "total_expected": t.attrs.get("total_expected"),
-                "total_lower": t.attrs.get("total_lower"),
-                "total_upper": t.attrs.get("total_upper"),
-                "rows": t.to_dict(orient="records"),
-            }
+        areas = list(self.roles.area) if self.roles else []
+        forecasts = {
+            name.removeprefix("demand_forecast_by_").removesuffix(".csv"): t
             for name, t in self.population.items()
             if name.startswith("demand_forecast_by_")
-            and not (
-                self.roles
-                and len(self.roles.area) > 1
-                and name.endswith(f"_{self.roles.area[0]}.csv")
-            )
         }
+        # the coarsest area level only where there are several (the summary stays small)
+        shown = [a for a in areas[::-1] if a in forecasts][:1]
+        curve = self.population.get("capacity_curve.csv")
         return _section(
             PopulationSection,
             {
-                "demand_forecast": forecast,
-                "capacity_families": st.attrs.get("capacity"),
+                "demand_forecast": {a: self._forecast(forecasts[a]) for a in shown},
+                "demand_by_group": {
+                    by: self._forecast(t) for by, t in forecasts.items() if by not in areas
+                },
+                "highest_rates": {
+                    by: _highest_rates(t, by) for by, t in forecasts.items() if by in areas
+                },
+                "capacity_curve": None if curve is None else self._capacity(curve),
+                # the places as published: the same rounded figure as families offered
+                "capacity_families": publish_count(st.attrs["capacity"], self.disclosure)
+                if "capacity" in st.attrs
+                else None,
                 "strategies": st.to_dict(orient="records"),
                 "share_of_expected_need_outside_most_deprived": st.attrs.get(
                     "share_of_all_expected_need_outside_most_deprived"
@@ -262,6 +271,24 @@ class StudyResult:
                 "tables": sorted(self.population),
             },
         )
+
+    def _forecast(self, t: pd.DataFrame) -> dict[str, Any]:
+        return {
+            "profiles_from": t.attrs.get("profiles_from"),
+            "profiles_to": t.attrs.get("profiles_to"),
+            "total_families": publish_count(int(t.attrs.get("total_families", 0)), self.disclosure),
+            "total_expected": t.attrs.get("total_expected"),
+            "total_lower": t.attrs.get("total_lower"),
+            "total_upper": t.attrs.get("total_upper"),
+            "rows": t.to_dict(orient="records"),
+        }
+
+    def _capacity(self, t: pd.DataFrame) -> dict[str, Any]:
+        keys = [k for k in CapacityCurve.model_fields if k != "rows"]
+        out = {k: t.attrs.get(k) for k in keys}
+        for k in ("recommended_places", "assumed_places"):
+            out[k] = publish_count(out[k], self.disclosure)
+        return {**out, "rows": t.to_dict(orient="records")}
 
     def _monitoring_summary(self) -> MonitoringSection | None:
         t = self.population.get("monitoring_by_quarter.csv")

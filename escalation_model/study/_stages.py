@@ -22,8 +22,10 @@ from ..population import (
     Handover,
     Scenario,
     calibration_uncertainty,
+    capacity_curve,
     count_indicators,
     hand_over,
+    latest_profiles,
     monitor,
     profile_table,
     publish_count,
@@ -364,13 +366,41 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
     se = calibration_uncertainty(scored.p_test)
     tables.update(
         demand_forecasts(
-            later, ctx.roles, p_later, confidence=ev.confidence, calibration_se=se, rules=ctx.rules
+            later,
+            ctx.roles,
+            p_later,
+            groupings=list(pc.groupings),
+            confidence=ev.confidence,
+            calibration_se=se,
+            rules=ctx.rules,
         )
     )
+    tables["capacity_curve.csv"] = _capacity_curve(ctx, later, p_later, scored.p_test, se)
     tables["monitoring_by_quarter.csv"] = monitor(
         later, p_later, ctx.roles, confidence=ev.confidence, calibration_se=se, rules=ctx.rules
     )
     return tables
+
+
+def _capacity_curve(
+    ctx: Context, later: pd.DataFrame, p_later: Any, p_test: Any, se: float
+) -> pd.DataFrame:
+    """How much early help, for the families the service plans for: the latest year's
+    profiles where there are dates, else the test families."""
+    if ctx.roles.profile_date and len(later):
+        p, families = np.asarray(p_later)[latest_profiles(later, ctx.roles)], "latest year's"
+    else:
+        p, families = np.asarray(p_test), "test period's"
+    table = capacity_curve(
+        p,
+        capacity=ctx.config.evaluation.capacity,
+        risk_reduction=dict(ctx.config.population.risk_reduction),
+        confidence=ctx.config.evaluation.confidence,
+        calibration_se=se,
+        rules=ctx.rules,
+    )
+    table.attrs["families"] = families
+    return table
 
 
 def hand_over_entries(

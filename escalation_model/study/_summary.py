@@ -240,10 +240,35 @@ class Forecast(_Section):
     rows: list[Record]
 
 
+class CapacityCurve(_Section):
+    """How much early help: expected escalations reached and averted against the places
+    offered in the model's order, the recommended capacity (the point of diminishing
+    returns, defined in ``meaning``) and the configuration's assumed capacity."""
+
+    families: str
+    meaning: str
+    total_expected: Figure
+    recommended_places: Count
+    recommended_reached: Figure
+    recommended_share_of_expected: Figure
+    assumed_places: Count
+    assumed_reached: Figure
+    assumed_share_of_expected: Figure
+    risk_reduction: dict[str, float]
+    rows: list[Record]
+
+
 class PopulationSection(_Section):
     """Population tables: demand forecasts and targeting strategies."""
 
+    #: the latest year's expected escalations by area (the coarsest level where there are
+    #: several; ``highest_rates`` has every level's highest)
     demand_forecast: dict[str, Forecast]
+    #: the same by family group (number of needs, family type, deprivation)
+    demand_by_group: dict[str, Forecast] = Field(default_factory=dict)
+    #: per area level, the areas with the most expected escalations per 1,000 families
+    highest_rates: dict[str, list[Record]] = Field(default_factory=dict)
+    capacity_curve: CapacityCurve | None = None
     capacity_families: float | None
     strategies: list[Record]
     share_of_expected_need_outside_most_deprived: Figure = None
