@@ -6,19 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from ..evaluation._metrics import NO_INTERVAL
-from ..fairness import AUDIT_METRICS
 from ..population._strategies import EXPECTED_REACH_MEANING, STRATEGY_LABELS
 from ..schema import THINK_FAMILY
 from ..study._summary import (
-    Estimate,
-    FairnessSection,
     HandoverSection,
     ModelsSection,
     MonitoringSection,
     PopulationSection,
     StudySummary,
 )
-from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
+from ._card import NOT_FOR, ModelCard, _fmt_int
+from ._first_page import first_page
+from ._format import MISSING, SEGMENT_LABELS, _ci, _float, _num
 from ._glossary import GLOSSARY
 
 MODEL_NAMES = {
@@ -38,17 +37,6 @@ METRIC_NAMES = {
     "recall_at_capacity": "share of escalations reached at capacity",
     "precision_at_capacity": "precision at capacity",
 }
-MISSING = "This run did not include {what}, so this section has nothing to report."
-
-
-def _num(x: float | None, spec: str, scale: float = 1.0) -> str:
-    """A number for the card; a figure the run could not estimate (null) is said so."""
-    return "not estimable" if x is None else format(x * scale, spec)
-
-
-def _ci(v: Estimate, digits: int = 3, pct: bool = False) -> str:
-    spec = ".1%" if pct else f".{digits}f"
-    return f"{_num(v.estimate, spec)} ({_num(v.lower, spec)} to {_num(v.upper, spec)})"
 
 
 def build_card(cls: type[ModelCard], s: StudySummary, plots_dir: str | None) -> ModelCard:
@@ -67,7 +55,7 @@ def build_card(cls: type[ModelCard], s: StudySummary, plots_dir: str | None) -> 
             "python": s.python,
         },
     )
-    _first_page(card, s)
+    first_page(card, s)
     _mitchell(card, s)
     _atrs(card, s)
     card.add_text(
@@ -77,193 +65,12 @@ def build_card(cls: type[ModelCard], s: StudySummary, plots_dir: str | None) -> 
     return card
 
 
-def _first_page(card: ModelCard, s: StudySummary) -> None:
-    fp = card.first_page
-    if card.synthetic:
-        fp.append(
-            "These results come from the library's synthetic population of families, not "
-            "from real families. They show what the analysis produces; they say nothing about "
-            "any real area."
-        )
-    _demand_paragraph(card, s.population)
-    _targeting_paragraph(card, s.population)
-    _how_sure_paragraph(card, s.primary_model, s.models)
-    if s.explanations is not None and s.explanations.summary:
-        summary = s.explanations.summary
-        fp.append("**What drives risk.** " + " ".join(summary[:1] + summary[2:3]))
-    else:
-        fp.append(MISSING.format(what="explanations"))
-    _fairness_paragraph(card, s.fairness, s.data.labels())
-    fp.append(f"**Not for individual decisions.** {NOT_FOR}")
-
-
-def _demand_paragraph(card: ModelCard, population: PopulationSection | None) -> None:
-    fp = card.first_page
-    forecast = population.demand_forecast if population is not None else {}
-    area_key = next(iter(forecast), None)
-    if area_key is not None and forecast[area_key].total_expected is not None:
-        f = forecast[area_key]
-        total = card.add_fact("forecast_total", f.total_expected, _num(f.total_expected, ",.0f"))
-        lo = card.add_fact("forecast_lower", f.total_lower, _num(f.total_lower, ",.0f"))
-        hi = card.add_fact("forecast_upper", f.total_upper, _num(f.total_upper, ",.0f"))
-        fam = card.add_fact("forecast_families", f.total_families, _fmt_int(f.total_families))
-        rows = sorted(f.rows, key=lambda r: -float(r.get("expected") or 0))
-        top = [r for r in rows if r.get("expected") is not None][:3]
-        where = ", ".join(
-            f"{r[area_key]} ("
-            + card.add_fact(
-                f"forecast_{r[area_key]}",
-                _float(r["expected"]),
-                _num(_float(r["expected"]), ",.0f"),
-            )
-            + ")"
-            for r in top
-        )
-        fp.append(
-            f"**Demand.** Of the {fam} families profiled in the latest year "
-            f"({f.profiles_from} to {f.profiles_to}), about {total} are expected "
-            f"to need statutory children's services within 12 months (95% range {lo} to "
-            f"{hi}: the count's chance variation if the model is right, widened for the "
-            f"model's own uncertainty about its overall calibration). Most expected: {where}."
-        )
-    else:
-        fp.append(MISSING.format(what="a demand forecast"))
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _targeting_paragraph(card: ModelCard, population: PopulationSection | None) -> None:
-    fp = card.first_page
-    strategies = population.strategies if population is not None else []
-    if population is not None and strategies:
-        by = {r["strategy"]: r for r in strategies}
-        cap = population.capacity_families
-        capt = card.add_fact("capacity_families", cap, _fmt_int(cap))
-        parts = []
-        for key in ("model", "five_plus", "area"):
-            if key in by and by[key].get("observed_share_of_all") is not None:
-                share = _float(by[key]["observed_share_of_all"])
-                parts.append(
-                    f"{by[key]['description']}: "
-                    + card.add_fact(f"reach_{key}", share, _pct(share))
-                )
-        outside = population.share_of_observed_escalations_outside_most_deprived
-        text = (
-            f"**Targeting.** With early-help places for {capt} families, the share of the "
-            f"test year's escalations each way of choosing families would have reached: "
-            + "; ".join(parts)
-            + "."
-        )
-        if outside is not None:
-            out_txt = card.add_fact("need_outside_deprived", outside, _pct(outside))
-            text += (
-                f" {out_txt} of escalations came from families outside the most deprived "
-                f"fifth of areas, which targeting those areas alone cannot reach."
-            )
-        fp.append(text)
-    else:
-        fp.append(MISSING.format(what="a comparison of targeting strategies"))
-
-
-def _how_sure_paragraph(card: ModelCard, primary: str, models: ModelsSection | None) -> None:
-    fp = card.first_page
-    metrics = models.metrics if models is not None else {}
-    if models is not None and primary in metrics:
-        auc = metrics[primary]["roc_auc"]
-        a = card.add_fact("auc_primary", auc.estimate, _num(auc.estimate, ".2f"))
-        lo = card.add_fact("auc_primary_lower", auc.lower, _num(auc.lower, ".2f"))
-        hi = card.add_fact("auc_primary_upper", auc.upper, _num(auc.upper, ".2f"))
-        diffs = models.differences_to_reference.get(primary, {})
-        line = (
-            f"**How sure.** The model ranks families well (ROC AUC {a}, 95% interval {lo} to "
-            f"{hi}, on a later year it was not trained on)."
-        )
-        if "recall_at_capacity" in diffs:
-            d = diffs["recall_at_capacity"]
-            dd = card.add_fact("reach_gain_vs_rule", d.difference, _num(d.difference, "+.1f", 100))
-            dlo = card.add_fact("reach_gain_lower", d.lower, _num(d.lower, "+.1f", 100))
-            dhi = card.add_fact("reach_gain_upper", d.upper, _num(d.upper, "+.1f", 100))
-            if d.lower is not None and d.lower > 0:
-                verdict = "more of the escalations than the 5+ indicators rule"
-            elif d.upper is not None and d.upper < 0:
-                verdict = "fewer of the escalations than the 5+ indicators rule"
-            else:
-                verdict = (
-                    "of the escalations compared with the 5+ indicators rule, a difference "
-                    "this data cannot distinguish from none"
-                )
-            line += (
-                f" At this capacity it reaches {dd} percentage points {verdict} (95% interval "
-                f"{dlo} to {dhi})."
-            )
-        if "oracle" in metrics:
-            o = metrics["oracle"]["roc_auc"].estimate
-            line += (
-                " The best possible ROC AUC on this data is "
-                + card.add_fact("auc_oracle", o, _num(o, ".2f"))
-                + "."
-            )
-        fp.append(line)
-    else:
-        fp.append(MISSING.format(what="a model evaluation"))
-
-
-def _fairness_paragraph(
-    card: ModelCard, fairness: FairnessSection | None, labels: dict[str, str]
-) -> None:
-    fp = card.first_page
-    if fairness is None or not fairness.summary:
-        fp.append(MISSING.format(what="a fairness audit"))
-        return
-    outside = [
-        " x ".join(labels.get(c, c) for c in str(r["characteristic"]).split(" x "))
-        + f" = {r['group']} ({AUDIT_METRICS.get(str(r['metric']), r['metric'])})"
-        for r in fairness.outside_tolerance
-    ]
-    fp.append(
-        "**Fairness.** "
-        + fairness.summary[0]
-        + _counts_by_criterion(fairness.finding_counts)
-        + " Outside tolerance, on any criterion: "
-        + ("; ".join(outside) or "none")
-        + ". Nothing was changed to the model as a result; any mitigation is a "
-        "decision for the owner (see Mitigations)."
-    )
-
-
-def _counts_by_criterion(counts: list[dict[str, Any]]) -> str:
-    """ " Every criterion audited: share reached: 2 outside tolerance, 9 within, ..." """
-    if not counts:
-        return ""
-    short = {"outside tolerance": "outside", "within tolerance": "within"}
-    short["too uncertain to say"] = "uncertain"
-    parts = []
-    for r in counts:
-        kinds = [f"{int(r[k])} {name}" for k, name in short.items() if r.get(k)]
-        parts.append(f"{r['criterion']}: " + (", ".join(kinds) or "none assessable"))
-    return (
-        " Every criterion audited (comparisons outside, within, uncertain): "
-        + "; ".join(parts)
-        + "."
-    )
-
-
-_SEGMENT_LABELS = {
-    "n_think_family_band": "number of Think Family indicators",
-    "family_type": "family type",
-    "deprivation_quintile": "area deprivation quintile",
-    "most_deprived_areas": "most deprived areas or not",
-}
-
-
 def _factors_text(s: StudySummary) -> str:
     """What the results are broken down and audited by, from what the run did."""
     labels = s.data.labels()
 
     def label(name: str) -> str:
-        parts = [_SEGMENT_LABELS.get(p, labels.get(p, p)) for p in name.split(" x ")]
+        parts = [SEGMENT_LABELS.get(p, labels.get(p, p)) for p in name.split(" x ")]
         return " by ".join(p if i else p[:1].lower() + p[1:] for i, p in enumerate(parts))
 
     published = {

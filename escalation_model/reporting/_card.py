@@ -97,6 +97,8 @@ class ModelCard:
         Whether the data is the synthetic population; every rendered page says so.
     first_page : list of str
         Plain-English paragraphs for commissioners.
+    first_page_figures : list of dict
+        The figures printed on the first page (``caption``, ``file``).
     facts : dict
         Every figure the text quotes, by name: ``{"value": number, "text": as printed}``.
     sections : dict of Section
@@ -109,6 +111,7 @@ class ModelCard:
     title: str
     synthetic: bool
     first_page: list[str] = field(default_factory=list)
+    first_page_figures: list[dict[str, str]] = field(default_factory=list)
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     sections: dict[str, Section] = field(default_factory=dict)
     filled: dict[str, str] = field(default_factory=dict)
@@ -132,6 +135,10 @@ class ModelCard:
 
     def add_table(self, key: str, caption: str, rows: list[dict[str, Any]]) -> ModelCard:
         self.add_section(key).tables.append({"caption": caption, "rows": rows})
+        return self
+
+    def add_first_page_figure(self, caption: str, filename: str) -> ModelCard:
+        self.first_page_figures.append({"caption": caption, "file": filename})
         return self
 
     def add_figure(self, key: str, caption: str, filename: str) -> ModelCard:
@@ -207,6 +214,7 @@ class ModelCard:
             "synthetic_data": self.synthetic,
             "not_for": NOT_FOR,
             "first_page": self.first_page,
+            "first_page_figures": self.first_page_figures,
             "facts": self.facts,
             "sections": [
                 {

@@ -86,15 +86,15 @@ def _cell(value: Any) -> str:
 def _context(card: ModelCard, *, embed: bool) -> dict[str, Any]:
     images: dict[str, str] = {}
     if card.plots_dir:
-        for section in card.sections.values():
-            for fig in section.figures:
-                path = Path(card.plots_dir) / fig["file"]
-                if path.is_file():
-                    images[fig["file"]] = (
-                        "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
-                        if embed
-                        else f"plots/{fig['file']}"
-                    )
+        figures = [f for s in card.sections.values() for f in s.figures]
+        for fig in [*card.first_page_figures, *figures]:
+            path = Path(card.plots_dir) / fig["file"]
+            if path.is_file():
+                images[fig["file"]] = (
+                    "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+                    if embed
+                    else f"plots/{fig['file']}"
+                )
     return {
         "card": card,
         "sections": card.ordered_sections(),

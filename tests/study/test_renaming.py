@@ -105,6 +105,7 @@ def test_every_number_in_the_summary_is_the_same(runs):
 def _rename(text: str, names: dict[str, str]) -> str:
     for old, new in sorted(names.items(), key=lambda kv: -len(kv[0])):
         text = re.sub(rf"(?<![A-Za-z_]){old}(?![A-Za-z_])", new, text)
+        text = text.replace(f"plots/funnel_{old}.png", f"plots/funnel_{new}.png")  # file names
     return text
 
 

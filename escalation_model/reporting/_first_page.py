@@ -1,0 +1,414 @@
+"""The card's first page: the five questions a commissioner asks (how much early help,
+where, for whom, how sure, and what it must never be used for), answered in plain words
+with the run's own figures. Every number printed is recorded with
+:meth:`ModelCard.add_fact`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..fairness import AUDIT_METRICS
+from ..study._summary import (
+    FairnessSection,
+    Forecast,
+    ModelsSection,
+    PopulationSection,
+    StudySummary,
+)
+from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
+from ._format import MISSING, SEGMENT_LABELS, _float, _num
+
+__all__ = ["first_page"]
+
+#: The headings of the five answers (the rendering test looks for them); what the
+#: model must never be used for comes first.
+QUESTIONS = (
+    "How much early help.",
+    "Where.",
+    "For whom.",
+    "How sure.",
+    "Not for individual decisions.",
+)
+
+
+def first_page(card: ModelCard, s: StudySummary) -> None:
+    """Fill ``card.first_page`` (and its figures) from the summary ``s``."""
+    fp = card.first_page
+    if card.synthetic:
+        fp.append(
+            "These results come from the library's synthetic population of families, not "
+            "from real families. They show what the analysis produces; they say nothing about "
+            "any real area."
+        )
+    fp.append(f"**{QUESTIONS[-1]}** {NOT_FOR}")
+    labels = {**SEGMENT_LABELS, **s.data.labels()}
+    _how_much(card, s.population)
+    _where(card, s.population, labels)
+    _for_whom(card, s.population)
+    _how_sure(card, s.primary_model, s.models, s.population)
+    if s.explanations is not None and s.explanations.summary:
+        fp.append("**What drives risk.** " + s.explanations.summary[0])
+    else:
+        fp.append(MISSING.format(what="explanations"))
+    _fairness(card, s.fairness, labels)
+    if s.population is not None and s.population.capacity_curve is not None:
+        card.add_first_page_figure(
+            "How much early help: expected escalations reached and averted against the "
+            "places offered; the recommended capacity and the configuration's assumption "
+            "marked",
+            "capacity_curve.png",
+        )
+    area = next(iter(s.population.demand_forecast), None) if s.population else None
+    if area is not None:
+        card.add_first_page_figure(
+            f"Where: each {labels.get(area, area).lower()}'s observed escalations in the test "
+            "period over what the model expected for its families; outside the dashed "
+            "lines is more than chance",
+            f"funnel_{area}.png",
+        )
+
+
+def _forecast(population: PopulationSection | None) -> tuple[str, Forecast] | None:
+    forecast = population.demand_forecast if population is not None else {}
+    area = next(iter(forecast), None)
+    if area is None or forecast[area].total_expected is None:
+        return None
+    return area, forecast[area]
+
+
+def _how_much(card: ModelCard, population: PopulationSection | None) -> None:
+    found = _forecast(population)
+    if found is None or population is None:
+        card.first_page.append(MISSING.format(what="a demand forecast"))
+        return
+    f = found[1]
+    total = card.add_fact("forecast_total", f.total_expected, _num(f.total_expected, ",.0f"))
+    lo = card.add_fact("forecast_lower", f.total_lower, _num(f.total_lower, ",.0f"))
+    hi = card.add_fact("forecast_upper", f.total_upper, _num(f.total_upper, ",.0f"))
+    fam = card.add_fact("forecast_families", f.total_families, _fmt_int(f.total_families))
+    text = (
+        f"**{QUESTIONS[0]}** Of the {fam} families profiled in the latest year "
+        f"({f.profiles_from} to {f.profiles_to}), about {total} are expected to need "
+        f"statutory children's services within 12 months (95% range {lo} to {hi}: the "
+        "count's chance variation if the model is right, widened for the model's own "
+        "uncertainty about its overall calibration)."
+    )
+    c = population.capacity_curve
+    if c is not None and c.recommended_places and f.total_families:
+        share = c.recommended_places / f.total_families
+        text += (
+            " Offered in the model's order, "
+            + card.add_fact(
+                "capacity_recommended", c.recommended_places, _fmt_int(c.recommended_places)
+            )
+            + " places ("
+            + card.add_fact("capacity_recommended_share", share, _pct(share))
+            + " of these families) would reach about "
+            + card.add_fact(
+                "capacity_reached", c.recommended_reached, _num(c.recommended_reached, ",.0f")
+            )
+            + " of them ("
+            + card.add_fact(
+                "capacity_reached_share",
+                c.recommended_share_of_expected,
+                _pct(c.recommended_share_of_expected),
+            )
+            + ")"
+            + _averted(card, c.recommended_reached, c.risk_reduction)
+            + ". Beyond that point an extra place reaches fewer expected escalations than a "
+            "place offered at random: the point of diminishing returns, which this card "
+            "recommends as the capacity to plan for. The configuration's "
+            + card.add_fact("capacity_assumed", c.assumed_places, _fmt_int(c.assumed_places))
+            + " places are an assumption, not a finding: they would reach about "
+            + card.add_fact(
+                "capacity_assumed_reached", c.assumed_reached, _num(c.assumed_reached, ",.0f")
+            )
+            + " ("
+            + card.add_fact(
+                "capacity_assumed_share",
+                c.assumed_share_of_expected,
+                _pct(c.assumed_share_of_expected),
+            )
+            + ")."
+        )
+    card.first_page.append(text)
+
+
+def _averted(card: ModelCard, reached: float | None, effects: dict[str, float]) -> str:
+    """', and avert about 270 if early help prevents 20% of their escalations (140 to 410
+    for 10% to 30%)', from the analyst's assumed effects; empty without a central one."""
+    if reached is None or "central" not in effects:
+        return ""
+    c = effects["central"]
+    text = (
+        ", and avert about "
+        + card.add_fact("averted_central", reached * c, _num(reached * c, ",.0f"))
+        + " if early help prevents "
+        + card.add_fact("effect_central", c, _pct(c))
+        + " of their escalations (an assumption)"
+    )
+    if {"low", "high"} <= effects.keys():
+        lo, hi = reached * effects["low"], reached * effects["high"]
+        text += (
+            " or "
+            + card.add_fact("averted_low", lo, _num(lo, ",.0f"))
+            + " to "
+            + card.add_fact("averted_high", hi, _num(hi, ",.0f"))
+            + " if it prevents "
+            + card.add_fact("effect_low", effects["low"], _pct(effects["low"]))
+            + " to "
+            + card.add_fact("effect_high", effects["high"], _pct(effects["high"]))
+        )
+    return text
+
+
+def _where(card: ModelCard, population: PopulationSection | None, labels: dict[str, str]) -> None:
+    found = _forecast(population)
+    if found is None or population is None:
+        card.first_page.append(MISSING.format(what="a forecast by area"))
+        return
+    area, f = found
+    parts = []
+    for level, rows in population.highest_rates.items():
+        name = labels.get(level, level).lower()
+        listed = ", ".join(
+            f"{r[level]} "
+            + card.add_fact(
+                f"rate_{r[level]}", _float(r["per_1000"]), _num(_float(r["per_1000"]), ".0f")
+            )
+            + " ("
+            + card.add_fact(
+                f"rate_{r[level]}_lower",
+                _float(r["per_1000_lower"]),
+                _num(_float(r["per_1000_lower"]), ".0f"),
+            )
+            + " to "
+            + card.add_fact(
+                f"rate_{r[level]}_upper",
+                _float(r["per_1000_upper"]),
+                _num(_float(r["per_1000_upper"]), ".0f"),
+            )
+            + ")"
+            for r in rows[:3]
+        )
+        if listed:
+            parts.append(f"by {name}, {listed}")
+    ranked = sorted(
+        (r for r in f.rows if r.get("expected") is not None),
+        key=lambda r: -float(r["expected"] or 0),
+    )
+    most = ", ".join(
+        f"{r[area]} ("
+        + card.add_fact(
+            f"forecast_{r[area]}", _float(r["expected"]), _num(_float(r["expected"]), ",.0f")
+        )
+        + ")"
+        for r in ranked[:3]
+    )
+    card.first_page.append(
+        f"**{QUESTIONS[1]}** The most expected escalations per 1,000 families (95% range): "
+        + "; ".join(parts)
+        + f". The most in total: {most}. The funnel plot in this section shows where the test "
+        "period's escalations differed from what the model expected for the families there by more "
+        "than chance."
+    )
+
+
+def _group_phrase(by: str, group: Any) -> str:
+    """'families with 5+ Think Family indicators', 'lone parent families', ..."""
+    if by == "n_think_family_band":
+        return f"families with {group} Think Family indicators"
+    if by == "family_type":
+        return f"{group} families"
+    if by == "deprivation_quintile":
+        return f"families in deprivation quintile {group} (1 = most deprived)"
+    return f"families with {SEGMENT_LABELS.get(by, by)} {group}"
+
+
+def _for_whom(card: ModelCard, population: PopulationSection | None) -> None:
+    groups = population.demand_by_group if population is not None else {}
+    parts = []
+    for by, f in groups.items():
+        rows = [r for r in f.rows if r.get("per_1000") is not None and r.get("families")]
+        if not rows or not f.total_families or not f.total_expected:
+            continue
+        top = max(rows, key=lambda r: float(r["per_1000"] or 0))
+        fam_share = float(top["families"] or 0) / f.total_families
+        exp_share = float(top["expected"] or 0) / f.total_expected
+        key = f"group_{by}"
+        parts.append(
+            f"{_group_phrase(by, top[by])} are "
+            + card.add_fact(f"{key}_families", fam_share, _pct(fam_share))
+            + " of families but "
+            + card.add_fact(f"{key}_expected", exp_share, _pct(exp_share))
+            + " of expected escalations ("
+            + card.add_fact(
+                f"{key}_rate", _float(top["per_1000"]), _num(_float(top["per_1000"]), ".0f")
+            )
+            + " per 1,000)"
+        )
+    if not parts:
+        card.first_page.append(MISSING.format(what="a forecast by family group"))
+        return
+    joined = "; ".join(parts)
+    text = f"**{QUESTIONS[2]}** " + joined[:1].upper() + joined[1:] + "."
+    outside = population.share_of_observed_escalations_outside_most_deprived if population else None
+    if outside is not None:
+        text += (
+            " Yet "
+            + card.add_fact("need_outside_deprived", outside, _pct(outside))
+            + " of the test period's escalations came from families outside the most deprived "
+            "fifth of areas, which targeting those areas alone cannot reach."
+        )
+    card.first_page.append(text)
+
+
+def _how_sure(
+    card: ModelCard,
+    primary: str,
+    models: ModelsSection | None,
+    population: PopulationSection | None,
+) -> None:
+    metrics = models.metrics if models is not None else {}
+    if models is None or primary not in metrics:
+        card.first_page.append(MISSING.format(what="a model evaluation"))
+        return
+    text = f"**{QUESTIONS[3]}** " + _of_every_100(card, models, population)
+    diffs = models.differences_to_reference.get(primary, {})
+    if "recall_at_capacity" in diffs:
+        d = diffs["recall_at_capacity"]
+        dd = card.add_fact("reach_gain_vs_rule", d.difference, _num(d.difference, "+.1f", 100))
+        dlo = card.add_fact("reach_gain_lower", d.lower, _num(d.lower, "+.1f", 100))
+        dhi = card.add_fact("reach_gain_upper", d.upper, _num(d.upper, "+.1f", 100))
+        if d.lower is not None and d.lower > 0:
+            verdict = "more than the 5+ indicators rule"
+        elif d.upper is not None and d.upper < 0:
+            verdict = "fewer than the 5+ indicators rule"
+        else:
+            verdict = "a difference from the 5+ indicators rule this data cannot tell from none"
+        text += (
+            f" The model's reach minus the rule's: {dd} in every 100 (95% interval {dlo} to "
+            f"{dhi}), {verdict}."
+        )
+    auc = metrics[primary]["roc_auc"]
+    text += (
+        " It ranks families well on a later year it was not trained on (ROC AUC "
+        + card.add_fact("auc_primary", auc.estimate, _num(auc.estimate, ".2f"))
+        + ", 95% interval "
+        + card.add_fact("auc_primary_lower", auc.lower, _num(auc.lower, ".2f"))
+        + " to "
+        + card.add_fact("auc_primary_upper", auc.upper, _num(auc.upper, ".2f"))
+    )
+    if "oracle" in metrics:
+        o = metrics["oracle"]["roc_auc"].estimate
+        text += "; the best possible is " + card.add_fact("auc_oracle", o, _num(o, ".2f"))
+    card.first_page.append(text + ").")
+
+
+_WHO = {
+    "model": "chosen by the model would have reached about",
+    "five_plus": "by the 5+ indicators rule,",
+    "area": "by most deprived wards first,",
+    "oracle": "by the true risk (the best possible, known only for synthetic data),",
+}
+
+
+def _of_every_100(
+    card: ModelCard, models: ModelsSection, population: PopulationSection | None
+) -> str:
+    """'Of every 100 families that went on to escalate in the test period, the model's top 2,985
+    (5% of families) reached about 60, ...'."""
+    strategies = population.strategies if population is not None else []
+    by = {r["strategy"]: r for r in strategies if r.get("observed_share_of_all") is not None}
+    cap = population.capacity_families if population is not None else None
+    if "model" not in by or not cap or not models.test_families:
+        return ""
+    share = cap / models.test_families
+    reached = []
+    for key in ("model", "five_plus", "area", "oracle"):
+        if key in by:
+            v = _float(by[key]["observed_share_of_all"])
+            reached.append(f"{_WHO[key]} " + card.add_fact(f"reach_{key}", v, _num(v, ".0f", 100)))
+    return (
+        "Of every 100 families that went on to escalate in the test period, the top "
+        + card.add_fact("capacity_families", cap, _fmt_int(cap))
+        + " families ("
+        + card.add_fact("capacity_share", share, _pct(share))
+        + " of the families) "
+        + "; ".join(reached)
+        + "."
+    )
+
+
+def _fairness(card: ModelCard, fairness: FairnessSection | None, labels: dict[str, str]) -> None:
+    if fairness is None or not fairness.finding_counts:
+        card.first_page.append(MISSING.format(what="a fairness audit"))
+        return
+    counts = fairness.finding_counts
+    total = sum(
+        int(r.get(k) or 0)
+        for r in counts
+        for k in ("outside tolerance", "within tolerance", "too uncertain to say")
+    )
+    card.first_page.append(
+        f"**Fairness.** The audit compared each group with its reference group on "
+        f"{len(counts)} criteria ({total} comparisons that could be assessed), holding the "
+        "chance of any false finding of 'outside tolerance' to 5% across them all. "
+        + _counts_by_criterion(counts)
+        + _outside_by_criterion(fairness, labels)
+        + " Nothing was changed to the model as a result; any mitigation is a decision for "
+        "the owner (see Mitigations)."
+    )
+
+
+def _counts_by_criterion(counts: list[dict[str, Any]]) -> str:
+    """'By criterion (outside, within, too uncertain): share reached: 2 outside, ...'"""
+    short = {"outside tolerance": "outside", "within tolerance": "within"}
+    short["too uncertain to say"] = "uncertain"
+    parts = []
+    for r in counts:
+        kinds = [f"{int(r[k])} {name}" for k, name in short.items() if r.get(k)]
+        parts.append(f"{r['criterion']}: " + (", ".join(kinds) or "none assessable"))
+    return "By criterion: " + "; ".join(parts) + "."
+
+
+def _group_text(characteristic: str, group: Any, labels: dict[str, str]) -> str:
+    """'lone-parent household', 'area deprivation quintile 2', 'child's ethnicity by area
+    deprivation quintile White | 2'.
+
+    >>> _group_text("lone_parent", 1, {"lone_parent": "Lone-parent household"})
+    'lone-parent household'
+    >>> _group_text("sex", "F", {})
+    'sex F'
+    """
+    names = [labels.get(c, c) for c in str(characteristic).split(" x ")]
+    name = names[0] + "".join(f" by {n.lower()}" for n in names[1:])
+    name = name[:1].lower() + name[1:]
+    value = str(group)
+    if value in {"1", "True", "1.0"}:
+        return name
+    if value in {"0", "False", "0.0"}:
+        return f"not {name}"
+    return f"{name} {value}"
+
+
+def _outside_by_criterion(fairness: FairnessSection, labels: dict[str, str]) -> str:
+    """' Outside tolerance, by criterion: share offered early help: A, B; share reached:
+    C.' (at most four groups named per criterion; every one is in Quantitative analyses)."""
+    by: dict[str, list[str]] = {}
+    for r in fairness.outside_tolerance:
+        criterion = AUDIT_METRICS.get(str(r["metric"]), str(r["metric"]))
+        by.setdefault(criterion, []).append(
+            _group_text(str(r["characteristic"]), r["group"], labels)
+        )
+    if not by:
+        return " Outside tolerance, on any criterion: none."
+    parts = []
+    for criterion, groups in by.items():
+        more = f" and {len(groups) - 4} more" if len(groups) > 4 else ""
+        parts.append(f"{criterion}: {', '.join(groups[:4])}{more}")
+    return (
+        " Outside tolerance, by criterion: "
+        + "; ".join(parts)
+        + ". Every comparison is listed under Quantitative analyses."
+    )
