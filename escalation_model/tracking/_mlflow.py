@@ -24,6 +24,7 @@ from .._errors import ModelFileError, TrackingError, raise_if_interrupted
 from .._provenance import code_version
 from ._metrics import run_description, run_metrics
 from ._registry import (
+    ALIAS_POLICY,
     MODEL_DESCRIPTION,
     AliasDecision,
     RegistryFacts,
@@ -306,6 +307,8 @@ def _describe_and_alias(
         model_name, version, description=describe_version(result, facts, run_id)
     )
     client.update_registered_model(model_name, description=MODEL_DESCRIPTION)
+    client.set_registered_model_tag(model_name, "intended_use", INTENDED_USE)
+    client.set_registered_model_tag(model_name, "alias_policy", ALIAS_POLICY)
     try:
         held = client.get_model_version_by_alias(model_name, alias)
         current = RegistryFacts.from_tags(dict(held.tags))

@@ -16,13 +16,29 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AliasDecision", "RegistryFacts", "decide_alias", "describe_version", "registry_facts"]
+__all__ = [
+    "ALIAS_POLICY",
+    "AliasDecision",
+    "RegistryFacts",
+    "decide_alias",
+    "describe_version",
+    "registry_facts",
+]
 
 MODEL_DESCRIPTION = (
     "Risk of a family's escalation into statutory children's services within 12 months, "
     "for commissioning early help at population level. Never for decisions about individual "
     "families. Each version is one run of escalation-model run; its run holds the model "
     "card and every published table."
+)
+#: The alias policy, as a tag on the registered model (what the UI shows beside it).
+ALIAS_POLICY = (
+    "Every run's model becomes a version. 'candidate' moves only to a run whose data and "
+    "configuration are comparable with the current candidate's (same kind of data, column "
+    "roles, capacity and horizon; at least 80% as many test families) and whose primary "
+    "ROC AUC interval reaches the candidate's estimate; otherwise the run's "
+    "'registry.candidate' tag says why it did not move. 'champion' is set only by a person "
+    "(see the README's MLflow section)."
 )
 #: Test families a comparable run must have, as a share of the candidate's.
 MIN_TEST_SHARE = 0.8

@@ -173,6 +173,79 @@ def test_candidate_moves_only_to_a_comparable_run_that_is_not_worse(tmp_path, st
     )
     assert "fewer than 80%" in trial.data.tags["registry.candidate"]
     assert trial.info.run_name.startswith("lightgbm on synthetic population (20,000 families")
+    _check_registry_through_rest(store)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _check_registry_through_rest(store: str) -> None:
+    """What the MLflow UI shows, read through MLflow's REST API from a real server: the
+    registered model and each version carry a description and tags, and the experiment
+    is typed for classic ML runs (so the UI opens on its runs table)."""
+    import json
+    import subprocess
+    import sys
+    import time
+    import urllib.parse
+    import urllib.request
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            store,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def get(path: str, **params: str) -> dict:
+        url = f"{base}/api/2.0/mlflow/{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return json.loads(response.read())
+
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        model = get("registered-models/get", name="escalation_model")["registered_model"]
+        assert "commissioning" in model["description"]
+        assert {t["key"] for t in model.get("tags", [])} >= {"intended_use", "alias_policy"}
+        assert {a["alias"] for a in model["aliases"]} == {"candidate"}
+        for version in ("1", "2"):
+            v = get("model-versions/get", name="escalation_model", version=version)
+            v = v["model_version"]
+            tags = {t["key"]: t["value"] for t in v["tags"]}
+            assert v["description"], version
+            assert len(tags["data.fingerprint_sha256"]) == 64
+            assert {"intended_use", "model_card", "primary.roc_auc"} <= tags.keys(), tags
+            assert float(tags["primary.roc_auc.lower"]) < float(tags["primary.roc_auc"])
+        experiment = get("experiments/get-by-name", experiment_name="escalation_model")
+        kinds = {t["key"]: t["value"] for t in experiment["experiment"]["tags"]}
+        assert kinds["mlflow.experimentKind"] == "custom_model_development"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_input_example_holds_no_family(small_population):
