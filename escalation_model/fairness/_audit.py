@@ -515,9 +515,42 @@ class FairnessAudit:
         ]
         d["detectable_low"] = [r[0] for r in reach]
         d["detectable_high"] = [r[1] for r in reach]
+        self._detectable_when_small(d, bands)
         d["finding"] = [
             self._finding(r, b) for r, b in zip(d.itertuples(index=False), bands, strict=True)
         ]
+
+    def _detectable_when_small(
+        self, d: pd.DataFrame, bands: list[tuple[float, float, str] | None]
+    ) -> None:
+        """For groups too small to assess, the gap a group of their size could have shown:
+        a design-based power calculation from the published (rounded) family counts and
+        the whole population's rates (:func:`_design_se`), never from the small group's
+        own outcomes (which would give back a count under the threshold), at the level
+        the group's comparison would have had in the family (the smallest level of its
+        criterion's tested comparisons, or an equal share had it joined the family)."""
+        small = d.too_small.to_numpy() & (d.metric != "roc_auc").to_numpy()
+        if not small.any():
+            return
+        sizes = self._by_group.drop_duplicates(["characteristic", "group"]).set_index(
+            ["characteristic", "group"]
+        )["n_families"]
+        tested = d[d.tested]
+        levels = tested.groupby("metric")["level"].min()
+        # with no tested comparison of its criterion: its share had it joined the family
+        fallback = (1 - self.confidence) / (len(tested) + 1)
+        rates = _population_rates(self._y, self.selected_, self.rules)
+        for i in np.flatnonzero(small):
+            r = d.iloc[i]
+            n = self.rules.round(float(r.n_families))
+            n_ref = self.rules.round(float(sizes.get((r.characteristic, r.reference), 0)))
+            if n < self.rules.min_cell:
+                continue
+            se = _design_se(str(r.metric), n, n_ref, rates)
+            z = _power_z(float(levels.get(r.metric, fallback)))
+            lo, hi = _detectable(bands[i], se, z)
+            d.iloc[i, d.columns.get_loc("detectable_low")] = lo
+            d.iloc[i, d.columns.get_loc("detectable_high")] = hi
 
     def _weights(self, d: pd.DataFrame) -> np.ndarray:
         """Each comparison's share of the error rate before any is rejected: half
@@ -740,11 +773,34 @@ class FairnessAudit:
         if len(small):
             lines.append(
                 f"Too small to assess (under {self.min_group_size} families or "
-                f"{self.min_escalations} escalations): "
-                + ", ".join(f"{self._named(c)} = {g}" for c, g in small.itertuples(index=False))
+                f"{self.min_escalations} escalations), with what a group of its size could "
+                f"have shown on {AUDIT_METRICS[self.prioritised]}: "
+                + "; ".join(
+                    f"{self._named(c)} = {g}{self._small_could_detect(c, g)}"
+                    for c, g in small.itertuples(index=False)
+                )
                 + "."
             )
         return lines
+
+    def _small_could_detect(self, characteristic: str, group: str) -> str:
+        """' (about 40 families: only a ratio below 0.1 or above 6.6 could have been
+        detected)', from the design-based detectable gap and the rounded family count;
+        empty where the group is too small to publish."""
+        d = self._differences
+        row = d[
+            (d.characteristic == characteristic)
+            & (d.group == group)
+            & (d.metric == self.prioritised)
+        ]
+        if row.empty:
+            return ""
+        r = row.iloc[0]
+        n = self.rules.round(float(r.n_families))
+        if n < self.rules.min_cell or not np.isfinite(r.detectable_high):
+            return ""
+        detect = _could_detect(r).removeprefix("; with this group's size, ")
+        return f" (about {n:,.0f} families: {detect})"
 
     def metric_frame(self, characteristic: str, *, kind: str = "threshold") -> Any:
         """fairlearn's own ``MetricFrame`` for one characteristic.
@@ -866,6 +922,56 @@ def _from_tpr(d: pd.DataFrame, values: np.ndarray) -> np.ndarray:
     by_group = pd.Series(out[tpr], index=pd.MultiIndex.from_frame(d.loc[tpr, keys]))
     out[fnr] = by_group.reindex(pd.MultiIndex.from_frame(d.loc[fnr, keys])).to_numpy()
     return out
+
+
+def _population_rates(
+    y: np.ndarray, selected: np.ndarray, rules: DisclosureRules
+) -> dict[str, float]:
+    """The whole population's rates a design-based power calculation assumes every group
+    has (escalation, selection, and the rates at capacity), as ratios of rounded counts so
+    that nothing derived from them gives an unrounded count back."""
+    y = np.asarray(y, dtype=float)
+    sel = np.asarray(selected, dtype=float)
+
+    def ratio(num: float, den: float) -> float:
+        return float(rules.round(num)) / max(float(rules.round(den)), 1.0)
+
+    hits = float((y * sel).sum())
+    return {
+        "escalation": ratio(y.sum(), y.size),
+        "selection": ratio(sel.sum(), sel.size),
+        "true_positive_rate": ratio(hits, y.sum()),
+        "false_positive_rate": ratio(((1 - y) * sel).sum(), (1 - y).sum()),
+        "precision": ratio(hits, sel.sum()),
+    }
+
+
+def _design_se(metric: str, n: float, n_ref: float, rates: dict[str, float]) -> float:
+    """The standard error a comparison of a group of ``n`` families with a reference of
+    ``n_ref`` would have if both had the population's rates (log scale for a ratio).
+
+    >>> rates = {"escalation": 0.03, "selection": 0.05}
+    >>> round(_design_se("calibration_ratio", 40, 20_000, rates), 2)
+    0.91
+    """
+    if n <= 0 or n_ref <= 0:
+        return float("nan")
+    ybar, s = rates["escalation"], rates["selection"]
+    if metric == "calibration_ratio":  # observed over expected: Poisson on each side
+        return float(np.sqrt(1 / (n * ybar) + 1 / (n_ref * ybar)))
+    if metric == "selection_rate":
+        return float(np.sqrt((1 - s) / (n * s) + (1 - s) / (n_ref * s)))
+    denominators = {
+        "true_positive_rate": ybar,
+        "false_negative_rate": ybar,
+        "false_positive_rate": 1 - ybar,
+        "precision": s,
+    }
+    if metric not in denominators:
+        return float("nan")
+    q = rates.get(metric, 1 - rates.get("true_positive_rate", 0.0))
+    share = denominators[metric]
+    return float(np.sqrt(q * (1 - q) * (1 / (n * share) + 1 / (n_ref * share))))
 
 
 def _power_z(level: float) -> float:

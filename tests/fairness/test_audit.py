@@ -343,3 +343,37 @@ def test_a_small_group_whose_escalations_were_all_reached_keeps_an_honest_interv
     d = audit.differences.query("group == 'small' and metric == 'true_positive_rate'").iloc[0]
     assert d.lower < d.value - 0.15 and d.se > 0.08
     assert d.upper > d.value  # the bootstrap's [1, 1] minus the reference would end at it
+
+
+def test_a_group_too_small_to_assess_states_what_its_size_could_have_shown():
+    """A group of 83 families (3 escalations) is too small to assess; the audit still
+    says what a group of its size could have detected, from the rounded family count and
+    the population's rate (a design-based calculation), never from the group's own
+    outcomes: changing them leaves the statement unchanged."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    p = rng.uniform(0, 0.1, n)
+    y = (rng.random(n) < p).astype(int)
+    group = np.r_[np.full(n - 2_083, "big"), np.full(2_000, "mid"), np.full(83, "small")]
+
+    def audit(outcomes):
+        return FairnessAudit(outcomes, p, {"g": group}, n_bootstrap=50, random_state=0)
+
+    a = audit(y)
+    row = a.findings().query("group == 'small' and metric == 'calibration_ratio'").iloc[0]
+    assert row.finding == "too small to assess"
+    # 85 published families at the population's rate (from rounded counts) against
+    # 17,915 in the reference
+    ybar = round(y.sum() / 5) * 5 / 20_000
+    se = np.sqrt(1 / (85 * ybar) + 1 / (17_915 * ybar))
+    tested = a.differences.query("tested")
+    z = norm.ppf(1 - tested.query("metric == 'calibration_ratio'").level.min()) + norm.ppf(0.8)
+    assert row.detectable_high == pytest.approx(1.25 * np.exp(z * se), rel=1e-9)
+    line = a.summary()[-1]
+    assert line.startswith("Too small to assess") and "g = small (about 85 families: " in line
+    assert f"above {row.detectable_high:.2f} could have been detected" in line
+    flipped = y.copy()
+    flipped[-83:] = 1 - flipped[-83:] * 0  # every family of the small group escalates
+    flipped[-83:-3] = 0  # ... then all but three do not: a different group, same size
+    other = audit(flipped).findings().query("group == 'small' and metric == 'calibration_ratio'")
+    assert other.iloc[0].detectable_high == row.detectable_high
