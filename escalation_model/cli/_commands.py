@@ -243,6 +243,16 @@ def score(args: argparse.Namespace) -> int:
     for name in tables:
         print(f"  {args.output}/{name}")
     print(f"scored {len(frame):,} families; wrote population tables only (no family scores)")
+    curve = tables.get("capacity_curve.csv")
+    if curve is not None and curve.attrs.get("recommended_places"):
+        a = curve.attrs
+        print(
+            f"recommended capacity (the point of diminishing returns): "
+            f"{a['recommended_places']:,.0f} places, reaching about "
+            f"{a['recommended_reached']:,.0f} of {a['total_expected']:,.0f} expected "
+            f"escalations ({a['recommended_share_of_expected']:.0%}); capacity_curve.csv "
+            "has the whole curve"
+        )
     return 0
 
 

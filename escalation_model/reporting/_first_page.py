@@ -61,11 +61,24 @@ def first_page(card: ModelCard, s: StudySummary) -> None:
     area = next(iter(s.population.demand_forecast), None) if s.population else None
     if area is not None:
         card.add_first_page_figure(
-            f"Where: each {labels.get(area, area).lower()}'s observed escalations in the test "
+            f"Where: each {_in_prose(area, labels)}'s observed escalations in the test "
             "period over what the model expected for its families; outside the dashed "
             "lines is more than chance",
             f"funnel_{area}.png",
         )
+
+
+def _in_prose(column: str, labels: dict[str, str]) -> str:
+    """A column's label as it reads mid-sentence ('lone-parent household'); a column the
+    analyst gave no label keeps its own name as written ('LALoneParent').
+
+    >>> _in_prose("lone_parent", {"lone_parent": "Lone-parent household"}), _in_prose("LACode", {})
+    ('lone-parent household', 'LACode')
+    """
+    label = labels.get(column)
+    if not label or label == column:
+        return column
+    return label[:1].lower() + label[1:] if not label[1:2].isupper() else label
 
 
 def _forecast(population: PopulationSection | None) -> tuple[str, Forecast] | None:
@@ -170,7 +183,7 @@ def _where(card: ModelCard, population: PopulationSection | None, labels: dict[s
     area, f = found
     parts = []
     for level, rows in population.highest_rates.items():
-        name = labels.get(level, level).lower()
+        name = _in_prose(level, labels)
         listed = ", ".join(
             f"{r[level]} "
             + card.add_fact(
@@ -381,9 +394,8 @@ def _group_text(characteristic: str, group: Any, labels: dict[str, str]) -> str:
     >>> _group_text("sex", "F", {})
     'sex F'
     """
-    names = [labels.get(c, c) for c in str(characteristic).split(" x ")]
-    name = names[0] + "".join(f" by {n.lower()}" for n in names[1:])
-    name = name[:1].lower() + name[1:]
+    names = [_in_prose(c, labels) for c in str(characteristic).split(" x ")]
+    name = " by ".join(names)
     value = str(group)
     if value in {"1", "True", "1.0"}:
         return name

@@ -175,7 +175,14 @@ def check_roles_map_to_columns(frame: pd.DataFrame, roles: ColumnRoles) -> list[
                     col,
                     f"the column named for role '{role}' is not in the data",
                     f"rename your column to '{col}' or map role '{role}' to the column that "
-                    "holds it (ColumnRoles or the [roles] table of your TOML file)",
+                    "holds it (ColumnRoles or the [roles] table of your TOML file)"
+                    + (
+                        "; a model is trained and tested on known outcomes, so to score "
+                        "families whose outcome is not yet known use escalation-model score "
+                        "--model with a model a run wrote"
+                        if role == "outcome"
+                        else ""
+                    ),
                     role,
                 )
             )

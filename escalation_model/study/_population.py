@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..population import (
@@ -12,8 +13,10 @@ from ..population import (
     Scenario,
     add_segments,
     aggregate,
+    capacity_curve,
     compare_strategies,
     demand_forecast,
+    latest_profiles,
     scenario_table,
 )
 from ..schema import ColumnRoles
@@ -69,6 +72,18 @@ def population_tables(
         rules=rules,
     )
     if forecast:
+        recent = (
+            latest_profiles(frame, roles)
+            if roles.profile_date and roles.profile_date in frame.columns
+            else np.ones(len(frame), dtype=bool)
+        )
+        tables["capacity_curve.csv"] = capacity_curve(
+            np.asarray(proba, dtype=float)[recent],
+            capacity=capacity,
+            risk_reduction=dict((scenario or Scenario()).risk_reduction),
+            confidence=confidence,
+            rules=rules,
+        )
         tables.update(
             demand_forecasts(
                 frame, roles, proba, groupings=groupings, confidence=confidence, rules=rules

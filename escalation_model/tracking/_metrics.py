@@ -44,6 +44,10 @@ def _transfer_and_demand(summary: Any, out: dict[str, float | None]) -> None:
         out["demand.expected_escalations"] = f.total_expected
         out["demand.expected_escalations.lower"] = f.total_lower
         out["demand.expected_escalations.upper"] = f.total_upper
+    curve = summary.population.capacity_curve if summary.population else None
+    if curve is not None:
+        out["demand.recommended_places"] = curve.recommended_places
+        out["demand.recommended_places.expected_reached"] = curve.recommended_reached
     handover = summary.looked_after.handover if summary.looked_after else None
     if handover is not None:
         out["looked_after.expected_entries"] = handover.expected

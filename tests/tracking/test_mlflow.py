@@ -74,6 +74,9 @@ def test_registered_model_reloads_with_identical_predictions(tmp_path, store):
     assert m["fairness.findings.within_tolerance"] >= 1
     assert m["demand.expected_escalations.lower"] <= m["demand.expected_escalations"]
     assert m["looked_after.expected_entries"] > 0
+    curve = result.summary()["population"]["capacity_curve"]
+    assert m["demand.recommended_places"] == curve["recommended_places"]
+    assert m["demand.recommended_places"] % 5 == 0
     escalations = models["test_escalations"]
     reached = m["lightgbm.recall_at_capacity"] * escalations / 5
     assert reached == pytest.approx(round(reached), abs=1e-6)  # a multiple of 5 families
