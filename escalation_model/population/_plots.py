@@ -108,26 +108,22 @@ def plot_capacity_curve(table: pd.DataFrame, ax: Any = None) -> Any:
             ax.fill_between(
                 x, table["averted_low"], table["averted_high"], color="tab:green", alpha=0.15
             )
-    rec = table.attrs.get("recommended_places")
-    if rec:
-        ax.axvline(rec, color="black", linewidth=1)
+    marks = (
+        ("recommended_places", "recommended", "-", "black", -12),
+        ("assumed_places", "assumed in the configuration", ":", "dimgrey", -24),
+    )
+    for key, label, style, colour, dy in marks:
+        x_mark = table.attrs.get(key)
+        if not x_mark:
+            continue
+        ax.axvline(x_mark, color=colour, linestyle=style, linewidth=1)
         ax.annotate(
-            f"recommended: {rec:,.0f}",
-            (rec, ax.get_ylim()[1]),
-            xytext=(4, -12),
+            f"{label}: {x_mark:,.0f}",
+            (x_mark, ax.get_ylim()[1]),
+            xytext=(4, dy),
             textcoords="offset points",
             fontsize=8,
-        )
-    assumed = table.attrs.get("assumed_places")
-    if assumed:
-        ax.axvline(assumed, color="grey", linestyle=":", linewidth=1)
-        ax.annotate(
-            f"assumed in the configuration: {assumed:,.0f}",
-            (assumed, ax.get_ylim()[1]),
-            xytext=(4, -24),
-            textcoords="offset points",
-            fontsize=8,
-            color="dimgrey",
+            color=colour,
         )
     ax.set(
         xlabel="Early-help places offered, in the model's order",
