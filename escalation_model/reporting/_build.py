@@ -15,7 +15,7 @@ from ..study._summary import (
     PopulationSection,
     StudySummary,
 )
-from ._card import NOT_FOR, ModelCard, _fmt_int
+from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
 from ._first_page import first_page
 from ._format import MISSING, SEGMENT_LABELS, _ci, _float, _num
 from ._glossary import GLOSSARY
@@ -329,27 +329,56 @@ def _quantitative_analyses(card: ModelCard, s: StudySummary) -> None:
         card.add_table(
             "quantitative_analyses",
             "Targeting strategies at capacity (counts rounded to 5)",
-            [
-                {
-                    k: r.get(k)
-                    for k in (
-                        "description",
-                        "families_offered",
-                        "expected_reached",
-                        "expected_lower",
-                        "expected_upper",
-                        "observed_reached",
-                        "observed_share_of_all",
-                        "offered_outside_most_deprived",
-                    )
-                }
-                for r in s.population.strategies
-            ],
+            [_strategy_row(r) for r in s.population.strategies],
         )
         card.add_figure(
             "quantitative_analyses", "Which targeting reaches most need", "strategies.png"
         )
     _scenario_table(card, s.population)
+
+
+def _strategy_row(r: dict[str, Any]) -> dict[str, str]:
+    """A targeting strategy as the card prints it: plain headers, counts with their
+    range, shares as percentages."""
+
+    def share(key: str) -> str:
+        return _pct(_float(r.get(key)))
+
+    def count(key: str) -> str:
+        return _num(_float(r.get(key)), ",.0f")
+
+    return {
+        "targeting": str(r.get("description", "")),
+        "families offered": _fmt_int(_float(r.get("families_offered"))),
+        "expected escalations reached (range)": f"{count('expected_reached')} "
+        f"({count('expected_lower')} to {count('expected_upper')})",
+        "escalations reached in the test period": _fmt_int(_float(r.get("observed_reached"))),
+        "share of all escalations reached": share("observed_share_of_all"),
+        "offered outside the most deprived areas": share("offered_outside_most_deprived"),
+    }
+
+
+#: The mitigation table's columns as the card prints them.
+_MITIGATION_HEADERS = {
+    "characteristic": "characteristic",
+    "strategy": "strategy",
+    "selection_rate": "share offered",
+    "escalations_reached": "share of escalations reached",
+    "precision": "offered who escalate",
+    "roc_auc": "ROC AUC",
+    "true_positive_rate_gap": "gap in escalations reached",
+    "false_positive_rate_gap": "gap in non-escalating offered",
+    "selection_rate_gap": "gap in share offered",
+    "note": "note",
+}
+
+
+def _mitigation_row(r: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    """A mitigation comparison with plain headers and the characteristic's label."""
+    row = {_MITIGATION_HEADERS.get(k, k.replace("_", " ")): v for k, v in r.items()}
+    if "characteristic" in row:
+        row["characteristic"] = labels.get(str(row["characteristic"]), row["characteristic"])
+    return row
 
 
 def _scenario_table(card: ModelCard, population: PopulationSection | None) -> None:
@@ -418,7 +447,13 @@ def _atrs(card: ModelCard, s: StudySummary) -> None:
         "technical_specification",
         "Variables",
         [
-            v.model_dump(include={"column", "role", "label", "source", "model_feature"})
+            {
+                "column": v.column,
+                "role": v.role,
+                "label": v.label,
+                "source": v.source,
+                "model feature": "yes" if v.model_feature else "no",
+            }
             for v in variables
         ],
     )
@@ -449,7 +484,11 @@ def _atrs(card: ModelCard, s: StudySummary) -> None:
         )
     card.add_text("mitigations", text)
     if mitigation:
-        card.add_table("mitigations", "Mitigation comparison (reported, not applied)", mitigation)
+        card.add_table(
+            "mitigations",
+            "Mitigation comparison (reported, not applied)",
+            [_mitigation_row(r, s.data.labels()) for r in mitigation],
+        )
     card.add_text("impact_assessments", "Impact assessments are the owner's to record.")
     card.add_gap("impact_assessments", "impact_assessment")
     card.add_text(

@@ -406,3 +406,20 @@ def test_every_technical_term_on_page_one_is_in_the_glossary(study):
     for term in used:
         assert term.lower() in {t.lower() for t in GLOSSARY}, term
         assert f"**{term}**" in glossary or f"**{term.lower()}**" in glossary.lower()
+
+
+def test_every_table_in_the_card_has_readable_headers_and_rounded_figures(study):
+    """No raw column name as a header (a commissioner reads these), and no figure with
+    more than four significant digits after the point."""
+    result, _ = study
+    card = ModelCard.from_study(result)
+    checked = 0
+    for section in card.sections.values():
+        for table in section.tables:
+            for row in table["rows"]:
+                assert not [k for k in row if "_" in k], (table["caption"], list(row))
+                for v in row.values():
+                    if isinstance(v, float):
+                        assert v == round(v, 4), (table["caption"], v)
+                checked += 1
+    assert checked > 50
