@@ -334,6 +334,16 @@ def _quantitative_analyses(card: ModelCard, s: StudySummary) -> None:
         card.add_figure(
             "quantitative_analyses", "Which targeting reaches most need", "strategies.png"
         )
+        on_page_one = {f["file"] for f in card.first_page_figures}
+        labels = s.data.labels()
+        for area in s.population.highest_rates:
+            if f"funnel_{area}.png" not in on_page_one:
+                card.add_figure(
+                    "quantitative_analyses",
+                    f"Funnel plot by {labels.get(area, area)}: observed over expected "
+                    "escalations in the test period, with 95% and 99.8% limits",
+                    f"funnel_{area}.png",
+                )
     _scenario_table(card, s.population)
 
 
