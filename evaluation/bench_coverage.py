@@ -132,7 +132,7 @@ def reach(fits: int, n_families: int) -> dict:
         top = np.argsort(-p, kind="stable")[: int(0.05 * len(p))]
         y, truth = test["escalated"].to_numpy(), pop.oracle.to_numpy()[split.test]
         rows.append((p[top].sum(), y[top].sum(), truth[top].sum()))
-        flags.extend(_quarter_flags(test, pop.roles, p, truth))
+        flags.extend({**q, "fit": seed} for q in _quarter_flags(test, pop.roles, p, truth))
         wards.extend(_ward_flags(test, p, truth))
     expected, observed, oracle = (np.array(x, dtype=float) for x in zip(*rows, strict=True))
     f = pd.DataFrame(flags)
@@ -163,6 +163,12 @@ def reach(fits: int, n_families: int) -> dict:
             "mean_expected_per_quarter": round(float(f["expected"].mean()), 1),
             **{
                 k: round(float(f[k].mean()), 4)
+                for k in f.columns
+                if k.startswith(("flagged", "found"))
+            },
+            # quarters of one fit share its model: the Monte-Carlo SE from the fits' means
+            "mc_se": {
+                k: round(float(f.groupby("fit")[k].mean().std(ddof=1) / np.sqrt(fits)), 4)
                 for k in f.columns
                 if k.startswith(("flagged", "found"))
             },
