@@ -81,12 +81,20 @@ def _in_prose(column: str, labels: dict[str, str]) -> str:
     return label[:1].lower() + label[1:] if not label[1:2].isupper() else label
 
 
-def _forecast(population: PopulationSection | None) -> tuple[str, Forecast] | None:
-    forecast = population.demand_forecast if population is not None else {}
-    area = next(iter(forecast), None)
-    if area is None or forecast[area].total_expected is None:
+def _forecast(
+    population: PopulationSection | None, *, areas_only: bool = False
+) -> tuple[str, Forecast] | None:
+    """The forecast by the coarsest area (or, unless ``areas_only``, by the first family
+    grouping: every grouping has the same total)."""
+    if population is None:
         return None
-    return area, forecast[area]
+    forecast = dict(population.demand_forecast)
+    if not areas_only:
+        forecast |= population.demand_by_group
+    by = next(iter(forecast), None)
+    if by is None or forecast[by].total_expected is None:
+        return None
+    return by, forecast[by]
 
 
 def _how_much(card: ModelCard, population: PopulationSection | None) -> None:
@@ -176,9 +184,13 @@ def _averted(card: ModelCard, reached: float | None, effects: dict[str, float]) 
 
 
 def _where(card: ModelCard, population: PopulationSection | None, labels: dict[str, str]) -> None:
-    found = _forecast(population)
+    found = _forecast(population, areas_only=True)
     if found is None or population is None:
-        card.first_page.append(MISSING.format(what="a forecast by area"))
+        card.first_page.append(
+            f"**{QUESTIONS[1]}** Not answered: this run has no forecast by area (it needs "
+            "the area and profile date roles: the columns naming each family's areas and "
+            "the date of its profile)."
+        )
         return
     area, f = found
     parts = []

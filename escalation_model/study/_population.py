@@ -114,9 +114,10 @@ def demand_forecasts(
     calibration_se: float = 0.0,
     rules: DisclosureRules | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The demand forecast by each area level, coarsest first (none without areas), then
-    by each family grouping in ``groupings`` that is not an area (who the demand is)."""
-    if not (roles.profile_date and roles.area):
+    """The demand forecast by each area level, coarsest first, then by each family
+    grouping in ``groupings`` that is not an area (who the demand is); none without
+    profile dates (the latest year cannot be told)."""
+    if not roles.profile_date:
         return {}
     seg = add_segments(frame, roles)
     groups = [g for g in expand_groupings(groupings or [], roles) if g not in roles.area]

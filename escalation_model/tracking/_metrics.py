@@ -38,7 +38,8 @@ def _transfer_and_demand(summary: Any, out: dict[str, float | None]) -> None:
     ]
     if aucs:
         _estimates(out, "transfer.worst_authority_roc_auc", min(aucs, key=lambda a: a.estimate))
-    forecasts = summary.population.demand_forecast if summary.population else {}
+    pop = summary.population
+    forecasts = {**pop.demand_forecast, **pop.demand_by_group} if pop else {}
     if forecasts:
         f = next(iter(forecasts.values()))  # every grouping has the same total
         out["demand.expected_escalations"] = f.total_expected

@@ -423,3 +423,20 @@ def test_every_table_in_the_card_has_readable_headers_and_rounded_figures(study)
                         assert v == round(v, 4), (table["caption"], v)
                 checked += 1
     assert checked > 50
+
+
+def test_without_areas_page_one_still_answers_how_much_and_says_why_not_where(study):
+    """Data with no area columns: the forecast by family group gives the total and the
+    capacity; 'where' says it was not answered and what it needs."""
+    result, _ = study
+    s = result.summary()
+    s["population"]["demand_forecast"] = {}
+    s["population"]["highest_rates"] = {}
+    card = ModelCard.from_summary(s)
+    how_much = next(p for p in card.first_page if p.startswith("**How much early help.**"))
+    total = s["population"]["demand_by_group"]["family_type"]["total_expected"]
+    assert f"about {total:,.0f} are expected" in how_much
+    assert "recommends as the capacity to plan for" in how_much
+    where = next(p for p in card.first_page if p.startswith("**Where.**"))
+    assert "Not answered" in where and "area" in where
+    assert not any(f["file"].startswith("funnel_") for f in card.first_page_figures)
