@@ -385,7 +385,16 @@ _MITIGATION_HEADERS = {
 
 def _mitigation_row(r: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     """A mitigation comparison with plain headers and the characteristic's label."""
-    row = {_MITIGATION_HEADERS.get(k, k.replace("_", " ")): v for k, v in r.items()}
+    row = {
+        _MITIGATION_HEADERS.get(k, k.replace("_", " ")): (
+            v.replace("equalized_odds", "equalised odds").replace(
+                "demographic_parity", "demographic parity"
+            )
+            if isinstance(v, str)
+            else v
+        )
+        for k, v in r.items()
+    }
     if "characteristic" in row:
         row["characteristic"] = labels.get(str(row["characteristic"]), row["characteristic"])
     return row

@@ -192,51 +192,44 @@ def _where(card: ModelCard, population: PopulationSection | None, labels: dict[s
             "the date of its profile)."
         )
         return
-    area, f = found
-    parts = []
-    for level, rows in population.highest_rates.items():
-        name = _in_prose(level, labels)
-        listed = ", ".join(
-            f"{r[level]} "
-            + card.add_fact(
-                f"rate_{r[level]}", _float(r["per_1000"]), _num(_float(r["per_1000"]), ".0f")
-            )
-            + " ("
-            + card.add_fact(
-                f"rate_{r[level]}_lower",
-                _float(r["per_1000_lower"]),
-                _num(_float(r["per_1000_lower"]), ".0f"),
-            )
-            + " to "
-            + card.add_fact(
-                f"rate_{r[level]}_upper",
-                _float(r["per_1000_upper"]),
-                _num(_float(r["per_1000_upper"]), ".0f"),
-            )
-            + ")"
-            for r in rows[:3]
-        )
-        if listed:
-            parts.append(f"by {name}, {listed}")
-    ranked = sorted(
-        (r for r in f.rows if r.get("expected") is not None),
-        key=lambda r: -float(r["expected"] or 0),
-    )
-    most = ", ".join(
-        f"{r[area]} ("
-        + card.add_fact(
-            f"forecast_{r[area]}", _float(r["expected"]), _num(_float(r["expected"]), ",.0f")
-        )
-        + ")"
-        for r in ranked[:3]
-    )
+    rates = _by_level(card, population.highest_rates, labels, "per_1000", ".0f", "rate")
+    totals = _by_level(card, population.highest_totals, labels, "expected", ",.0f", "total")
     card.first_page.append(
         f"**{QUESTIONS[1]}** The most expected escalations per 1,000 families (95% range): "
-        + "; ".join(parts)
-        + f". The most in total: {most}. The funnel plot in this section shows where the test "
-        "period's escalations differed from what the model expected for the families there by more "
-        "than chance."
+        + rates
+        + ". The most in total: "
+        + totals
+        + ". The funnel plot in this section shows where the test period's escalations "
+        "differed from what the model expected for the families there by more than chance."
     )
+
+
+def _by_level(
+    card: ModelCard,
+    levels: dict[str, list[dict[str, Any]]],
+    labels: dict[str, str],
+    column: str,
+    spec: str,
+    fact: str,
+) -> str:
+    """'by local authority, LA03 40 (37 to 43), LA01 37 (34 to 40); by ward, ...': the
+    top three areas of each level on ``column`` with its range, each figure a fact."""
+    parts = []
+    for level, rows in levels.items():
+        listed = []
+        for r in rows[:3]:
+            figures = [
+                card.add_fact(f"{fact}_{r[level]}{end}", _float(r[k]), _num(_float(r[k]), spec))
+                for k, end in (
+                    (column, ""),
+                    (f"{column}_lower", "_lower"),
+                    (f"{column}_upper", "_upper"),
+                )
+            ]
+            listed.append(f"{r[level]} {figures[0]} ({figures[1]} to {figures[2]})")
+        if listed:
+            parts.append(f"by {_in_prose(level, labels)}, " + ", ".join(listed))
+    return "; ".join(parts) or "none published"
 
 
 def _group_phrase(by: str, group: Any) -> str:

@@ -10,6 +10,9 @@ GLOSSARY: dict[str, str] = {
     "Family indicators, the rule the founding study proposed; the model is compared with it.",
     "95% interval": "The range the true figure lies in, given this data, with 95% "
     "confidence; a wide interval means the data says little.",
+    "95% range": "For a count such as next year's escalations: the range the count falls "
+    "in 95 times in 100 if the model's chances are right, widened for the model's own "
+    "uncertainty where the card says so.",
     "attribution": "How much each factor moved a family's predicted risk (from SHAP), "
     "averaged over many families: a description of the model, not a cause.",
     "calibration": "Whether predicted numbers come true on average: a group with 100 "
@@ -19,6 +22,11 @@ GLOSSARY: dict[str, str] = {
     "escalation": "A family's contact with statutory children's services (child in need, "
     "child protection or looked after) within the outcome window after its profile date "
     "(12 months by default; the card's data section states the run's).",
+    "expected escalations": "The sum of the model's chances over a group of families: "
+    "how many of them it expects to escalate.",
+    "funnel plot": "Each area's observed over expected escalations against its expected "
+    "count, with limits that narrow as areas get larger; a point outside them differs by "
+    "more than chance.",
     "log-odds": "The scale the model adds risks on: +0.33 on the log-odds multiplies the "
     "odds of escalation by about 1.4.",
     "observed over expected": "Escalations that happened divided by those the model "
@@ -27,6 +35,9 @@ GLOSSARY: dict[str, str] = {
     "model could do.",
     "percentage points": "The difference between two percentages (60% against 55% is 5 "
     "percentage points).",
+    "point of diminishing returns": "The number of early-help places beyond which one "
+    "more place, offered in the model's order, reaches fewer expected escalations than a "
+    "place offered at random; the card recommends it as the capacity to plan for.",
     "ROC AUC": "How well the model ranks families: the chance that a family who escalates "
     "is ranked above one who does not (0.5 is chance, 1 is perfect).",
     "SHAP": "A method that shares out a prediction among the factors that made it.",

@@ -71,12 +71,14 @@ class StudyData:
         return self.oracle is not None
 
 
-def _highest_rates(table: pd.DataFrame, by: str, n: int = 5) -> list[dict[str, Any]]:
-    """The ``n`` areas with the most expected escalations per 1,000 families."""
-    cols = [by, "families", "expected", "per_1000", "per_1000_lower", "per_1000_upper"]
-    if "per_1000" not in table.columns:
+def _highest(table: pd.DataFrame, by: str, column: str, n: int = 5) -> list[dict[str, Any]]:
+    """The ``n`` areas with the most expected escalations: per 1,000 families
+    (``column="per_1000"``) or in total (``"expected"``), with their ranges."""
+    cols = [by, "families", "expected", "expected_lower", "expected_upper"]
+    cols += ["per_1000", "per_1000_lower", "per_1000_upper"]
+    if not set(cols) <= set(table.columns):
         return []
-    top = table.dropna(subset=["per_1000"]).sort_values(["per_1000", by], ascending=[False, True])
+    top = table.dropna(subset=[column]).sort_values([column, by], ascending=[False, True])
     return top[cols].head(n).to_dict(orient="records")
 
 
@@ -247,7 +249,10 @@ class StudyResult:
                     by: self._forecast(t) for by, t in forecasts.items() if by not in areas
                 },
                 "highest_rates": {
-                    by: _highest_rates(t, by) for by, t in forecasts.items() if by in areas
+                    by: _highest(t, by, "per_1000") for by, t in forecasts.items() if by in areas
+                },
+                "highest_totals": {
+                    by: _highest(t, by, "expected") for by, t in forecasts.items() if by in areas
                 },
                 "capacity_curve": None if curve is None else self._capacity(curve),
                 # the places as published: the same rounded figure as families offered

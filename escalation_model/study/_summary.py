@@ -268,6 +268,8 @@ class PopulationSection(_Section):
     demand_by_group: dict[str, Forecast] = Field(default_factory=dict)
     #: per area level, the areas with the most expected escalations per 1,000 families
     highest_rates: dict[str, list[Record]] = Field(default_factory=dict)
+    #: per area level, the areas with the most expected escalations in total
+    highest_totals: dict[str, list[Record]] = Field(default_factory=dict)
     capacity_curve: CapacityCurve | None = None
     capacity_families: float | None
     strategies: list[Record]

@@ -390,6 +390,10 @@ _JARGON = [
     "5+ indicators rule",
     "too uncertain to say",
     "oracle",
+    "95% range",
+    "expected escalations",
+    "funnel plot",
+    "point of diminishing returns",
 ]
 
 
