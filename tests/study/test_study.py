@@ -42,12 +42,19 @@ def test_missing_roles_are_allowed_and_said_plainly(small_population, tmp_path):
     assert area_note in result.notes
     assert any("leave-one-authority-out check skipped" in n for n in result.notes)
     assert result.transfer is None
-    assert not any(k.startswith("demand_forecast") for k in result.population)
+    # the demand forecast by family group still runs (it needs profile dates only)
+    forecasts = {k for k in result.population if k.startswith("demand_forecast")}
+    assert forecasts == {
+        f"demand_forecast_by_{g}.csv"
+        for g in ("deprivation_quintile", "n_think_family_band", "family_type")
+    }
     assert result.fairness.characteristics == ["deprivation_quintile", "lone_parent"]
     result.write(tmp_path)
     assert_valid_summary(json.loads((tmp_path / "summary.json").read_text()))
     card = ModelCard.from_summary(result.summary())
-    assert "This run did not include a demand forecast" in card.to_markdown()
+    page_one = " ".join(card.first_page)
+    assert "are expected to need statutory children's services" in page_one  # by group
+    assert "**Where.** Not answered: this run has no forecast by area" in page_one
     assert area_note in card.to_markdown()
 
 
