@@ -156,8 +156,9 @@ def _how_much(card: ModelCard, population: PopulationSection | None) -> None:
 
 
 def _averted(card: ModelCard, reached: float | None, effects: dict[str, float]) -> str:
-    """', and avert about 270 if early help prevents 20% of their escalations (140 to 410
-    for 10% to 30%)', from the analyst's assumed effects; empty without a central one."""
+    """', and avert about 271 if early help prevents 20% of their escalations (an
+    assumption) or 135 to 406 if it prevents 10% to 30%', from the analyst's assumed
+    effects; empty without a central one."""
     if reached is None or "central" not in effects:
         return ""
     c = effects["central"]
