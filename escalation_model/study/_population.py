@@ -3,6 +3,7 @@ aggregates by grouping, targeting strategies, scenarios and the demand forecast.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from ..population import (
 )
 from ..schema import ColumnRoles
 
-__all__ = ["demand_forecasts", "expand_groupings", "population_tables"]
+__all__ = ["demand_forecasts", "expand_groupings", "planning_curve", "population_tables"]
 
 
 def population_tables(
@@ -72,15 +73,12 @@ def population_tables(
         rules=rules,
     )
     if forecast:
-        recent = (
-            latest_profiles(frame, roles)
-            if roles.profile_date and roles.profile_date in frame.columns
-            else np.ones(len(frame), dtype=bool)
-        )
-        tables["capacity_curve.csv"] = capacity_curve(
-            np.asarray(proba, dtype=float)[recent],
+        tables["capacity_curve.csv"] = planning_curve(
+            frame,
+            roles,
+            proba,
             capacity=capacity,
-            risk_reduction=dict((scenario or Scenario()).risk_reduction),
+            risk_reduction=(scenario or Scenario()).risk_reduction,
             confidence=confidence,
             rules=rules,
         )
@@ -133,3 +131,34 @@ def demand_forecasts(
         )
         for by in [*roles.area[::-1], *(g for g in groups if g in seg.columns)]
     }
+
+
+def planning_curve(
+    frame: pd.DataFrame,
+    roles: ColumnRoles,
+    proba: Any,
+    *,
+    capacity: float | int,
+    risk_reduction: Mapping[str, float],
+    confidence: float = 0.95,
+    calibration_se: float = 0.0,
+    rules: DisclosureRules | None = None,
+    otherwise: str = "given",
+) -> pd.DataFrame:
+    """The capacity curve for the families a service plans for: each family's latest
+    profile where there are profile dates, else every family given (``attrs["families"]``
+    says which: "latest year's", or ``otherwise``)."""
+    if roles.profile_date and roles.profile_date in frame.columns and len(frame):
+        recent, families = latest_profiles(frame, roles), "latest year's"
+    else:
+        recent, families = np.ones(len(frame), dtype=bool), otherwise
+    table = capacity_curve(
+        np.asarray(proba, dtype=float)[recent],
+        capacity=capacity,
+        risk_reduction=dict(risk_reduction),
+        confidence=confidence,
+        calibration_se=calibration_se,
+        rules=rules,
+    )
+    table.attrs["families"] = families
+    return table

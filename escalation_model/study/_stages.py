@@ -22,10 +22,8 @@ from ..population import (
     Handover,
     Scenario,
     calibration_uncertainty,
-    capacity_curve,
     count_indicators,
     hand_over,
-    latest_profiles,
     monitor,
     profile_table,
     publish_count,
@@ -33,7 +31,7 @@ from ..population import (
 )
 from ..schema import ColumnRoles, parse_profile_dates
 from ._plan import StudyPlan
-from ._population import demand_forecasts, population_tables
+from ._population import demand_forecasts, planning_curve, population_tables
 from ._result import StudyData, StudyResult
 
 __all__ = [
@@ -375,32 +373,23 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
             rules=ctx.rules,
         )
     )
-    tables["capacity_curve.csv"] = _capacity_curve(ctx, later, p_later, scored.p_test, se)
+    # how much early help, for the latest year's families (the test families without)
+    dated = bool(ctx.roles.profile_date and len(later))
+    tables["capacity_curve.csv"] = planning_curve(
+        later if dated else ctx.frame.iloc[split.test],
+        ctx.roles,
+        p_later if dated else scored.p_test,
+        otherwise="test period's",
+        capacity=ev.capacity,
+        risk_reduction=pc.risk_reduction,
+        confidence=ev.confidence,
+        calibration_se=se,
+        rules=ctx.rules,
+    )
     tables["monitoring_by_quarter.csv"] = monitor(
         later, p_later, ctx.roles, confidence=ev.confidence, calibration_se=se, rules=ctx.rules
     )
     return tables
-
-
-def _capacity_curve(
-    ctx: Context, later: pd.DataFrame, p_later: Any, p_test: Any, se: float
-) -> pd.DataFrame:
-    """How much early help, for the families the service plans for: the latest year's
-    profiles where there are dates, else the test families."""
-    if ctx.roles.profile_date and len(later):
-        p, families = np.asarray(p_later)[latest_profiles(later, ctx.roles)], "latest year's"
-    else:
-        p, families = np.asarray(p_test), "test period's"
-    table = capacity_curve(
-        p,
-        capacity=ctx.config.evaluation.capacity,
-        risk_reduction=dict(ctx.config.population.risk_reduction),
-        confidence=ctx.config.evaluation.confidence,
-        calibration_se=se,
-        rules=ctx.rules,
-    )
-    table.attrs["families"] = families
-    return table
 
 
 def hand_over_entries(

@@ -45,7 +45,7 @@ def _transfer_and_demand(summary: Any, out: dict[str, float | None]) -> None:
         out["demand.expected_escalations"] = f.total_expected
         out["demand.expected_escalations.lower"] = f.total_lower
         out["demand.expected_escalations.upper"] = f.total_upper
-    curve = summary.population.capacity_curve if summary.population else None
+    curve = pop.capacity_curve if pop else None
     if curve is not None:
         out["demand.recommended_places"] = curve.recommended_places
         out["demand.recommended_places.expected_reached"] = curve.recommended_reached
