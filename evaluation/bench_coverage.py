@@ -122,7 +122,7 @@ def intervals(n_test: int, replicates: int, n_bootstrap: int, seed: int = 12) ->
 def reach(fits: int, n_families: int) -> dict:
     """Expected against observed (and true) escalations in the model's own top 5% of the
     test year, each from a model fitted as the run fits it on a fresh population."""
-    rows, flags, wards = [], [], []
+    rows, flags, wards, factors = [], [], [], []
     for seed in range(fits):
         pop = make_synthetic_population(n_families, random_state=100 + seed)
         split = temporal_split(pop.frame, pop.roles)
@@ -132,7 +132,9 @@ def reach(fits: int, n_families: int) -> dict:
         top = np.argsort(-p, kind="stable")[: int(0.05 * len(p))]
         y, truth = test["escalated"].to_numpy(), pop.oracle.to_numpy()[split.test]
         rows.append((p[top].sum(), y[top].sum(), truth[top].sum()))
-        flags.extend({**q, "fit": seed} for q in _quarter_flags(test, pop.roles, p, truth))
+        se = calibration_uncertainty(p, y.sum(), train["escalated"].sum())
+        flags.extend({**q, "fit": seed} for q in _quarter_flags(test, pop.roles, p, truth, se))
+        factors.append((np.log(truth.sum() / p.sum()), se, calibration_uncertainty(p)))
         wards.extend(_ward_flags(test, p, truth))
     expected, observed, oracle = (np.array(x, dtype=float) for x in zip(*rows, strict=True))
     f = pd.DataFrame(flags)
@@ -157,6 +159,14 @@ def reach(fits: int, n_families: int) -> dict:
             "mean_expected_per_ward": round(float(np.mean([w[0] for w in wards])), 1),
             "flagged_unchanged_95": round(float(np.mean([w[1] for w in wards])), 4),
             "flagged_unchanged_95_poisson_limits": round(float(np.mean([w[2] for w in wards])), 4),
+        },
+        "calibration": {
+            # the log of each fit's true calibration factor on its test year, against the
+            # uncertainty the run gives it (and the held-out count's noise alone)
+            "mean_true_log_factor": round(float(np.mean([c[0] for c in factors])), 4),
+            "rms_true_log_factor": round(float(np.sqrt(np.mean([c[0] ** 2 for c in factors]))), 4),
+            "mean_estimated_se": round(float(np.mean([c[1] for c in factors])), 4),
+            "mean_heldout_noise": round(float(np.mean([c[2] for c in factors])), 4),
         },
         "monitoring": {
             "quarters": len(f),
@@ -196,13 +206,15 @@ def _ward_flags(test: pd.DataFrame, p: np.ndarray, truth: np.ndarray) -> list:
     return out
 
 
-def _quarter_flags(test: pd.DataFrame, roles: Any, p: np.ndarray, truth: np.ndarray) -> list:
+def _quarter_flags(
+    test: pd.DataFrame, roles: Any, p: np.ndarray, truth: np.ndarray, se: float
+) -> list:
     """For each quarter of the test year: the exact chance that monitoring flags it when
     nothing changed (the count drawn from the true probabilities) and when escalations
     truly fell by 10%, with the limits the run uses (widened for the calibration
-    uncertainty measured on the test year) and with the model taken as right."""
+    uncertainty ``se``, estimated as the run estimates it) and with the model taken as
+    right."""
     quarters = test[roles.profile_date].dt.to_period("Q").astype(str).to_numpy()
-    se = calibration_uncertainty(p)
     out = []
     for q in np.unique(quarters):
         at = quarters == q

@@ -182,7 +182,9 @@ def _monitoring_text(m: MonitoringSection | None) -> list[str]:
         f"families and {m.flagged_more} with more, beyond 95% control limits. The limits are "
         "the range of the count if nothing changed (Poisson-binomial), widened for the "
         "model's own uncertainty about its overall calibration "
-        f"({m.calibration_se:.1%}, measured on the test families)."
+        f"({m.calibration_se:.1%}: at least the chance variation in the escalations it "
+        "learned from, more where the test families' count departs from expected beyond "
+        "chance)."
     )
     if m.power_10_percent_fall is not None and m.typical_quarter_expected is not None:
         text += (

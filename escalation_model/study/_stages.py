@@ -360,8 +360,14 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
     later = ctx.frame[scored.after_training]
     p_later = scored.proba[scored.after_training]
     # the forecast's total and the monitoring limits carry the model's own uncertainty
-    # about its calibration, as measured on the test families
-    se = calibration_uncertainty(scored.p_test)
+    # about its calibration: the noise of the count it was fitted to, or more where the
+    # test families' count says so
+    outcome = ctx.roles.outcome
+    se = calibration_uncertainty(
+        scored.p_test,
+        observed=float(ctx.frame[outcome].iloc[split.test].sum()) if outcome else None,
+        fitted_to=float(ctx.frame[outcome].iloc[split.train].sum()) if outcome else None,
+    )
     tables.update(
         demand_forecasts(
             later,

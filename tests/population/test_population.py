@@ -15,6 +15,7 @@ from escalation_model.population import (
     aggregate,
     apply_disclosure_control,
     assert_publishable,
+    calibration_uncertainty,
     compare_strategies,
     demand_forecast,
     monitor,
@@ -236,6 +237,25 @@ def test_the_demand_totals_range_includes_the_models_calibration_uncertainty(fit
     widening = (unsure.attrs["total_upper"] - right.attrs["total_upper"]) / e
     assert 0.03 < widening < 0.1
     assert unsure.attrs["calibration_se"] == 0.05
+
+
+def test_calibration_uncertainty_is_the_training_counts_noise_unless_the_test_says_more():
+    """A model that is right on its test families is off by about its training count's
+    chance variation; one whose test count is 10% above expected, by about 10%."""
+    rng = np.random.default_rng(5)
+    p = rng.beta(0.6, 18, 60_000)
+    expected, phi = p.sum(), float((p * (1 - p)).sum() / p.sum())
+    trained_on = 4 * expected
+    right = [calibration_uncertainty(p, rng.binomial(1, p).sum(), trained_on) for _ in range(200)]
+    # within chance most of the time: the training count's noise, half the held-out one's
+    assert np.median(right) == pytest.approx(np.sqrt(phi / trained_on))
+    assert np.median(right) == pytest.approx(calibration_uncertainty(p) / 2)
+    off = [
+        calibration_uncertainty(p, rng.binomial(1, 1.1 * p).sum(), trained_on) for _ in range(200)
+    ]
+    assert 0.07 < np.median(off) < 0.12
+    # without outcomes, the held-out count's own noise
+    assert calibration_uncertainty(p) == pytest.approx(np.sqrt(phi / expected))
 
 
 def test_plots(fitted):
