@@ -24,12 +24,14 @@ from those others. For each:
 Coverage is given with its Monte-Carlo standard error. A script, not a unit test:
 
 python evaluation/bench_coverage.py [--replicates 200] [--audit-replicates 30]
-    [--reach-fits 20] [--only-audits | --only-reach]
+    [--reach-fits 20] [--only-audits | --only-reach | --only-intervals --world-seed N]
+python evaluation/bench_coverage.py --pool   # the intervals pooled over the worlds run
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from typing import Any
 
@@ -301,6 +303,47 @@ def audits(sizes: list[int], replicates: int, n_bootstrap: int) -> list[dict]:
     return out
 
 
+def pooled() -> dict[str, Any]:
+    """Each interval's coverage pooled over every world measured (the default world's
+    ``bench_coverage.json`` and each ``bench_coverage_intervals_seedN.json``), with its
+    Monte-Carlo SE, and the sum of squared standardised departures from 95%: about the
+    number of intervals if every one is a true 95% interval (the replicates of one world
+    share their test populations across metrics, so this is a guide, not a test)."""
+    from _results import RESULTS_DIR
+
+    files = [RESULTS_DIR / "bench_coverage.json"]
+    files += sorted(RESULTS_DIR.glob("bench_coverage_intervals_seed*.json"))
+    hits: dict[tuple[str, str], list[float]] = {}
+    worlds = []
+    for f in files:
+        part = json.loads(f.read_text()).get("intervals")
+        if not part:
+            continue
+        worlds.append({"file": f.name, "replicates": part["replicates"]})
+        for r in part["coverage"]:
+            hits.setdefault((r["model"], r["metric"]), []).append(
+                r["coverage"] * part["replicates"]
+            )
+    n = sum(w["replicates"] for w in worlds)
+    rows = [
+        {"model": m, "metric": k, "coverage": round(sum(h) / n, 4)}
+        for (m, k), h in hits.items()
+        if len(h) == len(worlds)
+    ]
+    cov = np.array([r["coverage"] for r in rows])
+    se = float(np.sqrt(0.95 * 0.05 / n))
+    return {
+        "worlds": worlds,
+        "test_populations": n,
+        "mc_se_at_95": round(se, 4),
+        "mean_coverage": round(float(cov.mean()), 4),
+        "within_93_97": int(((cov >= 0.93) & (cov <= 0.97)).sum()),
+        "intervals": len(rows),
+        "sum_squared_z": round(float((((cov - 0.95) / se) ** 2).sum()), 1),
+        "coverage": rows,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=100)
@@ -316,9 +359,17 @@ def main() -> None:
         "--only-intervals", action="store_true", help="only the intervals (no reach, no audits)"
     )
     parser.add_argument(
+        "--pool", action="store_true", help="only pool the worlds' interval results"
+    )
+    parser.add_argument(
         "--world-seed", type=int, default=12, help="seed of the synthetic world for the intervals"
     )
     args = parser.parse_args()
+    if args.pool:
+        result = pooled()
+        print({k: v for k, v in result.items() if k != "coverage"})
+        print("wrote", write_results("bench_coverage_intervals_pooled", result))
+        return
     start = time.perf_counter()
     result: dict[str, Any] = {}
     if not (args.only_audits or args.only_intervals):
