@@ -46,7 +46,7 @@ from scipy.stats import false_discovery_control
 from escalation_model.datasets import make_synthetic_population
 from escalation_model.evaluation import compare_models, temporal_split
 from escalation_model.fairness import audit_model, holm
-from escalation_model.models import make_models
+from escalation_model.models import level_rows, make_models
 from escalation_model.population import calibration_uncertainty, poisson_binomial_pmf
 from escalation_model.population._aggregate import count_dispersion, funnel_limits
 from escalation_model.population._poisson_binomial import chance_outside, count_limits
@@ -138,7 +138,8 @@ def reach(fits: int, n_families: int) -> dict:
         top = np.argsort(-p, kind="stable")[: int(0.05 * len(p))]
         y, truth = test["escalated"].to_numpy(), pop.oracle.to_numpy()[split.test]
         rows.append((p[top].sum(), y[top].sum(), truth[top].sum()))
-        se = calibration_uncertainty(p, y.sum(), train["escalated"].sum())
+        behind_level = train["escalated"].sum() * level_rows(model, len(train)) / len(train)
+        se = calibration_uncertainty(p, y.sum(), behind_level)
         flags.extend({**q, "fit": seed} for q in _quarter_flags(test, pop.roles, p, truth, se))
         factors.append((np.log(truth.sum() / p.sum()), se, calibration_uncertainty(p)))
         wards.extend(_ward_flags(test, p, truth))

@@ -1,7 +1,12 @@
 """Estimators: the rules a council uses today, and the learned models."""
 
 from ._factory import make_models
-from ._learned import CalibratedRiskClassifier, LightGBMRiskClassifier, LogisticRiskClassifier
+from ._learned import (
+    CalibratedRiskClassifier,
+    LightGBMRiskClassifier,
+    LogisticRiskClassifier,
+    level_rows,
+)
 from ._persist import file_sha256, load_model, save_model
 from ._rules import AreaDeprivationRuleClassifier, FivePlusRuleClassifier
 
@@ -12,6 +17,7 @@ __all__ = [
     "LightGBMRiskClassifier",
     "LogisticRiskClassifier",
     "file_sha256",
+    "level_rows",
     "load_model",
     "make_models",
     "save_model",

@@ -17,7 +17,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..schema import ColumnRoles
 from ._base import RiskClassifierBase
 
-__all__ = ["CalibratedRiskClassifier", "LightGBMRiskClassifier", "LogisticRiskClassifier"]
+__all__ = [
+    "CalibratedRiskClassifier",
+    "LightGBMRiskClassifier",
+    "LogisticRiskClassifier",
+    "level_rows",
+]
 
 
 class LogisticRiskClassifier(RiskClassifierBase):
@@ -397,3 +402,23 @@ def _apply(calibrator: Any, p: np.ndarray) -> np.ndarray:
     if isinstance(calibrator, LogisticRegression):
         return np.asarray(calibrator.predict_proba(_logit(p))[:, 1])
     return np.asarray(calibrator.predict(p))
+
+
+def level_rows(model: Any, n_train: int) -> int:
+    """How many of the ``n_train`` rows a model was fitted on set its overall level (its
+    calibration-in-the-large): the calibration hold-out where a calibration was kept, the
+    rows the final model learned from otherwise (all of them for a model without
+    :class:`CalibratedRiskClassifier`'s check).
+
+    >>> level_rows(LogisticRiskClassifier(), 1_000)
+    1000
+    >>> m = CalibratedRiskClassifier()
+    >>> m.calibration_report_ = {"calibrated": True, "holdout_rows": 200, "model_rows": 800}
+    >>> level_rows(m, 1_000)
+    200
+    """
+    report = getattr(model, "calibration_report_", None)
+    if not report:
+        return int(n_train)
+    rows = report["holdout_rows"] if report.get("calibrated") else report.get("model_rows")
+    return int(min(rows, n_train)) if rows else int(n_train)

@@ -330,7 +330,8 @@ def calibration_uncertainty(
     forecast add to their limits.
 
     An empirical-Bayes estimate, not the held-out count's own noise. A model's overall
-    level is fitted to the escalations it was trained on (``fitted_to``), so it is off by
+    level is fitted to the escalations among the rows that set it (``fitted_to``: see
+    :func:`escalation_model.models.level_rows`), so it is off by
     at least that count's chance variation: ``sqrt(phi / fitted_to)``, with ``phi`` the
     count's variance-to-mean ratio (:func:`count_dispersion` of ``p_heldout``). Where
     the held-out families' ``observed`` count departs from their expected count by more
@@ -340,7 +341,7 @@ def calibration_uncertainty(
     usual, the model learned from more families than it was tested on).
 
     Over 20 models fitted as the run fits them, the log of the true calibration factor on
-    each test year had a root mean square of 1.15%; this estimate averaged 1.30%, where the
+    each test year had a root mean square of 1.15%; this estimate averaged 1.39%, where the
     held-out count's noise alone averaged 1.82% (``evaluation/bench_coverage.py``).
 
     >>> p = np.full(60_000, 0.032)  # 1,920 expected escalations

@@ -16,7 +16,7 @@ from .._limits import FIVE_OR_MORE, MIN_SPLIT_ESCALATIONS, MOST_DEPRIVED_DECILE
 from ..config import RunConfig
 from ..evaluation import ModelComparison, evaluate_models, transfer_by_authority
 from ..fairness import FairnessAudit, compare_mitigations, sensitive_features_from
-from ..models import make_models
+from ..models import level_rows, make_models
 from ..population import (
     DisclosureRules,
     Handover,
@@ -169,6 +169,9 @@ class Scored:
     proba: np.ndarray
     p_test: np.ndarray
     after_training: np.ndarray
+    #: the training escalations the model's overall level was set on (their share in
+    #: the rows that set it: :func:`escalation_model.models.level_rows`)
+    level_escalations: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -261,8 +264,13 @@ def score_later_families(ctx: Context, evaluated: Evaluated) -> Scored:
     to_score = after_training.copy()
     to_score[ctx.plan.mitigation_rows] = True
     to_score[split.test] = False
-    proba[to_score] = evaluated.fitted[ctx.primary].predict_proba(frame[to_score])[:, 1]
-    return Scored(proba, p_test, after_training)
+    model = evaluated.fitted[ctx.primary]
+    proba[to_score] = model.predict_proba(frame[to_score])[:, 1]
+    level = None
+    if ctx.roles.outcome:
+        y_train = frame[ctx.roles.outcome].iloc[split.train]
+        level = float(y_train.sum()) * level_rows(model, len(y_train)) / max(len(y_train), 1)
+    return Scored(proba, p_test, after_training, level)
 
 
 def audit_fairness(ctx: Context, scored: Scored) -> Audited:
@@ -366,7 +374,7 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
     se = calibration_uncertainty(
         scored.p_test,
         observed=float(ctx.frame[outcome].iloc[split.test].sum()) if outcome else None,
-        fitted_to=float(ctx.frame[outcome].iloc[split.train].sum()) if outcome else None,
+        fitted_to=scored.level_escalations,
     )
     tables.update(
         demand_forecasts(
