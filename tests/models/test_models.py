@@ -10,6 +10,7 @@ from escalation_model.models import (
     FivePlusRuleClassifier,
     LightGBMRiskClassifier,
     LogisticRiskClassifier,
+    level_rows,
     make_models,
 )
 from escalation_model.schema import ColumnRoles, SchemaError
@@ -107,6 +108,10 @@ def test_without_refit_the_checked_model_is_the_final_model(data):
     direct = LightGBMRiskClassifier(n_estimators=60).fit(early, early["escalated"])
     np.testing.assert_array_equal(kept.predict_proba(f), direct.predict_proba(f))
     assert not np.array_equal(kept.predict_proba(f), refit.predict_proba(f))
+    # the rows that set each model's overall level (the calibration widening counts them)
+    assert level_rows(refit, len(f)) == len(f)
+    assert level_rows(kept, len(f)) == len(f) - 4000
+    assert level_rows(gbm, len(f)) == len(f)
 
 
 def test_a_leaking_column_is_refused(data):
