@@ -92,13 +92,17 @@ def capacity_curve(
             row[f"averted_{name}"] = rrr * float(cum[k])
         rows.append(row)
     table = pd.DataFrame(rows)
+
+    def reached(k: int) -> np.floating:
+        return cum[min(k, p.size)]
+
     table.attrs.update(
         recommended_places=recommended,
-        recommended_reached=float(cum[min(recommended, p.size)]),
-        recommended_share_of_expected=float(cum[min(recommended, p.size)] / cum[-1]),
+        recommended_reached=float(reached(recommended)),
+        recommended_share_of_expected=float(reached(recommended) / cum[-1]),
         assumed_places=assumed,
-        assumed_reached=float(cum[min(assumed, p.size)]),
-        assumed_share_of_expected=float(cum[min(assumed, p.size)] / cum[-1]),
+        assumed_reached=float(reached(assumed)),
+        assumed_share_of_expected=float(reached(assumed) / cum[-1]),
         total_expected=float(cum[-1]),
         meaning=CAPACITY_POINT_MEANING,
         risk_reduction=dict(risk_reduction),

@@ -169,9 +169,8 @@ class Scored:
     proba: np.ndarray
     p_test: np.ndarray
     after_training: np.ndarray
-    #: the training escalations the model's overall level was set on (their share in
-    #: the rows that set it: :func:`escalation_model.models.level_rows`)
-    level_escalations: float | None = None
+    #: how far the model's overall calibration may be off (:func:`_calibration_se`)
+    calibration_se: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -266,11 +265,23 @@ def score_later_families(ctx: Context, evaluated: Evaluated) -> Scored:
     to_score[split.test] = False
     model = evaluated.fitted[ctx.primary]
     proba[to_score] = model.predict_proba(frame[to_score])[:, 1]
-    level = None
-    if ctx.roles.outcome:
-        y_train = frame[ctx.roles.outcome].iloc[split.train]
-        level = float(y_train.sum()) * level_rows(model, len(y_train)) / max(len(y_train), 1)
-    return Scored(proba, p_test, after_training, level)
+    return Scored(proba, p_test, after_training, _calibration_se(ctx, model, p_test))
+
+
+def _calibration_se(ctx: Context, model: Any, p_test: np.ndarray) -> float:
+    """The model's own uncertainty about its overall calibration, which the forecast's
+    total and the monitoring limits carry (:func:`calibration_uncertainty`): the chance
+    variation of the training escalations that set its level (their share in the rows
+    :func:`escalation_model.models.level_rows` names), or more where the test families'
+    count departs from expected beyond chance."""
+    if not ctx.roles.outcome:
+        return calibration_uncertainty(p_test)
+    y, split = ctx.frame[ctx.roles.outcome], ctx.plan.split
+    train = y.iloc[split.train]
+    level = float(train.sum()) * level_rows(model, len(train)) / max(len(train), 1)
+    return calibration_uncertainty(
+        p_test, observed=float(y.iloc[split.test].sum()), fitted_to=level
+    )
 
 
 def audit_fairness(ctx: Context, scored: Scored) -> Audited:
@@ -367,15 +378,7 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
     )
     later = ctx.frame[scored.after_training]
     p_later = scored.proba[scored.after_training]
-    # the forecast's total and the monitoring limits carry the model's own uncertainty
-    # about its calibration: the noise of the count it was fitted to, or more where the
-    # test families' count says so
-    outcome = ctx.roles.outcome
-    se = calibration_uncertainty(
-        scored.p_test,
-        observed=float(ctx.frame[outcome].iloc[split.test].sum()) if outcome else None,
-        fitted_to=scored.level_escalations,
-    )
+    se = scored.calibration_se
     tables.update(
         demand_forecasts(
             later,
