@@ -3,8 +3,10 @@
 One synthetic world (a very large population: its authorities' and wards' effects drawn
 once) holds everything: a fixed model (LightGBM as the run fits it, and the 5+ rule) is
 trained on 300,000 of its families (the run's temporal split); the truth of every metric
-is its value on all the others; and the fresh test populations are disjoint random draws
-from those others. For each:
+is its value on the others (2 million by default); and each fresh test population is a
+simple random sample of those others, drawn independently of the rest (so a world gives
+as many test populations as wanted; 200 disjoint blocks per world, the first design, left
+the Monte-Carlo SE at 1.5%). For each:
 
 * every interval of the model comparison (each metric of each model, and the paired
   differences to the 5+ rule) is checked for covering its truth;
@@ -26,7 +28,7 @@ from those others. For each:
 
 Coverage is given with its Monte-Carlo standard error. A script, not a unit test:
 
-python evaluation/bench_coverage.py [--replicates 200] [--audit-replicates 100]
+python evaluation/bench_coverage.py [--replicates 1000] [--audit-replicates 100]
     [--reach-fits 20] [--only-audits | --only-reach | --only-intervals --world-seed N]
 python evaluation/bench_coverage.py --pool   # the intervals pooled over the worlds run
 """
@@ -44,7 +46,8 @@ from _results import write_results
 from scipy.stats import false_discovery_control
 
 from escalation_model.datasets import make_synthetic_population
-from escalation_model.evaluation import compare_models, temporal_split
+from escalation_model.evaluation import ModelComparison, compare_models, temporal_split
+from escalation_model.evaluation._comparison import _scores
 from escalation_model.fairness import audit_model, holm
 from escalation_model.models import level_rows, make_models
 from escalation_model.population import calibration_uncertainty, poisson_binomial_pmf
@@ -53,6 +56,8 @@ from escalation_model.population._poisson_binomial import chance_outside, count_
 
 BIAS = {"column": "child_ethnicity", "group": "Black", "odds_ratio": 3.0}
 INTERSECTIONS = [("child_ethnicity", "deprivation_quintile")]
+#: How the intervals' test populations are drawn; ``--pool`` pools only results of this.
+DESIGN = "simple random samples of the world"
 
 
 def _world(n: int, bias: dict[str, Any] | None, seed: int = 12) -> tuple[Any, Any, Any]:
@@ -80,33 +85,44 @@ def _long(comparison: Any) -> pd.DataFrame:
     return pd.concat([t, d], ignore_index=True).set_index(["model", "metric"])
 
 
-def intervals(n_test: int, replicates: int, n_bootstrap: int, seed: int = 12) -> dict:
-    _, fitted, rest = _world(300_000 + n_test * replicates, None, seed)
+def intervals(
+    n_test: int, replicates: int, n_bootstrap: int, seed: int = 12, world: int = 2_000_000
+) -> dict:
+    """Coverage of every interval of the model comparison: ``replicates`` test populations
+    of ``n_test`` families, each a simple random sample of the ``world`` families not used
+    to fit, whose values are the truth. The models predict the world once; each sample's
+    comparison is the run's (``ModelComparison`` on its predictions, as ``compare_models``
+    builds it)."""
+    _, fitted, rest = _world(300_000 + world, None, seed)
     truth = _long(
         compare_models(fitted, rest, rest["escalated"], oracle=rest["_oracle"], n_bootstrap=2)
     )["estimate"]
+    y = rest["escalated"].to_numpy()
+    predictions = {name: _scores(model, rest) for name, model in fitted.items()}
+    rng = np.random.default_rng(seed)
     covered, reach = [], []
     for r in range(replicates):
-        t = rest.iloc[r * n_test : (r + 1) * n_test]
-        c = _long(compare_models(fitted, t, t["escalated"], n_bootstrap=n_bootstrap))
+        at = np.sort(rng.choice(len(y), n_test, replace=False))
+        sample = {name: (p[at], s[at]) for name, (p, s) in predictions.items()}
+        c = _long(ModelComparison(sample, y[at], n_bootstrap=n_bootstrap))
         true = truth.reindex(c.index)
         finite = c["lower"].notna() & c["upper"].notna()
         covered.append(((c["lower"] <= true) & (true <= c["upper"])).where(finite).rename(r))
-        p = fitted["lightgbm"].predict_proba(t)[:, 1]
+        p = sample["lightgbm"][0]
         top = np.argsort(-p, kind="stable")[: int(0.05 * len(p))]
-        reach.append(
-            (p[top].sum(), t["escalated"].to_numpy()[top].sum(), t["_oracle"].to_numpy()[top].sum())
-        )
+        reach.append((p[top].sum(), y[at][top].sum(), rest["_oracle"].to_numpy()[at][top].sum()))
     cov = pd.concat(covered, axis=1).astype(float)
     share = cov.mean(axis=1)
     se = np.sqrt(share * (1 - share) / cov.notna().sum(axis=1))
     rows = [
-        {"model": m, "metric": k, "coverage": round(float(s), 3), "mc_se": round(float(e), 3)}
+        {"model": m, "metric": k, "coverage": round(float(s), 4), "mc_se": round(float(e), 4)}
         for (m, k), s, e in zip(share.index, share, se, strict=True)
         if not np.isnan(s)
     ]
     expected, observed, oracle = (np.array(x, dtype=float) for x in zip(*reach, strict=True))
     return {
+        "design": DESIGN,
+        "world_families": world,
         "test_families": n_test,
         "replicates": replicates,
         "truth": {
@@ -354,8 +370,9 @@ def audits(sizes: list[int], replicates: int, n_bootstrap: int) -> list[dict]:
 
 
 def pooled() -> dict[str, Any]:
-    """Each interval's coverage pooled over every world measured (the default world's
-    ``bench_coverage.json`` and each ``bench_coverage_intervals_seedN.json``), with its
+    """Each interval's coverage pooled over every world measured with today's design (the
+    default world's ``bench_coverage.json`` and each ``bench_coverage_intervals_seedN.json``
+    whose test populations were drawn as :data:`DESIGN` says), with its
     Monte-Carlo SE, and the sum of squared standardised departures from 95%: about the
     number of intervals if every one is a true 95% interval (the replicates of one world
     share their test populations across metrics, so this is a guide, not a test)."""
@@ -367,7 +384,7 @@ def pooled() -> dict[str, Any]:
     worlds = []
     for f in files:
         part = json.loads(f.read_text()).get("intervals")
-        if not part:
+        if not part or part.get("design") != DESIGN:
             continue
         worlds.append({"file": f.name, "replicates": part["replicates"]})
         for r in part["coverage"]:
@@ -398,6 +415,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=100)
     parser.add_argument("--test-families", type=int, default=20_000)
+    parser.add_argument(
+        "--world-families", type=int, default=2_000_000, help="the world the samples come from"
+    )
     parser.add_argument("--n-bootstrap", type=int, default=1000)
     parser.add_argument("--audit-replicates", type=int, default=100)
     parser.add_argument("--audit-sizes", type=int, nargs="*", default=[12_000, 60_000])
@@ -430,7 +450,11 @@ def main() -> None:
         return
     if not args.only_audits:
         result["intervals"] = intervals(
-            args.test_families, args.replicates, args.n_bootstrap, args.world_seed
+            args.test_families,
+            args.replicates,
+            args.n_bootstrap,
+            args.world_seed,
+            args.world_families,
         )
         print(result["intervals"]["truth"], result["intervals"]["reach"])
         for row in result["intervals"]["coverage"]:
