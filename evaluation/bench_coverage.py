@@ -99,7 +99,8 @@ def intervals(
     )["estimate"]
     y = rest["escalated"].to_numpy()
     predictions = {name: _scores(model, rest) for name, model in fitted.items()}
-    rng = np.random.default_rng(seed)
+    # not default_rng(seed): that stream already ordered the world (_world)
+    rng = np.random.default_rng([seed, 1])
     covered, reach = [], []
     for r in range(replicates):
         at = np.sort(rng.choice(len(y), n_test, replace=False))
