@@ -97,7 +97,7 @@ def intervals(
     truth = _long(
         compare_models(fitted, rest, rest["escalated"], oracle=rest["_oracle"], n_bootstrap=2)
     )["estimate"]
-    y = rest["escalated"].to_numpy()
+    y, oracle_p = rest["escalated"].to_numpy(), rest["_oracle"].to_numpy()
     predictions = {name: _scores(model, rest) for name, model in fitted.items()}
     # not default_rng(seed): that stream already ordered the world (_world)
     rng = np.random.default_rng([seed, 1])
@@ -111,7 +111,7 @@ def intervals(
         covered.append(((c["lower"] <= true) & (true <= c["upper"])).where(finite).rename(r))
         p = sample["lightgbm"][0]
         top = np.argsort(-p, kind="stable")[: int(0.05 * len(p))]
-        reach.append((p[top].sum(), y[at][top].sum(), rest["_oracle"].to_numpy()[at][top].sum()))
+        reach.append((p[top].sum(), y[at][top].sum(), oracle_p[at][top].sum()))
     cov = pd.concat(covered, axis=1).astype(float)
     share = cov.mean(axis=1)
     se = np.sqrt(share * (1 - share) / cov.notna().sum(axis=1))
@@ -414,7 +414,7 @@ def pooled() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=int, default=100)
+    parser.add_argument("--replicates", type=int, default=1000)
     parser.add_argument("--test-families", type=int, default=20_000)
     parser.add_argument(
         "--world-families", type=int, default=2_000_000, help="the world the samples come from"
