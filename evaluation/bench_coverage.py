@@ -46,7 +46,7 @@ from _results import write_results
 from scipy.stats import false_discovery_control
 
 from escalation_model.datasets import make_synthetic_population
-from escalation_model.evaluation import ModelComparison, compare_models, temporal_split
+from escalation_model.evaluation import ORACLE, ModelComparison, temporal_split
 from escalation_model.evaluation._comparison import _scores
 from escalation_model.fairness import audit_model, holm
 from escalation_model.models import level_rows, make_models
@@ -94,11 +94,10 @@ def intervals(
     comparison is the run's (``ModelComparison`` on its predictions, as ``compare_models``
     builds it)."""
     _, fitted, rest = _world(300_000 + world, None, seed)
-    truth = _long(
-        compare_models(fitted, rest, rest["escalated"], oracle=rest["_oracle"], n_bootstrap=2)
-    )["estimate"]
     y, oracle_p = rest["escalated"].to_numpy(), rest["_oracle"].to_numpy()
     predictions = {name: _scores(model, rest) for name, model in fitted.items()}
+    every = {**predictions, ORACLE: (oracle_p, oracle_p)}
+    truth = _long(ModelComparison(every, y, n_bootstrap=2))["estimate"]
     # not default_rng(seed): that stream already ordered the world (_world)
     rng = np.random.default_rng([seed, 1])
     covered, reach = [], []
