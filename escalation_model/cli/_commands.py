@@ -34,7 +34,7 @@ def prepare_returns(args: argparse.Namespace) -> int:
     from .._outputs import OutputFolderError
     from ..datasets import write_families
     from ..returns import load_prepare_config, preparation_path, prepare, write_preparation
-    from ..schema import ColumnRoles, validate
+    from ..schema import validate
 
     config = load_prepare_config(args.config)  # refused before any file is read
     for target in (Path(args.output), preparation_path(args.output)):
@@ -45,7 +45,7 @@ def prepare_returns(args: argparse.Namespace) -> int:
             )
     frame, report = prepare(config)
     with _warnings_printed_not_raised():
-        checked = validate(frame, ColumnRoles())
+        checked = validate(frame, report.roles)
     path = write_families(frame, args.output, overwrite=args.overwrite)
     write_preparation(report, path)
     for line in report.lines():
@@ -86,17 +86,21 @@ def _warnings_printed_not_raised() -> Iterator[None]:
         yield
 
 
-def _roles(path: str | None) -> Any:
+def _roles(path: str | None, data: str) -> Any:
+    """The roles file's, else those ``prepare`` recorded beside the data, else defaults."""
+    from ..returns import read_prepared_roles
     from ..schema import ColumnRoles
 
-    return ColumnRoles.from_toml(path) if path else ColumnRoles()
+    if path:
+        return ColumnRoles.from_toml(path)
+    return read_prepared_roles(data) or ColumnRoles()
 
 
 def validate_file(args: argparse.Namespace) -> int:
     from ..datasets import read_families
     from ..schema import SchemaError, validate
 
-    roles = _roles(args.roles)
+    roles = _roles(args.roles, args.data)
     if args.no_outcome:
         roles = replace(roles, outcome=None, outcome_level=None)
     frame = read_families(args.data, roles)
@@ -210,7 +214,7 @@ def score(args: argparse.Namespace) -> int:
             f"--capacity {args.capacity}: must be positive. Fix: a share of families below 1 "
             "(0.05) or a number of places (400)."
         )
-    roles = _roles(args.roles)
+    roles = _roles(args.roles, args.data)
     frame = read_families(args.data, roles)
     if roles.outcome and roles.outcome not in frame.columns:  # next quarter: no outcome yet
         roles = replace(roles, outcome=None, outcome_level=None)

@@ -45,8 +45,12 @@ def age_band(birth: pd.Series, on: pd.Series) -> pd.Series:
     >>> on = pd.to_datetime(pd.Series(["2025-05-31", "2025-06-01", "2021-01-01", "2020-12-01"]))
     >>> age_band(b, on).tolist()
     ['1-4', '5-9', 'not known', 'under 1']
+    >>> age_band(pd.Series([pd.NaT], dtype="datetime64[s]"), on[:1]).tolist()
+    ['not known']
     """
     birth, on = pd.to_datetime(birth), pd.to_datetime(on)
+    if birth.isna().all():  # no birth date at all (no header files): every age not known
+        return pd.Series(AGE_NOT_KNOWN, index=birth.index, dtype=object)
     years = on.dt.year - birth.dt.year
     years -= (on.dt.month * 100 + on.dt.day < birth.dt.month * 100 + birth.dt.day).astype(int)
     band = np.searchsorted(_LOWER_AGES, years.clip(lower=0).fillna(0), side="right")

@@ -8,6 +8,7 @@ one row per family and date that ``run`` takes unchanged; and synthetic returns 
 real formats to try the whole path on.
 """
 
+from ._care import CareChecks, care_checks, periods_of_care
 from ._cin import CINCensus, read_cin_census
 from ._early_help import early_help_families, read_early_help
 from ._labels import LabelReport, label_families
@@ -19,15 +20,18 @@ from ._prepare import (
     prepare,
     read_entry_history,
     read_preparation,
+    read_prepared_roles,
     write_preparation,
 )
 from ._profiles import IndicatorRule, family_profiles, profile_schedule, read_indicator_mapping
-from ._spells import LEVELS, SpellDefinitions, periods_of_care, statutory_spells
+from ._spells import LEVELS, SpellDefinitions, statutory_spells, supplied_levels
 from ._ssda903 import SSDA903, read_ssda903
 from ._synthetic import make_synthetic_returns
 
 __all__ = [
     "CINCensus",
+    "CareChecks",
+    "care_checks",
     "early_help_families",
     "read_early_help",
     "IndicatorRule",
@@ -46,10 +50,12 @@ __all__ = [
     "prepare",
     "read_entry_history",
     "read_preparation",
+    "read_prepared_roles",
     "profile_schedule",
     "read_cin_census",
     "read_indicator_mapping",
     "read_ssda903",
     "statutory_spells",
+    "supplied_levels",
     "write_preparation",
 ]

@@ -16,7 +16,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import parse
 
 from ..schema import Problem, SchemaError
-from ._common import Paths, as_paths, parse_return_dates
+from ._care import deduplicate
+from ._common import Paths, as_paths, implausible_dates, parse_return_dates
 
 __all__ = ["CINCensus", "read_cin_census"]
 
@@ -33,12 +34,15 @@ class CINCensus:
         ``child_id, sex, birth_date, expected_birth_date`` (birth dates identify people:
         drop them once linkage is done).
     referrals : pandas.DataFrame
-        ``child_id, referral_date, closure_date, no_further_action``; one row per
+        ``child_id, referral_date, closure_date, no_further_action, as_of``; one row per
         referral (a referral open at one census is in the next one too: kept once).
     cin_plans, cp_plans : pandas.DataFrame
-        ``child_id, start, end`` of child-in-need plans and child protection plans.
+        ``child_id, start, end, as_of`` of child-in-need plans and child protection
+        plans. ``as_of`` is the ``ReferenceDate`` of the last census holding the record.
     reference_dates : list of pandas.Timestamp
         Each file's ``ReferenceDate`` (31 March of the collection year).
+    notes : list of Problem
+        What the files hold that is kept but should be checked (implausible dates).
     """
 
     children: pd.DataFrame
@@ -46,6 +50,7 @@ class CINCensus:
     cin_plans: pd.DataFrame
     cp_plans: pd.DataFrame
     reference_dates: list[pd.Timestamp] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
 
 
 def _text(element: Element | None, tag: str) -> str:
@@ -115,8 +120,11 @@ _COLUMNS = {
 }
 
 
-def _tables(path: str, root: Element) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+def _tables(
+    path: str, root: Element, reference: pd.Timestamp
+) -> tuple[dict[str, pd.DataFrame], list[Problem], list[Problem]]:
     problems: list[Problem] = []
+    notes: list[Problem] = []
     tables = {}
     for kind, records in _records(root).items():
         frame = pd.DataFrame(records, columns=[*_COLUMNS[kind], "n"])
@@ -130,7 +138,11 @@ def _tables(path: str, root: Element) -> tuple[dict[str, pd.DataFrame], list[Pro
                 row_numbers=frame["n"].tolist(),
             )
             problems += [_as_child(p) for p in found]
-        tables[kind] = frame.drop(columns="n")
+            if not found:
+                notes += implausible_dates(
+                    frame[col], reference, file=path, column=col, quote=col not in _IDENTIFYING
+                )
+        tables[kind] = frame.drop(columns="n").assign(as_of=reference)
     blank = tables["children"]["child_id"] == ""
     if blank.any():
         problems.append(
@@ -142,7 +154,7 @@ def _tables(path: str, root: Element) -> tuple[dict[str, pd.DataFrame], list[Pro
                 file=path,
             )
         )
-    return tables, problems
+    return tables, problems, notes
 
 
 def _as_child(problem: Problem) -> Problem:
@@ -153,7 +165,9 @@ def _as_child(problem: Problem) -> Problem:
     return Problem(problem.column, rule, problem.fix, examples=problem.examples, file=problem.file)
 
 
-def _read_one(path: str) -> tuple[dict[str, pd.DataFrame], pd.Timestamp | None, list[Problem]]:
+def _read_one(
+    path: str,
+) -> tuple[dict[str, pd.DataFrame], pd.Timestamp | None, list[Problem], list[Problem]]:
     try:
         root: Element | None = parse(path).getroot()
     except (OSError, ParseError, DefusedXmlException) as exc:
@@ -168,6 +182,7 @@ def _read_one(path: str) -> tuple[dict[str, pd.DataFrame], pd.Timestamp | None, 
                     file=path,
                 )
             ],
+            [],
         )
     if root is None or root.tag != "Message" or root.find("Children") is None:
         return (
@@ -181,24 +196,21 @@ def _read_one(path: str) -> tuple[dict[str, pd.DataFrame], pd.Timestamp | None, 
                     file=path,
                 )
             ],
+            [],
         )
     reference = _text(root.find("Header/CollectionDetails"), "ReferenceDate")
     ref = pd.to_datetime(reference[:10], format="%Y-%m-%d", errors="coerce")
-    tables, problems = _tables(path, root)
-    return tables, None if pd.isna(ref) else pd.Timestamp(ref), problems
-
-
-def _deduplicate(frame: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
-    """The same referral or plan in several years' files: kept once, closed if any
-    file has it closed."""
-    ordered = frame.assign(_open=frame[end].isna()).sort_values(
-        ["child_id", start, "_open"], kind="stable"
-    )
-    return (
-        ordered.drop_duplicates(["child_id", start], keep="first")
-        .drop(columns="_open")
-        .reset_index(drop=True)
-    )
+    if pd.isna(ref):
+        problem = Problem(
+            "ReferenceDate",
+            "the census has no readable Header/CollectionDetails/ReferenceDate, so what it "
+            "can label is not known",
+            "export the file with its header, as submitted to the DfE (ReferenceDate YYYY-03-31)",
+            file=path,
+        )
+        return {}, None, [problem], []
+    tables, problems, notes = _tables(path, root, pd.Timestamp(ref).as_unit("s"))
+    return tables, pd.Timestamp(ref), problems, notes
 
 
 def read_cin_census(paths: Paths) -> CINCensus:
@@ -216,9 +228,11 @@ def read_cin_census(paths: Paths) -> CINCensus:
     problems: list[Problem] = []
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in _COLUMNS}
     references = []
+    notes: list[Problem] = []
     for path in as_paths(paths):
-        tables, ref, found = _read_one(str(path))
+        tables, ref, found, noted = _read_one(str(path))
         problems += found
+        notes += noted
         for kind, table in tables.items():
             parts[kind].append(table)
         if ref is not None:
@@ -226,13 +240,14 @@ def read_cin_census(paths: Paths) -> CINCensus:
     if problems:
         raise SchemaError(problems)
     joined = {
-        k: pd.concat(v, ignore_index=True) if v else pd.DataFrame(columns=_COLUMNS[k])
+        k: pd.concat(v, ignore_index=True) if v else pd.DataFrame(columns=[*_COLUMNS[k], "as_of"])
         for k, v in parts.items()
     }
     return CINCensus(
         children=joined["children"].drop_duplicates("child_id", keep="last").reset_index(drop=True),
-        referrals=_deduplicate(joined["referrals"], "referral_date", "closure_date"),
-        cin_plans=_deduplicate(joined["cin_plans"], "start", "end"),
-        cp_plans=_deduplicate(joined["cp_plans"], "start", "end"),
+        referrals=deduplicate(joined["referrals"], "referral_date", "closure_date"),
+        cin_plans=deduplicate(joined["cin_plans"], "start", "end"),
+        cp_plans=deduplicate(joined["cp_plans"], "start", "end"),
         reference_dates=sorted(references),
+        notes=notes,
     )

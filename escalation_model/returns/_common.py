@@ -15,6 +15,8 @@ from ..schema._problems import examples
 __all__ = [
     "Paths",
     "as_paths",
+    "collection_year_end",
+    "implausible_dates",
     "member_during",
     "membership_links",
     "parse_return_dates",
@@ -29,6 +31,53 @@ def as_paths(paths: Paths) -> list[Path]:
     if isinstance(paths, str | PathLike):
         return [Path(paths)]
     return [Path(p) for p in paths]
+
+
+#: The oldest a date in a return can be, in years before its collection year's end: care
+#: leavers are supported to 25, so no record of a child in a return is older.
+OLDEST_YEARS = 26
+
+
+def collection_year_end(date: pd.Timestamp) -> pd.Timestamp:
+    """The 31 March ending the collection year (1 April to 31 March) that holds ``date``.
+
+    >>> [str(collection_year_end(pd.Timestamp(d)).date()) for d in ("2018-03-31", "2018-04-01")]
+    ['2018-03-31', '2019-03-31']
+    """
+    year = date.year + (1 if date.month >= 4 else 0)
+    return pd.Timestamp(year=year, month=3, day=31)
+
+
+def implausible_dates(
+    dates: pd.Series, year_end: pd.Timestamp, *, file: str, column: str, quote: bool = True
+) -> list[Problem]:
+    """A note (a :class:`Problem` that does not stop the work) for dates more than
+    :data:`OLDEST_YEARS` years before the collection year's end: a year typed wrong, or
+    a placeholder such as 1900 or 1970 (published sample returns hold such dates).
+
+    >>> s = pd.Series(pd.to_datetime(["1066-10-14", "2019-06-01", "1970-01-01"], format="ISO8601"))
+    >>> [p.n_rows for p in implausible_dates(s, pd.Timestamp("2020-03-31"), file="f", column="c")]
+    [2]
+    """
+    if pd.isna(year_end):
+        return []
+    oldest = year_end - pd.DateOffset(years=OLDEST_YEARS)
+    bad = dates.notna() & (dates < oldest)
+    if not bad.any():
+        return []
+    return [
+        Problem(
+            column,
+            f"dates before {oldest:%d/%m/%Y}, more than {OLDEST_YEARS} years before the "
+            f"collection year's end ({year_end:%d/%m/%Y}), kept as written: none can fall "
+            "in a profile window, but an open record dated so is open on every profile date",
+            "check the year in the case system's extract (a placeholder such as 01/01/1900 "
+            "is a blank: leave the cell empty)",
+            examples=examples(dates[bad].dt.strftime("%d/%m/%Y")) if quote else (),
+            n_rows=int(bad.sum()),
+            file=file,
+        )
+    ]
 
 
 def parse_return_dates(

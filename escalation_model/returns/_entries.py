@@ -31,7 +31,7 @@ def birth_dates(*children: pd.DataFrame | None) -> pd.Series:
                 known = table[table[col].notna()]
                 parts.append(pd.Series(known[col].to_numpy(), index=known["child_id"]))
     if not parts:
-        return pd.Series(dtype="datetime64[s]")
+        return pd.Series(dtype="datetime64[s]", index=pd.Index([], dtype=object))
     dates = pd.concat(parts)
     return dates[~dates.index.duplicated(keep="first")]
 
@@ -70,7 +70,11 @@ def care_entries(
     quarter = np.ones(len(hits), dtype=np.int64)
     for q in range(1, math.ceil(horizon_months / 3)):
         quarter += (start > d + pd.DateOffset(months=3 * q)).to_numpy()
-    born = hits["person_id"].map(births)
+    born = (  # pandas 3 cannot map through an empty datetime Series
+        hits["person_id"].map(births)
+        if len(births)
+        else pd.Series(pd.NaT, index=hits.index, dtype="datetime64[s]")
+    )
     return pd.DataFrame(
         {
             "window": hits["row"].to_numpy(),

@@ -80,9 +80,11 @@ def label_families(
     membership : DataFrame
         ``family_id, person_id`` and optionally ``valid_from, valid_to`` (never inferred).
     spells : DataFrame
-        ``child_id, level, start, end`` (:func:`statutory_spells`).
+        ``child_id, level, start, end`` and optionally ``open_as_of``
+        (:func:`statutory_spells`).
     reference_date : date, optional
-        The last return's reference date: windows ending after it are censored.
+        The last date every return supplied covers (the earliest of their last
+        collection year ends): windows ending after it are censored.
     early_help : DataFrame, optional
         Family-level early-help spells ``family_id, start``.
 
@@ -98,10 +100,15 @@ def label_families(
     out["profile_date"] = pd.to_datetime(out["profile_date"]).astype("datetime64[s]")
     members = members_in_window(out, membership, horizon)
     s = spells.rename(columns={"child_id": "person_id"})
-    hits = members.merge(s[["person_id", "level", "start", "end"]], on="person_id")
+    if "open_as_of" not in s.columns:
+        s = s.assign(open_as_of=pd.NaT)
+    hits = members.merge(s[["person_id", "level", "start", "end", "open_as_of"]], on="person_id")
     d = hits["profile_date"]
     in_window = (hits["start"] > d) & (hits["start"] <= d + horizon)
-    open_on_d = (hits["start"] <= d) & (hits["end"].isna() | (hits["end"] > d))
+    # an open spell is open as of its last file's date: on a later date, the child was
+    # no longer in that return (or the window is censored)
+    still = hits["open_as_of"].isna() | (hits["open_as_of"] >= d)
+    open_on_d = (hits["start"] <= d) & ((hits["end"] > d) | (hits["end"].isna() & still))
     rank = np.zeros(len(out), dtype=np.int64)
     ranks = hits.loc[in_window, "level"].map(_RANK)
     np.maximum.at(rank, hits.loc[in_window, "row"].to_numpy(), ranks.to_numpy(dtype=np.int64))

@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-import glob
-import json
-import tomllib
-from dataclasses import dataclass, field
-from os import PathLike
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .._errors import EscalationModelError
-from .._publish import DisclosureRules, publish_count
-from ..config import ConfigError
 from ..population import EntryHistory
-from ..population._handover import AGE_NOT_KNOWN
-from ..schema import Problem, SchemaError
+from ..schema import ColumnRoles, Problem, SchemaError
+from ..schema._registry import REGISTRY
+from ._care import care_checks
 from ._cin import CINCensus, read_cin_census
 from ._common import parse_return_dates, read_text_csv
 from ._early_help import early_help_families, read_early_help_tables
 from ._entries import birth_dates, care_entries
 from ._labels import label_families
-from ._profiles import family_profiles, read_indicator_mapping
-from ._spells import SpellDefinitions, statutory_spells
+from ._prepare_config import PrepareConfig, families_roles, load_prepare_config
+from ._profiles import IndicatorRule, family_profiles, read_indicator_mapping
+from ._record import (
+    PrepareReport,
+    preparation_path,
+    read_entry_history,
+    read_preparation,
+    read_prepared_roles,
+    write_preparation,
+)
+from ._spells import SpellDefinitions, statutory_spells, supplied_levels
 from ._ssda903 import SSDA903, read_ssda903
 
 __all__ = [
@@ -36,220 +37,12 @@ __all__ = [
     "preparation_path",
     "read_entry_history",
     "read_preparation",
+    "read_prepared_roles",
     "write_preparation",
 ]
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class PrepareInputs(_Strict):
-    """The files, relative to the TOML file (globs allowed for the returns)."""
-
-    families: str
-    membership: str
-    records: str
-    mapping: str
-    coverage: str | None = None
-    ssda903_episodes: list[str] = Field(default_factory=list)
-    ssda903_header: list[str] = Field(default_factory=list)
-    cin_census: list[str] = Field(default_factory=list)
-    early_help: str | list[str] | None = None
-    early_help_columns: dict[str, str] = Field(default_factory=dict)
-    horizon_months: int = Field(12, ge=1, le=36)
-
-
-class PrepareDefinitions(_Strict):
-    exclude_short_breaks: bool = True
-    child_in_need: Literal["referrals", "plans"] = "referrals"
-
-
-class PrepareConfig(_Strict):
-    """``[prepare]`` and ``[definitions]`` of a prepare TOML file."""
-
-    prepare: PrepareInputs
-    definitions: PrepareDefinitions = Field(default_factory=PrepareDefinitions)
-    base: str = "."
-
-    def path(self, name: str) -> Path:
-        return Path(self.base) / name
-
-    def paths(self, patterns: str | list[str]) -> list[Path]:
-        """The files each pattern matches, pattern by pattern, each sorted."""
-        found: list[Path] = []
-        for pattern in [patterns] if isinstance(patterns, str) else patterns:
-            found += sorted(Path(p) for p in glob.glob(str(self.path(pattern))))
-        return found
-
-    def unmatched(self) -> list[Problem]:
-        """A problem for every pattern of the returns and early help that matches no
-        file (checked before anything is read)."""
-        c = self.prepare
-        early = [c.early_help] if isinstance(c.early_help, str) else c.early_help or []
-        return [
-            Problem(
-                key,
-                f"no file matches '{pattern}'",
-                "check the path, which is relative to the prepare TOML file",
-                file=str(self.path(pattern)),
-            )
-            for key, patterns in (
-                ("ssda903_episodes", c.ssda903_episodes),
-                ("ssda903_header", c.ssda903_header),
-                ("cin_census", c.cin_census),
-                ("early_help", early),
-            )
-            for pattern in patterns
-            if not self.paths(pattern)
-        ]
-
-
-def load_prepare_config(path: str | PathLike[str]) -> PrepareConfig:
-    """Read and check a prepare TOML file (unknown keys and wrong types refused)."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-        return PrepareConfig.model_validate({**data, "base": str(path.parent)})
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path} ({exc.strerror}). Fix: check the path.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML ({exc}). Fix: correct the file.") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            f"{path}: '{key}': {first['msg']}. Fix: see training/configs/prepare_example.toml."
-        ) from None
-
-
-@dataclass(eq=False)
-class PrepareReport:
-    """What preparation found (exact counts, in memory; :meth:`lines` publishes them)."""
-
-    families: int
-    profile_dates: int
-    children_linked: int
-    spells: dict[str, int]
-    excluded: dict[str, int] = field(default_factory=dict)
-    coverage: dict[str, float] = field(default_factory=dict)
-    definitions: list[str] = field(default_factory=list)
-    entries_into_care: EntryHistory | None = None
-
-    def lines(self, rules: DisclosureRules | None = None) -> list[str]:
-        """The report for the screen and the card: counts rounded, small ones withheld."""
-
-        def n(v: int) -> str:
-            return _n(publish_count(v, rules), rules)
-
-        out = [
-            f"families: {n(self.families)} at {self.profile_dates} profile date(s); "
-            f"children linked: {n(self.children_linked)}",
-            "spells by level: " + ", ".join(f"{k} {n(v)}" for k, v in self.spells.items()),
-        ]
-        out += [f"excluded: {n(v)} rows ({why})" for why, v in self.excluded.items()]
-        out += [
-            "indicators known for: " + ", ".join(f"{k} {v:.0%}" for k, v in self.coverage.items())
-        ]
-        out += [f"definition: {d}" for d in self.definitions]
-        h = self.entries_into_care
-        if h is not None:
-            out.append(
-                f"entries into care in the labelled windows: {_n(h.entries, rules)} (in "
-                f"{_n(h.families, rules)} family windows; birth date not known for "
-                f"{_n(h.by_age_band.get(AGE_NOT_KNOWN), rules)})"
-            )
-        return out
-
-
-def _n(value: float | None, rules: DisclosureRules | None) -> str:
-    """A published count as text ("fewer than N" where suppressed)."""
-    threshold = (rules or DisclosureRules()).min_cell
-    return f"fewer than {threshold}" if value is None else f"{value:,.0f}"
-
-
-def preparation_path(data_path: str | PathLike[str]) -> Path:
-    """Where ``prepare`` records how a prepared file was made: beside it, as
-    ``NAME.preparation.json``.
-
-    >>> preparation_path("out/families.parquet").as_posix()
-    'out/families.preparation.json'
-    """
-    path = Path(data_path)
-    return path.with_name(f"{path.stem}.preparation.json")
-
-
-def write_preparation(report: PrepareReport, data_path: str | PathLike[str]) -> Path:
-    """Record the published report (definitions, exclusions, counts rounded) beside the
-    prepared file, for ``run`` to state on the card."""
-    path = preparation_path(data_path)
-    record: dict[str, Any] = {"prepared_by": "escalation-model prepare", "lines": report.lines()}
-    if report.entries_into_care is not None:
-        record["entries_into_care"] = report.entries_into_care.model_dump()
-    path.write_text(json.dumps(record, indent=2) + "\n", "utf-8")
-    return path
-
-
-def _record(data_path: str | PathLike[str]) -> dict[str, Any] | None:
-    path = preparation_path(data_path)
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text("utf-8"))
-        if not isinstance(data, dict) or data.get("prepared_by") != "escalation-model prepare":
-            raise ValueError
-        return data
-    except (OSError, UnicodeDecodeError, ValueError):
-        raise _not_a_record(path) from None
-
-
-def _not_a_record(path: Path) -> EscalationModelError:
-    return EscalationModelError(
-        f"{path} is not a preparation record written by escalation-model prepare. "
-        "Fix: prepare the file again, or remove the record."
-    )
-
-
-def read_entry_history(data_path: str | PathLike[str]) -> EntryHistory | None:
-    """The entries into care ``prepare`` recorded beside a prepared file (published
-    counts), for the hand-over to the demand models; None if there is no record or it
-    holds none.
-
-    Raises
-    ------
-    EscalationModelError
-        If the record is there but not one ``prepare`` writes.
-    """
-    data = _record(data_path)
-    if data is None or "entries_into_care" not in data:
-        return None
-    try:
-        return EntryHistory.model_validate(data["entries_into_care"])
-    except ValidationError:
-        raise _not_a_record(preparation_path(data_path)) from None
-
-
-def read_preparation(data_path: str | PathLike[str]) -> list[str]:
-    """The lines ``prepare`` recorded beside a prepared file (none if it was not
-    prepared by the library).
-
-    Raises
-    ------
-    EscalationModelError
-        If the record is there but not one ``prepare`` writes.
-    """
-    data = _record(data_path)
-    if data is None:
-        return []
-    lines = data.get("lines")
-    if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
-        raise _not_a_record(preparation_path(data_path))
-    return [str(x)[:500] for x in lines][:50]
-
-
 #: Per table: the columns it must have, and its date columns (required or not).
 _TABLES: dict[str, tuple[tuple[str, ...], dict[str, bool]]] = {
-    "families": (("family_id", "profile_date"), {"profile_date": True}),
     "membership": (("family_id", "person_id"), {"valid_from": False, "valid_to": False}),
     "records": (("person_id", "code", "date"), {"date": True}),
     "coverage": (("family_id", "source"), {}),
@@ -279,6 +72,101 @@ def _read_table(path: Path, what: str) -> tuple[pd.DataFrame, list[Problem]]:
     return frame, problems
 
 
+def _families_problems(frame: pd.DataFrame, roles: ColumnRoles, path: str) -> list[Problem]:
+    """Every column the families table's roles name that it lacks, and the two keys."""
+    problems = []
+    for role, fix in (("family_id", "one id per family"), ("profile_date", "the profile dates")):
+        if getattr(roles, role) is None:
+            problems.append(
+                Problem(
+                    role,
+                    f"the families table has no column '{role}' and [roles] names none",
+                    f"name the column that holds {fix} in the prepare file's [roles] table "
+                    f'({role} = "YOUR COLUMN")',
+                    file=path,
+                )
+            )
+    problems += [
+        Problem(
+            col,
+            f"the column named for role '{role}' is not in the families table",
+            f"rename the column, or map role '{role}' to the column that holds it in the "
+            "prepare file's [roles] table (or remove the role there)",
+            file=path,
+        )
+        for role, col in roles.assignments()
+        if col not in frame.columns
+    ]
+    return problems
+
+
+def _profile_dates(frame: pd.DataFrame, roles: ColumnRoles, path: str) -> list[Problem]:
+    """Parse the profile dates in place (``date_format`` if the roles give one, else
+    DD/MM/YYYY or ISO per value); every family and date once."""
+    col = str(roles.profile_date)
+    if roles.date_format:
+        text = frame[col].str.strip()
+        dates = pd.to_datetime(text, format=roles.date_format, errors="coerce")
+        bad = dates.isna()
+        found = (
+            [
+                Problem(
+                    col,
+                    f"dates not written as {roles.date_format}",
+                    "correct them, or set date_format in [roles] to how they are written",
+                    n_rows=int(bad.sum()),
+                    file=path,
+                    rows=tuple(int(i) + 2 for i in bad.to_numpy().nonzero()[0][:5]),
+                )
+            ]
+            if bad.any()
+            else []
+        )
+        frame[col] = dates.astype("datetime64[s]")
+    else:
+        frame[col], found = parse_return_dates(frame[col], file=path, column=col, required=True)
+    if found:
+        return found
+    repeated = frame.duplicated([str(roles.family_id), col], keep="first")
+    if repeated.any():
+        found.append(
+            Problem(
+                f"{roles.family_id}, {col}",
+                "rows repeated for the same family and profile date (each would be counted twice)",
+                "keep one row per family and profile date",
+                n_rows=int(repeated.sum()),
+                file=path,
+                rows=tuple(int(i) + 2 for i in repeated.to_numpy().nonzero()[0][:5]),
+            )
+        )
+    return found
+
+
+def _read_families(config: PrepareConfig) -> tuple[pd.DataFrame, ColumnRoles, list[Problem]]:
+    """The families table with its roles checked (every named column there), its
+    profile dates parsed, and its keys renamed ``family_id``/``profile_date``."""
+    path = config.path(config.prepare.families)
+    frame, problems = read_text_csv(
+        path,
+        (),
+        what="the families file",
+        fix="pass the families table as a CSV file",
+        missing_rule="",
+        missing_fix="",
+    )
+    roles = families_roles(config.roles, [str(c) for c in frame.columns])
+    if problems:
+        return frame, roles, problems
+    problems = _families_problems(frame, roles, str(path))
+    if problems:
+        return frame, roles, problems
+    problems = _profile_dates(frame, roles, str(path))
+    keys = {str(roles.family_id): "family_id", str(roles.profile_date): "profile_date"}
+    others = [c for c in frame.columns if c in ("family_id", "profile_date") and c not in keys]
+    frame = frame.drop(columns=others).rename(columns=keys)
+    return _typed_columns(frame), roles, problems
+
+
 def _typed_columns(families: pd.DataFrame) -> pd.DataFrame:
     """The families' own columns read as text: numbers where every value is one (area
     codes and categories stay text), blanks missing."""
@@ -300,6 +188,7 @@ class _Inputs:
     """The analyst's tables, read and checked."""
 
     families: pd.DataFrame
+    roles: ColumnRoles
     membership: pd.DataFrame
     records: pd.DataFrame
     coverage: pd.DataFrame | None
@@ -312,9 +201,9 @@ def _read_inputs(config: PrepareConfig) -> _Inputs:
     c = config.prepare
     if problems := config.unmatched():
         raise SchemaError(problems)
+    families, roles, problems = _read_families(config)
     tables: dict[str, pd.DataFrame] = {}
     for what, name in (
-        ("families", c.families),
         ("membership", c.membership),
         ("records", c.records),
         ("coverage", c.coverage),
@@ -330,7 +219,8 @@ def _read_inputs(config: PrepareConfig) -> _Inputs:
         raise SchemaError(problems)
     membership = tables["membership"]
     return _Inputs(
-        families=_typed_columns(tables["families"]),
+        families=families,
+        roles=roles,
         membership=membership,
         records=tables["records"],
         coverage=tables.get("coverage"),
@@ -349,32 +239,100 @@ def _read_returns(config: PrepareConfig) -> tuple[SSDA903 | None, CINCensus | No
     return s903, cin
 
 
+def _labelled_to(
+    s903: SSDA903 | None, cin: CINCensus | None
+) -> tuple[dict[str, pd.Timestamp], pd.Timestamp | None]:
+    """The last date each return supplied covers (its latest collection year end), and
+    the last date all of them cover: a window ending later lacks data the label needs."""
+    ends = {}
+    if s903 is not None and s903.reference_dates:
+        ends["SSDA903"] = max(s903.reference_dates)
+    if cin is not None and cin.reference_dates:
+        ends["CIN census"] = max(cin.reference_dates)
+    return ends, min(ends.values()) if ends else None
+
+
+def _return_notes(s903: SSDA903 | None, cin: CINCensus | None) -> list[tuple[str, tuple[int, ...]]]:
+    """What the returns did not supply, what they held that should be checked, and what
+    joining episodes repaired."""
+    notes: list[tuple[str, tuple[int, ...]]] = []
+    if s903 is None:
+        notes.append(
+            (
+                "SSDA903 not supplied: entry into care is not labelled (a family whose child "
+                "entered care is labelled by what the CIN census shows)",
+                (),
+            )
+        )
+    elif not len(s903.episodes):
+        notes.append(("the SSDA903 episodes files hold no episodes", ()))
+    if cin is None:
+        notes.append(
+            (
+                "CIN census not supplied: child protection and child in need are not labelled "
+                "(a family with only a plan or a referral is labelled 'none'; 'escalated' "
+                "here means entering care)",
+                (),
+            )
+        )
+    elif not len(cin.children):
+        notes.append(("the CIN census files hold no children", ()))
+    for found in [*(s903.notes if s903 else []), *(cin.notes if cin else [])]:
+        where = Path(found.file).name if found.file else "a return"
+        notes.append((f"{where}, column '{found.column}': {{}} {found.rule}", (found.n_rows or 0,)))
+    if s903 is not None and len(s903.episodes):
+        notes += care_checks(s903.episodes).notes()
+    return notes
+
+
+def _recorded(rules: list[IndicatorRule], records: pd.DataFrame) -> list[IndicatorRule]:
+    """The rules with at least one record of their codes."""
+    codes = set(records["code"].astype(str))
+    return [r for r in rules if codes.intersection(r.codes)]
+
+
+def _output_roles(roles: ColumnRoles, rules: list[IndicatorRule]) -> ColumnRoles:
+    """The prepared file's roles: the families table's, the indicators made, the label."""
+    kind = {r.indicator: REGISTRY[r.indicator].role for r in rules}
+    return replace(
+        roles,
+        think_family=tuple(i for i, k in kind.items() if k == "think_family"),
+        secondary=tuple(i for i, k in kind.items() if k == "secondary"),
+        outcome="escalated",
+        outcome_level="outcome_level",
+        date_format=None,
+    )
+
+
 def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
-    """One row per family and profile date in the data contract's default names: the
-    family's own columns, the indicators from agency records, and the label from the
-    returns. Families already in statutory care on the profile date and censored
-    windows are excluded and counted. Passes ``schema.validate`` and feeds ``run``."""
+    """One row per family and profile date: the family's own columns (in its own names),
+    the indicators from agency records (in the data contract's names), and the label
+    from the returns (``escalated``, ``outcome_level``). Families already in statutory
+    care on the profile date and windows past the data a label needs are excluded and
+    counted; the report's ``roles`` are the prepared file's. Passes ``schema.validate``
+    with those roles and feeds ``run``."""
     c, d = config.prepare, config.definitions
     inputs = _read_inputs(config)
     families, membership = inputs.families, inputs.membership
     rules = read_indicator_mapping(config.path(c.mapping))
+    s903, cin = _read_returns(config)
+    made = _recorded(rules, inputs.records)
     profiles = family_profiles(
         membership,
         inputs.records,
         families[["family_id", "profile_date"]],
-        rules,
+        made,
         coverage=inputs.coverage,
     )
-    s903, cin = _read_returns(config)
     definitions = SpellDefinitions(d.exclude_short_breaks, d.child_in_need)
     spells = statutory_spells(s903, cin, definitions)
-    reference = max(cin.reference_dates) if cin is not None and cin.reference_dates else None
+    ends, labelled_to = _labelled_to(s903, cin)
     labelled, label_report = label_families(
         profiles[["family_id", "profile_date"]],
         membership,
         spells,
         horizon_months=c.horizon_months,
-        reference_date=reference,
+        reference_date=labelled_to,
         early_help=inputs.early_help,
     )
     kept = labelled[~(labelled["already_statutory"] | labelled["censored"])]
@@ -384,8 +342,10 @@ def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
         .merge(profiles, on=keys, how="left")
         .reset_index(drop=True)
     )
-    for rule in rules:
+    for rule in made:
         frame[rule.indicator] = frame[rule.indicator].astype("Int8")
+    roles = inputs.roles
+    frame = frame.rename(columns={"family_id": roles.family_id, "profile_date": roles.profile_date})
     linked = membership[membership["person_id"].isin(set(spells["child_id"]))]
     entries = care_entries(
         labelled,
@@ -395,13 +355,21 @@ def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
         horizon_months=c.horizon_months,
     )
     report = PrepareReport(
-        families=int(frame["family_id"].nunique()),
-        profile_dates=int(frame["profile_date"].nunique()),
+        rows_read=len(families),
+        families_read=int(families["family_id"].nunique()),
+        rows_kept=len(frame),
+        families=int(frame[roles.family_id].nunique()),
+        profile_dates=int(frame[roles.profile_date].nunique()),
         children_linked=int(linked["person_id"].nunique()),
         spells={k: int(v) for k, v in spells["level"].value_counts().sort_index().items()},
         excluded=label_report.excluded,
-        coverage={r.indicator: float(profiles[r.indicator].notna().mean()) for r in rules},
-        definitions=definitions.describe(),
+        coverage={r.indicator: float(profiles[r.indicator].notna().mean()) for r in made},
+        not_recorded=[r.indicator for r in rules if r not in made],
+        definitions=definitions.describe(supplied_levels(s903, cin)),
+        returns=ends,
+        labelled_to=labelled_to,
+        notes=_return_notes(s903, cin),
+        roles=_output_roles(roles, made),
         entries_into_care=EntryHistory.from_entries(entries, horizon_months=c.horizon_months)
         if s903 is not None
         else None,

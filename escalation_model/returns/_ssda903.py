@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ..schema import Problem, SchemaError
-from ._common import Paths, as_paths, parse_return_dates, read_text_csv
+from ._care import deduplicate
+from ._common import (
+    Paths,
+    as_paths,
+    collection_year_end,
+    implausible_dates,
+    parse_return_dates,
+    read_text_csv,
+)
 
 __all__ = ["SSDA903", "read_ssda903"]
 
@@ -22,16 +30,24 @@ class SSDA903:
     Attributes
     ----------
     episodes : pandas.DataFrame
-        ``child_id, start, end, reason_new_episode, legal_status``; one row per episode
-        (an open episode repeated in the next year's file is kept once, with its end
-        date where a later file has it). ``end`` is NaT while the episode is open.
+        ``child_id, start, end, reason_new_episode, legal_status, as_of``; one row per
+        episode (an open episode repeated in the next year's file is kept once, with its
+        end date where a later file has it). ``end`` is NaT while the episode is open;
+        ``as_of`` is the 31 March ending the collection year of the last file holding it.
     children : pandas.DataFrame or None
         ``child_id, sex, birth_date, ethnicity`` from the header files (the birth date is
         a direct identifier: drop it once linkage is done).
+    reference_dates : list of pandas.Timestamp
+        Each episodes file's collection year end (31 March), the first on or after its
+        latest episode start: what the file can label up to.
+    notes : list of Problem
+        What the files hold that is kept but should be checked (implausible dates).
     """
 
     episodes: pd.DataFrame
     children: pd.DataFrame | None = None
+    reference_dates: list[pd.Timestamp] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
 
 
 def _read_csv(path: str, columns: tuple[str, ...], what: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -46,12 +62,15 @@ def _read_csv(path: str, columns: tuple[str, ...], what: str) -> tuple[pd.DataFr
     )
 
 
-def _episodes(path: str) -> tuple[pd.DataFrame, list[Problem]]:
+def _episodes(path: str) -> tuple[pd.DataFrame, list[Problem], list[Problem]]:
     frame, problems = _read_csv(path, EPISODE_COLUMNS, "episodes")
     if problems:
-        return pd.DataFrame(), problems
+        return pd.DataFrame(), problems, []
     start, p1 = parse_return_dates(frame["DECOM"], file=path, column="DECOM", required=True)
     end, p2 = parse_return_dates(frame["DEC"], file=path, column="DEC", required=False)
+    if p1 or p2:
+        return pd.DataFrame(), p1 + p2, []
+    year_end = collection_year_end(start.max()) if start.notna().any() else pd.NaT
     out = pd.DataFrame(
         {
             "child_id": frame["CHILD"].str.strip(),
@@ -59,8 +78,23 @@ def _episodes(path: str) -> tuple[pd.DataFrame, list[Problem]]:
             "end": end,
             "reason_new_episode": frame["RNE"].str.strip() if "RNE" in frame else "",
             "legal_status": frame["LS"].str.strip().str.upper(),
+            "as_of": pd.Series(year_end, index=frame.index).astype("datetime64[s]"),
         }
     )
+    notes = implausible_dates(out["start"], year_end, file=path, column="DECOM")
+    notes += implausible_dates(out["end"], year_end, file=path, column="DEC")
+    backwards = out["end"].notna() & (out["end"] < out["start"])
+    if backwards.any():
+        p1.append(
+            Problem(
+                "DEC",
+                "episodes that end before they start (DEC before DECOM)",
+                "correct DECOM or DEC in the case system's extract",
+                n_rows=int(backwards.sum()),
+                file=path,
+                rows=tuple(int(i) + 2 for i in backwards.to_numpy().nonzero()[0][:5]),
+            )
+        )
     blank = out.child_id == ""
     if blank.any():
         p1.append(
@@ -73,7 +107,7 @@ def _episodes(path: str) -> tuple[pd.DataFrame, list[Problem]]:
                 rows=tuple(int(i) + 2 for i in blank.to_numpy().nonzero()[0][:5]),
             )
         )
-    return out, p1 + p2
+    return out, p1 + p2, notes
 
 
 def _children(path: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -94,16 +128,6 @@ def _children(path: str) -> tuple[pd.DataFrame, list[Problem]]:
     return out, problems
 
 
-def _deduplicate(episodes: pd.DataFrame) -> pd.DataFrame:
-    """One row per (child, episode start): a filled end date wins over a blank one (the
-    same open episode is in every year's file until it closes)."""
-    ordered = episodes.assign(_open=episodes["end"].isna()).sort_values(
-        ["child_id", "start", "_open"], kind="stable"
-    )
-    kept = ordered.drop_duplicates(["child_id", "start"], keep="first")
-    return kept.drop(columns="_open").reset_index(drop=True)
-
-
 def read_ssda903(episodes: Paths, header: Paths | None = None) -> SSDA903:
     """Read SSDA903 ``episodes`` files (and optionally ``header`` files), one collection
     year or several. Dates may be DD/MM/YYYY or ISO, value by value.
@@ -120,14 +144,19 @@ def read_ssda903(episodes: Paths, header: Paths | None = None) -> SSDA903:
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> rows = "CHILD,DECOM,RNE,LS,DEC\\n7,01/05/2020,S,C2,\\n7,01/05/2020,S,C2,2021-06-30\\n"
     >>> _ = (folder / "episodes.csv").write_text(rows)
-    >>> read_ssda903(folder / "episodes.csv").episodes[["child_id", "end"]].to_dict("records")
+    >>> s = read_ssda903(folder / "episodes.csv")
+    >>> s.episodes[["child_id", "end"]].to_dict("records")
     [{'child_id': '7', 'end': Timestamp('2021-06-30 00:00:00')}]
+    >>> [str(d.date()) for d in s.reference_dates]
+    ['2021-03-31']
     """
     problems: list[Problem] = []
+    notes: list[Problem] = []
     frames = []
     for path in as_paths(episodes):
-        frame, found = _episodes(str(path))
+        frame, found, noted = _episodes(str(path))
         problems += found
+        notes += noted
         frames.append(frame)
     children = None
     if header is not None:
@@ -144,4 +173,6 @@ def read_ssda903(episodes: Paths, header: Paths | None = None) -> SSDA903:
             )
     if problems:
         raise SchemaError(problems)
-    return SSDA903(_deduplicate(pd.concat(frames, ignore_index=True)), children)
+    episodes = deduplicate(pd.concat(frames, ignore_index=True))
+    ends = sorted({pd.Timestamp(f["as_of"].iloc[0]) for f in frames if len(f)})
+    return SSDA903(episodes, children, ends, notes)

@@ -14,7 +14,7 @@ from pathlib import Path
 from .._errors import raise_if_interrupted
 from ..config import RunConfig
 from ..datasets import fingerprint, make_synthetic_population, read_families
-from ..returns import read_entry_history, read_preparation
+from ..returns import read_entry_history, read_preparation, read_prepared_roles
 from ..schema import ColumnRoles
 from ._plan import StudyPlan, plan_study
 from ._population import population_tables
@@ -35,6 +35,14 @@ from ._stages import (
 __all__ = ["load_study_data", "population_tables", "run_study"]
 
 
+def _roles(roles_path: str | None, data_path: str) -> ColumnRoles:
+    """The roles file's, else those ``prepare`` recorded beside a prepared file, else the
+    default names."""
+    if roles_path:
+        return ColumnRoles.from_toml(roles_path)
+    return read_prepared_roles(data_path) or ColumnRoles()
+
+
 def load_study_data(config: RunConfig) -> StudyData:
     """Generate or read the families named by the configuration (no validation yet)."""
     d = config.data
@@ -51,7 +59,7 @@ def load_study_data(config: RunConfig) -> StudyData:
             options=pop.options,
             oracle_looked_after=pop.oracle_looked_after,
         )
-    roles = ColumnRoles.from_toml(d.roles) if d.roles else ColumnRoles()
+    roles = _roles(d.roles, str(d.path))
     frame = read_families(str(d.path), roles)
     return StudyData(
         frame=frame,

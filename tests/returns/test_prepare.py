@@ -86,7 +86,8 @@ def test_the_cli_prepares_and_the_study_runs_on_it(tmp_path, monkeypatch, capsys
     args = ["prepare", "--config", "sr/prepare.toml", "--output", "families.parquet"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "families: 20,000" in out and "definition: Child in need" in out
+    assert "20,400 rows read (20,400 families); kept 20,000 rows (20,000 families)" in out
+    assert "definition: Child in need" in out and "not supplied" not in out
     assert main(args) == 2  # never overwrites the analyst's file
     frame = read_families("families.parquet")
     assert len(frame) == 20_000
@@ -207,7 +208,7 @@ def test_the_entry_history_is_recorded_beside_the_prepared_file_and_read_back(tm
         by_quarter=[10.0, 15.0, None, 20.0],
         by_age_band={"under 1": 15.0, "1-4": None, "5-9": 10.0, "10-15": 20.0, "16+": None},
     )
-    report = PrepareReport(1000, 1, 100, {}, entries_into_care=history)
+    report = PrepareReport(1000, 1000, 1000, 1000, 1, 100, {}, entries_into_care=history)
     write_preparation(report, tmp_path / "f.parquet")
     assert read_entry_history(tmp_path / "f.parquet") == history
     assert read_entry_history(tmp_path / "other.parquet") is None
@@ -216,3 +217,82 @@ def test_the_entry_history_is_recorded_beside_the_prepared_file_and_read_back(tm
     (tmp_path / "f.preparation.json").write_text(json.dumps(record))
     with pytest.raises(EscalationModelError, match="not a preparation record.*Fix:"):
         read_entry_history(tmp_path / "f.parquet")
+
+
+def test_a_council_with_only_ids_dates_one_indicator_and_ssda903_prepares_and_runs(
+    tmp_path, monkeypatch, capsys
+):
+    """No areas, no household or protected columns, one indicator, no CIN census: the
+    prepare config needs no [roles], says what was not supplied, and run takes its output."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["synthetic-returns", "--families", "20000", "--seed", "5", "--output", "sr"]) == 0
+    families = pd.read_csv("sr/families.csv", dtype=str)[["family_id", "profile_date"]]
+    families["profile_date"] = pd.to_datetime(families["profile_date"]).dt.strftime("%d/%m/%Y")
+    families.to_csv("families.csv", index=False)
+    (tmp_path / "mapping.toml").write_text(
+        '[indicators.domestic_abuse]\ncodes = ["C07"]\nsources = ["agency_domestic_abuse"]\n'
+        '[indicators.substance_misuse]\ncodes = ["NO-SUCH-CODE"]\n'
+    )
+    (tmp_path / "prepare.toml").write_text(
+        '[prepare]\nfamilies = "families.csv"\nmembership = "sr/membership.csv"\n'
+        'records = "sr/records.csv"\nmapping = "mapping.toml"\n'
+        'ssda903_episodes = ["sr/ssda903/*-episodes.csv"]\n'
+    )
+    assert main(["prepare", "--config", "prepare.toml", "--output", "fam.parquet"]) == 0
+    out = capsys.readouterr().out
+    assert "CIN census not supplied" in out and "definition: Child in need" not in out
+    assert "definition: Looked after" in out and "definition: Child protection" not in out
+    assert "indicators known for: domestic_abuse 100%" in out
+    assert "indicators left out (no record of their codes" in out and "substance_misuse" in out
+    frame = pd.read_parquet("fam.parquet")
+    assert sorted(frame.columns) == sorted(
+        ["family_id", "profile_date", "domestic_abuse", "escalated", "outcome_level"]
+    )
+    assert set(frame["outcome_level"].astype(str)) <= {"none", "early_help", "looked_after"}
+    (tmp_path / "run.toml").write_text(
+        '[data]\nsource = "file"\npath = "fam.parquet"\n[evaluation]\nn_bootstrap = 20\n'
+        "[explain]\nsample_size = 300\ninteraction_sample = 0\n"
+    )
+    assert main(["run", "--config", "run.toml", "--output", "out", "--no-tracking"]) == 0
+    card = (tmp_path / "out" / "model_card.md").read_text()
+    assert "CIN census not supplied" in card and "referrals in the CIN census" not in card
+
+
+def test_a_prepare_config_naming_an_indicator_role_or_no_return_is_refused(tmp_path, capsys):
+    base = (
+        '[prepare]\nfamilies = "f.csv"\nmembership = "m.csv"\nrecords = "r.csv"\n'
+        'mapping = "x.toml"\n'
+    )
+    cin = 'cin_census = ["c.xml"]\n'
+    (tmp_path / "a.toml").write_text(base + cin + '[roles]\nthink_family = ["X"]\n')
+    (tmp_path / "b.toml").write_text(base)
+    (tmp_path / "c.toml").write_text(base + cin + '[roles]\nfamily_id = "Ref"\n')
+    out = str(tmp_path / "o.parquet")
+    assert main(["prepare", "--config", str(tmp_path / "a.toml"), "--output", out]) == 1
+    assert "mapping file's [indicators.NAME]" in capsys.readouterr().err
+    assert main(["prepare", "--config", str(tmp_path / "b.toml"), "--output", out]) == 1
+    assert "no statutory return is named" in capsys.readouterr().err
+    assert load_prepare_config(tmp_path / "c.toml").roles == {"family_id": "Ref"}
+
+
+def test_the_families_table_s_roles_are_checked_before_any_work(tmp_path):
+    from escalation_model.returns import PrepareConfig
+
+    (tmp_path / "f.csv").write_text("Ref,Profiled\n1,01/04/2015\n1,01/04/2015\n")
+    config = PrepareConfig.model_validate(
+        {
+            "prepare": {
+                "families": "f.csv",
+                "membership": "m.csv",
+                "records": "r.csv",
+                "mapping": "x.toml",
+                "cin_census": [],
+            },
+            "roles": {"family_id": "Ref", "profile_date": "Profiled", "area": ["Ward"]},
+            "base": str(tmp_path),
+        }
+    )
+    with pytest.raises(SchemaError) as info:
+        prepare(config)
+    text = str(info.value)
+    assert "column 'Ward': the column named for role 'area' is not in the families table" in text
