@@ -200,6 +200,41 @@ def test_the_published_sample_returns_are_read():
     spells = statutory_spells(s, census)
     assert set(spells.level) == {"looked_after", "child_protection", "child_in_need"}
     assert isinstance(spells.loc[0, "start"], pd.Timestamp)
+    assert len(census.notes) == 8  # the sample is dated 1966-1971: kept, and noted
+    assert "more than 26 years before" in census.notes[0].rule
+
+
+def _looked_after_by_episode(folder: Path, on: pd.Timestamp) -> int:
+    """Children looked after on a date, counted straight from the episode rows of every
+    file (no joining, no deduplication): an episode covers the date if it started by it
+    and ended after it, or was open at the 31 March of the file that holds it."""
+    covering = set()
+    for path in sorted(folder.glob("*-episodes.csv")):
+        e = pd.read_csv(path, dtype=str, keep_default_na=False)
+        start = pd.to_datetime(e["DECOM"], format="%d/%m/%Y")
+        end = pd.to_datetime(e["DEC"].replace("", None), format="%d/%m/%Y")
+        latest = start.max()
+        year_end = pd.Timestamp(year=latest.year + (latest.month >= 4), month=3, day=31)
+        care = ~e["LS"].isin(["V3", "V4"])
+        covers = (start <= on) & ((end > on) | (end.isna() & (on <= year_end)))
+        covering |= set(e.loc[care & covers, "CHILD"])
+    return len(covering)
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="the published sample returns are not here")
+def test_children_looked_after_each_31_march_match_a_count_from_their_episodes():
+    """The published SSDA903 samples (2017-18 to 2021-22): 466, 288, 181, 119 and 55
+    children in care on each 31 March, from the library's periods and from the rows."""
+    d = SAMPLES / "ssda903-cs-demand-model"
+    spells = statutory_spells(read_ssda903(sorted(d.glob("*-episodes.csv"))))
+    counts = []
+    for year in range(2018, 2023):
+        on = pd.Timestamp(f"{year}-03-31")
+        known_open = spells["end"].isna() & (spells["open_as_of"] >= on)
+        in_care = (spells["start"] <= on) & ((spells["end"] > on) | known_open)
+        counts.append(spells.loc[in_care, "child_id"].nunique())
+        assert counts[-1] == _looked_after_by_episode(d, on)
+    assert counts == [466, 288, 181, 119, 55]
 
 
 def test_early_help_in_the_council_s_own_names_uk_dates_and_by_person(tmp_path):
