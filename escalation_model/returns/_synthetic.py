@@ -1,10 +1,14 @@
 """Synthetic statutory returns and agency records written from a synthetic population.
 
 The files are in the real formats (SSDA903 CSVs with DD/MM/YYYY dates, CIN census XML
-per collection year), with the decoys real data has: referrals marked "no further
-action", short breaks, records and spells outside the windows, open episodes repeated
-across years, siblings, children born during the window with a pre-birth plan, families
-already in care on their profile date and windows past the last return.
+per collection year), as messy as real returns: periods of care of several episodes
+(placement and legal-status changes), periods still open at the last 31 March, open
+episodes repeated in every later year's file until they close, exact duplicate rows and
+episodes overlapping the one before, short breaks, children in care long before their
+family's profile, header rows cut short, children referred more than once; and the decoys
+a label must see through: referrals marked "no further action", records and spells
+outside the windows, siblings, children born during the window with a pre-birth plan,
+families already in care on their profile date and windows past the last return.
 Preparing them (:func:`escalation_model.returns.prepare`) gives back the population's
 outcome level and indicator values for every family.
 """
@@ -67,6 +71,48 @@ def _spell_starts(frame: pd.DataFrame, rng: np.random.Generator) -> pd.Series:
     """A start date inside (d, d + 12 months] for every family."""
     days = rng.integers(1, 360, size=len(frame))
     return frame["profile_date"] + pd.to_timedelta(days, unit="D")
+
+
+#: Reasons for a new episode within a period (placement, legal status, both, other).
+_CHANGES = np.array(["P", "L", "T", "B", "U"])
+#: Legal statuses of care (never a short break).
+_IN_CARE = np.array(["C2", "C2", "C1", "J2", "E1", "L1"])
+
+
+def _episodes(
+    child: np.ndarray, start: pd.Series, end: pd.Series, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Periods of care ``[start, end)`` (end NaT: still open) as SSDA903 episodes: about
+    two in three periods hold 2 to 4 episodes, cut at placement or legal-status changes
+    (each episode starting where the one before ended); 2% of cuts overlap by a few days,
+    and 1% of rows are written twice, as real extracts have them."""
+    start = pd.Series(start.to_numpy(), dtype="datetime64[s]")
+    end = pd.Series(end.to_numpy(), dtype="datetime64[s]")
+    n_cuts = rng.choice([0, 1, 2, 3], size=len(child), p=[0.35, 0.35, 0.2, 0.1])
+    span = (end.fillna(start + pd.Timedelta(days=400)) - start).dt.days.to_numpy()
+    rows = []
+    for k in range(4):  # episode k of each period that has at least k cuts
+        has = n_cuts >= k
+        lo = np.floor(span * k / (n_cuts + 1)).astype(int)
+        hi = np.floor(span * (k + 1) / (n_cuts + 1)).astype(int)
+        first = start + pd.to_timedelta(lo, unit="D")
+        last = (start + pd.to_timedelta(hi, unit="D")).where(k < n_cuts, end)
+        overlap = (k < n_cuts) & (rng.random(len(child)) < 0.02)
+        last = last + pd.to_timedelta(np.where(overlap, 3, 0), unit="D")
+        rows.append(
+            pd.DataFrame(
+                {
+                    "child": child[has],
+                    "start": first[has].to_numpy(),
+                    "end": last[has].to_numpy(),
+                    "ls": rng.choice(_IN_CARE, size=int(has.sum())),
+                    "rne": "S" if k == 0 else rng.choice(_CHANGES, size=int(has.sum())),
+                }
+            )
+        )
+    out = pd.concat(rows, ignore_index=True)
+    twice = out[rng.random(len(out)) < 0.01]
+    return pd.concat([out, twice], ignore_index=True)
 
 
 def _agency(
@@ -134,7 +180,8 @@ def _statutory(
     )
     members = pd.concat([people, babies], ignore_index=True)
     close = start + pd.to_timedelta(rng.integers(30, 500, len(frame)), unit="D")
-    episodes = pd.DataFrame({"child": child[la], "start": start[la], "end": close[la], "ls": "C2"})
+    still = la & (rng.random(len(frame)) < 0.15)  # still in care at the last 31 March
+    episodes = _episodes(child[la], start[la], close.where(~still)[la], rng)
     referred = statutory & ~la | (la & (rng.random(len(frame)) < 0.5))
     referrals = pd.DataFrame(
         {"child": child[referred], "start": start[referred], "end": close[referred], "nfa": False}
@@ -149,6 +196,8 @@ def _statutory(
     brk = quiet & (rng.random(len(frame)) < 0.05)
     old = rng.random(len(frame)) < 0.05
     late = quiet & (rng.random(len(frame)) < 0.05)
+    again = referred & (rng.random(len(frame)) < 0.1)  # referred before, closed before d
+    cared = rng.random(len(frame)) < 0.01  # in care long before the profile
     d = frame["profile_date"]
     sib = "C" + fid + "-0"
     decoys = [
@@ -171,12 +220,21 @@ def _statutory(
                 "nfa": False,
             }
         ),
+        pd.DataFrame(
+            {
+                "child": child[again],
+                "start": d[again] - 300 * _DAY,
+                "end": d[again] - 200 * _DAY,
+                "nfa": False,
+            }
+        ),
     ]
     referrals = pd.concat([referrals, *decoys], ignore_index=True)
     breaks = pd.DataFrame(
         {"child": sib[brk], "start": start[brk], "end": start[brk] + 2 * _DAY, "ls": "V3"}
-    )
-    episodes = pd.concat([episodes, breaks], ignore_index=True)
+    ).assign(rne="S")
+    past = _episodes(sib[cared], d[cared] - 1000 * _DAY, d[cared] - 640 * _DAY, rng)
+    episodes = pd.concat([episodes, past, breaks], ignore_index=True)
     return members, episodes, referrals, plans, early
 
 
@@ -206,7 +264,7 @@ def _write_ssda903(episodes: pd.DataFrame, births: pd.Series, folder: Path, last
             {
                 "CHILD": part["child"],
                 "DECOM": _uk(part["start"]),
-                "RNE": "S",
+                "RNE": part["rne"],
                 "LS": part["ls"],
                 "CIN": "N1",
                 "PLACE": "U1",
@@ -220,15 +278,28 @@ def _write_ssda903(episodes: pd.DataFrame, births: pd.Series, folder: Path, last
             }
         ).to_csv(folder / f"{year}-episodes.csv", index=False)
         child = pd.Series(part["child"].unique())
-        pd.DataFrame(
-            {
-                "CHILD": child,
-                "SEX": "1",
-                "DOB": _uk(child.map(births).astype("datetime64[s]")),
-                "ETHNIC": "WBRI",
-                "UPN": "",
-            }
-        ).to_csv(folder / f"{year}-header.csv", index=False)
+        _write_header(
+            pd.DataFrame(
+                {
+                    "CHILD": child,
+                    "SEX": "1",
+                    "DOB": _uk(child.map(births).astype("datetime64[s]")),
+                    "ETHNIC": "WBRI",
+                    "UPN": "",
+                    "MOTHER": "",
+                    "MC_DOB": "",
+                }
+            ),
+            folder / f"{year}-header.csv",
+        )
+
+
+def _write_header(header: pd.DataFrame, path: Path) -> None:
+    """The header CSV with its trailing empty fields left off some rows (as extracts
+    from some case systems write them): a ragged file every reader must take."""
+    lines = header.to_csv(index=False).splitlines()
+    cut = [line.rstrip(",") if i % 7 == 3 else line for i, line in enumerate(lines)]
+    path.write_text("\n".join(cut) + "\n", "utf-8")
 
 
 def _iso(value: Any) -> str:
@@ -312,13 +383,11 @@ def _with_excluded_families(
     late["family_id"] = ["Z" + str(i) for i in range(n)]
     reference = pd.Timestamp(f"{last_year}-03-31")
     late["profile_date"] = (reference - pd.Timedelta(days=90)).floor("D")
-    in_care = pd.DataFrame(
-        {
-            "child": "C" + already["family_id"] + "-0",
-            "start": already["profile_date"] - pd.Timedelta(days=100),
-            "end": pd.NaT,
-            "ls": "C2",
-        }
+    in_care = _episodes(
+        ("C" + already["family_id"] + "-0").to_numpy(),
+        already["profile_date"] - pd.Timedelta(days=100),
+        pd.Series(pd.NaT, index=already.index),
+        rng,
     )
     out = pd.concat([frame, already, late], ignore_index=True)
     out["family_id"] = out["family_id"].astype(str)

@@ -10,7 +10,12 @@ import pytest
 from escalation_model.cli import main
 from escalation_model.datasets import make_synthetic_population, read_families
 from escalation_model.population import publish_count
-from escalation_model.returns import load_prepare_config, make_synthetic_returns, prepare
+from escalation_model.returns import (
+    load_prepare_config,
+    make_synthetic_returns,
+    periods_of_care,
+    prepare,
+)
 from escalation_model.schema import SchemaError, validate
 
 
@@ -77,6 +82,34 @@ def test_the_decoys_are_there(tmp_path):
     )
     members = pd.read_csv(tmp_path / "membership.csv", dtype=str)
     assert members["person_id"].str.startswith("B").any()  # births during the window
+
+
+def test_the_synthetic_returns_are_as_messy_as_real_ones(tmp_path):
+    """Periods of several episodes (at least 30%), periods open at the last 31 March and
+    repeated across years, overlaps, duplicate rows, ragged header rows, children
+    referred more than once."""
+    from escalation_model.returns import care_checks, read_cin_census, read_ssda903
+
+    pop = make_synthetic_population(n_families=20_000, random_state=3)
+    make_synthetic_returns(pop, tmp_path, random_state=1)
+    folder = tmp_path / "ssda903"
+    s = read_ssda903(sorted(folder.glob("*-episodes.csv")), sorted(folder.glob("*-header.csv")))
+    checks = care_checks(s.episodes)
+    assert checks.multi_episode_periods / checks.periods > 0.3
+    assert checks.overlapping > 0
+    raw = pd.concat(pd.read_csv(p, dtype=str) for p in sorted(folder.glob("*-episodes.csv")))
+    assert raw.duplicated().any()  # the same row twice in one file
+    periods = periods_of_care(s.episodes)
+    still = periods[periods["end"].isna()]
+    last = max(s.reference_dates)
+    assert (still["open_as_of"] == last).sum() > 50  # open at the last 31 March
+    repeated = raw[raw["DEC"].isna()].merge(raw[raw["DEC"].notna()], on=["CHILD", "DECOM"])
+    assert len(repeated) > 50  # open in one year's file, closed in a later one
+    header = (folder / f"{last.year}-header.csv").read_text().splitlines()
+    assert {line.count(",") for line in header[1:]} == {3, 6}  # ragged rows
+    assert s.children["child_id"].notna().all()
+    census = read_cin_census(sorted((tmp_path / "cin").glob("*.xml")))
+    assert census.referrals["child_id"].duplicated().sum() > 100
 
 
 def test_the_cli_prepares_and_the_study_runs_on_it(tmp_path, monkeypatch, capsys):
