@@ -248,6 +248,8 @@ def score(args: argparse.Namespace) -> int:
         print(f"  {args.output}/{name}")
     print(f"scored {len(frame):,} families; wrote population tables only (no family scores)")
     curve = tables.get("capacity_curve.csv")
+    if curve is not None:
+        print(_capacity_covers(curve.attrs, len(frame)))
     if curve is not None and curve.attrs.get("recommended_places"):
         a = curve.attrs
         print(
@@ -258,6 +260,22 @@ def score(args: argparse.Namespace) -> int:
             "has the whole curve"
         )
     return 0
+
+
+def _capacity_covers(attrs: dict[str, Any], scored: int) -> str:
+    """Which families the capacity figures are for, counts published."""
+    from .._publish import DisclosureRules, publish_count
+
+    n = publish_count(attrs.get("n_families", 0))
+    count = f"fewer than {DisclosureRules().min_cell}" if n is None else f"{n:,.0f}"
+    period = attrs.get("period")
+    if period:
+        return (
+            f"capacity figures cover the {count} families profiled in the latest year "
+            f"({period[0]} to {period[1]}, each family's latest profile) of the "
+            f"{publish_count(scored) or 0:,.0f} scored"
+        )
+    return f"capacity figures cover all {count} families scored (no profile dates)"
 
 
 def card(args: argparse.Namespace) -> int:

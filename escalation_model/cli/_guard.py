@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import logging
 import os
 import signal
@@ -19,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 
 from .._errors import (
     EXIT_ENVIRONMENT,
@@ -66,6 +67,42 @@ def _log_unexpected(exc: BaseException) -> Path:
     return Path(name)
 
 
+class _ClosedPipeSafe(io.TextIOBase):
+    """Standard output that a closed pipe (``| head``) does not break: once the reader
+    has gone, what is left to print is dropped and the command finishes its work (files
+    written, run recorded) with its own exit code. The Python documentation's advice:
+    point the file descriptor at ``os.devnull`` so that the interpreter's last flush
+    cannot fail either."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+        self._gone = False
+
+    def _closed_pipe(self) -> None:
+        self._gone = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+
+    def write(self, text: str) -> int:
+        if not self._gone:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._closed_pipe()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._closed_pipe()
+
+    def writable(self) -> bool:
+        return True
+
+
 def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run ``command``; turn every way it can end into an exit code and at most a few
     lines on standard error."""
@@ -76,6 +113,8 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
         logging.getLogger(name).setLevel(logging.WARNING)
     clear_interrupt()
     sys.unraisablehook = _quiet_unraisable
+    stdout = sys.stdout
+    sys.stdout = _ClosedPipeSafe(stdout)
     previous = {}
     with contextlib.suppress(ValueError):  # not the main thread (a notebook): no handler
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -106,6 +145,8 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
         )
         return EXIT_UNEXPECTED
     finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sys.unraisablehook = sys.__unraisablehook__

@@ -19,7 +19,9 @@ __all__ = [
     "aggregate",
     "add_segments",
     "demand_forecast",
+    "LATEST_YEAR_DAYS",
     "latest_profiles",
+    "latest_year",
     "monitor",
     "observed_interval",
     "SEGMENTS",
@@ -173,13 +175,31 @@ def _observed_from_published(
             table[ratio] = np.where(known & (e > 0), obs / e, np.nan)
 
 
-def latest_profiles(frame: pd.DataFrame, roles: ColumnRoles, window_days: int = 365) -> np.ndarray:
-    """The families a service plans for now: each family's most recent profile within
-    ``window_days`` of the latest profile date (a boolean mask over ``frame``)."""
+#: "The latest year": the profile dates in the 365 days ending on the latest one.
+LATEST_YEAR_DAYS = 365
+
+
+def latest_year(dates: pd.Series, window_days: int = LATEST_YEAR_DAYS) -> pd.Series:
+    """Whether each profile date is in the latest year: ``(last - 365 days, last]``,
+    half-open, so that yearly profile dates give one cohort. The one definition used by
+    the forecast, the capacity curve, the card and ``score``.
+
+    >>> d = pd.Series(pd.to_datetime(["2014-04-01", "2015-04-01", "2015-04-02"]))
+    >>> latest_year(d).tolist(), latest_year(d[:2]).tolist()
+    ([False, True, True], [False, True])
+    """
+    return dates > dates.max() - pd.Timedelta(days=window_days)
+
+
+def latest_profiles(
+    frame: pd.DataFrame, roles: ColumnRoles, window_days: int = LATEST_YEAR_DAYS
+) -> np.ndarray:
+    """The families a service plans for now: each family's most recent profile in the
+    latest year (:func:`latest_year`; a boolean mask over ``frame``)."""
     if not roles.profile_date:
         raise ValueError("a forecast needs the 'profile_date' role")
     dates = parse_profile_dates(frame, roles)
-    recent = (dates >= dates.max() - pd.Timedelta(days=window_days)).to_numpy().copy()
+    recent = latest_year(dates, window_days).to_numpy().copy()
     if roles.family_id and roles.family_id in frame.columns:
         ids = frame[roles.family_id].to_numpy()
         order = np.argsort(dates.to_numpy(), kind="stable")[::-1]
@@ -196,7 +216,7 @@ def demand_forecast(
     by: str | Sequence[str],
     roles: ColumnRoles | None = None,
     *,
-    window_days: int = 365,
+    window_days: int = LATEST_YEAR_DAYS,
     confidence: float = 0.95,
     calibration_se: float = 0.0,
     rules: DisclosureRules | None = None,

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .._publish import DisclosureRules, publish_count, publish_figure
 from ..schema import ColumnRoles, parse_profile_dates
-from ._aggregate import latest_profiles
+from ._aggregate import LATEST_YEAR_DAYS, latest_profiles
 from ._poisson_binomial import poisson_binomial_interval
 
 __all__ = [
@@ -257,7 +257,7 @@ def hand_over(
     *,
     history: EntryHistory | None = None,
     horizon_months: int = 12,
-    window_days: int = 365,
+    window_days: int = LATEST_YEAR_DAYS,
     confidence: float = 0.95,
     rules: DisclosureRules | None = None,
 ) -> Handover:

@@ -20,7 +20,7 @@ from ..population import (
     latest_profiles,
     scenario_table,
 )
-from ..schema import ColumnRoles
+from ..schema import ColumnRoles, parse_profile_dates
 
 __all__ = ["demand_forecasts", "expand_groupings", "planning_curve", "population_tables"]
 
@@ -147,9 +147,14 @@ def planning_curve(
 ) -> pd.DataFrame:
     """The capacity curve for the families a service plans for: each family's latest
     profile where there are profile dates, else every family given (``attrs["families"]``
-    says which: "latest year's", or ``otherwise``)."""
+    says which: "latest year's", or ``otherwise``; ``attrs["n_families"]`` how many, an
+    exact count to publish through ``publish_count``; ``attrs["period"]`` the first and
+    last profile dates they cover, where there are dates)."""
+    period: tuple[str, str] | None = None
     if roles.profile_date and roles.profile_date in frame.columns and len(frame):
         recent, families = latest_profiles(frame, roles), "latest year's"
+        dates = parse_profile_dates(frame, roles)[recent]
+        period = (f"{dates.min():%d/%m/%Y}", f"{dates.max():%d/%m/%Y}")
     else:
         recent, families = np.ones(len(frame), dtype=bool), otherwise
     table = capacity_curve(
@@ -161,4 +166,6 @@ def planning_curve(
         rules=rules,
     )
     table.attrs["families"] = families
+    table.attrs["n_families"] = int(recent.sum())
+    table.attrs["period"] = period
     return table

@@ -255,3 +255,23 @@ def test_roles_lists_the_contract_and_writes_a_template(tmp_path, capsys):
     assert "Domestic abuse" in out and "Bebbington" in out
     assert ColumnRoles.from_toml(template) == ColumnRoles()
     assert main(["roles", "--template", str(template)]) == 2  # never overwrites
+
+
+def test_a_closed_pipe_does_not_break_a_command(tmp_path):
+    """`escalation-model roles --template FILE | head`: the reader goes away before the
+    listing is printed; the template is still written and the exit code is 0."""
+    import subprocess
+    import sys
+
+    template = tmp_path / "roles.toml"
+    code = "from escalation_model.cli import main; raise SystemExit(main())"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "roles", "--template", str(template)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert b"Broken pipe" not in err and template.read_text().startswith("[roles]")

@@ -225,6 +225,25 @@ def test_demand_forecast_uses_the_latest_profiles(fitted):
     assert "observed" not in t.columns
 
 
+def test_the_latest_year_is_365_days_and_yearly_profiles_give_one_cohort(fitted):
+    """Profiles every 1 April: the latest year, (last - 365 days, last], holds the last
+    cohort only (a window closed at both ends held two)."""
+    from escalation_model.population import latest_profiles
+
+    pop, test, proba, _ = fitted
+    yearly = test.iloc[:600].copy()
+    years = np.repeat([2013, 2014, 2015], 200)
+    yearly["profile_date"] = pd.to_datetime([f"{y}-04-01" for y in years])
+    yearly["family_id"] = np.arange(600)
+    recent = latest_profiles(yearly, pop.roles)
+    assert recent.sum() == 200 and (years[recent] == 2015).all()
+    t = demand_forecast(yearly, proba[:600], "authority_code", pop.roles)
+    assert t.attrs["total_expected"] == pytest.approx(proba[:600][recent].sum())
+    dates = pd.to_datetime(test["profile_date"])
+    kept = dates[latest_profiles(test, pop.roles)]
+    assert (kept.max() - kept.min()).days <= 364
+
+
 def test_the_demand_totals_range_includes_the_models_calibration_uncertainty(fitted):
     pop, test, proba, _ = fitted
     right = demand_forecast(test, proba, "authority_code", pop.roles)
