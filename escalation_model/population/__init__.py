@@ -2,12 +2,12 @@
 disclosure control: evidence for commissioning without exposing any family."""
 
 from ._aggregate import (
+    LATEST_YEAR_DAYS,
     SEGMENTS,
     add_segments,
     aggregate,
     calibration_uncertainty,
     demand_forecast,
-    LATEST_YEAR_DAYS,
     latest_profiles,
     latest_year,
     monitor,
