@@ -143,7 +143,7 @@ class CareChecks:
         """What was repaired, in words with ``{}`` where each count goes (counts are
         published by the caller); only the checks that found something.
 
-        >>> CareChecks(10, 2, 0, 3, 5, 0, 1).notes()[1][0].startswith("{} open episodes")
+        >>> CareChecks(10, 2, 0, 3, 5, 0, 1).notes()[1][0].startswith("{} open SSDA903 episodes")
         True
         """
         out: list[tuple[str, tuple[int, ...]]] = []

@@ -50,8 +50,39 @@ class SSDA903:
     notes: list[Problem] = field(default_factory=list)
 
 
+#: A column only one kind of SSDA903 file has: how a file given in the wrong place is told.
+SIGNATURES = {
+    "DECOM": "episodes",
+    "ETHNIC": "header",
+    "DUC": "uasc",
+    "MIS_START": "missing",
+    "REVIEW": "reviews",
+    "DATE_INT": "ad1",
+    "DATE_PLACED": "placed_for_adoption",
+    "PREV_PERM": "previous_permanence",
+    "IN_TOUCH": "oc3",
+    "SDQ_SCORE": "oc2",
+}
+
+
+def _wrong_file(columns: list[str], what: str, path: str) -> list[Problem]:
+    """A problem if the file's columns are another SSDA903 file's and not its own."""
+    kinds = {SIGNATURES[c] for c in columns if c in SIGNATURES}
+    if what in kinds or not kinds:
+        return []
+    other = sorted(kinds)[0]
+    return [
+        Problem(
+            "(whole file)",
+            f"this is not an SSDA903 {what} file: its columns are the {other} file's",
+            f"pass the {what} file here (the {other} file is not read)",
+            file=path,
+        )
+    ]
+
+
 def _read_csv(path: str, columns: tuple[str, ...], what: str) -> tuple[pd.DataFrame, list[Problem]]:
-    return read_text_csv(
+    frame, problems = read_text_csv(
         path,
         columns,
         what=f"the SSDA903 {what} file",
@@ -60,6 +91,8 @@ def _read_csv(path: str, columns: tuple[str, ...], what: str) -> tuple[pd.DataFr
         missing_fix=f"export the {what} file with the DfE column names ({', '.join(columns)})",
         upper_columns=True,
     )
+    wrong = _wrong_file([str(c) for c in frame.columns], what, path)
+    return frame, wrong or problems
 
 
 def _episodes(path: str) -> tuple[pd.DataFrame, list[Problem], list[Problem]]:

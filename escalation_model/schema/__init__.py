@@ -1,6 +1,7 @@
 """Column roles, the indicator registry and validation with clear errors."""
 
 from ._dates import parse_dates, parse_profile_dates
+from ._notes import NOTES, area_keys
 from ._registry import (
     AREA_FACTORS,
     ESCALATED_LEVELS,
@@ -26,6 +27,8 @@ from ._validate import (
 )
 
 __all__ = [
+    "NOTES",
+    "area_keys",
     "AREA_FACTORS",
     "CHECKS",
     "ESCALATED_LEVELS",

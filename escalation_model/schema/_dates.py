@@ -40,16 +40,29 @@ _FIX_FORMAT = (
 _UNIT = "datetime64[s]"
 
 
-def _naive_utc(parsed: pd.Series) -> pd.Series:
+def _local_calendar(parsed: pd.Series) -> pd.Series:
+    """Time-zone-aware dates as the calendar dates they are where they were written:
+    2014-04-01 00:00 BST stays 1 April (in UTC it is 31 March, another quarter).
+
+    >>> s = pd.Series(pd.to_datetime(["2014-04-01"]).tz_localize("Europe/London"))
+    >>> str(_local_calendar(s)[0].date())
+    '2014-04-01'
+    """
     if getattr(parsed.dt, "tz", None) is not None:
-        return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return parsed.dt.tz_localize(None)
     return parsed
 
 
+#: A UTC offset at the end of an ISO date-time ("Z", "+01:00", "-0500").
+_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
+
+
 def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
-    utc = fmt == "ISO8601" or "%z" in fmt
+    if fmt == "ISO8601":  # the local date and time as written; the offset dropped
+        text = text.str.replace(_OFFSET, "", regex=True)
+    utc = "%z" in fmt
     parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=utc)
-    return _naive_utc(parsed).astype(_UNIT)
+    return _local_calendar(parsed).astype(_UNIT)
 
 
 def _day_first(text: pd.Series, column: str, role: str) -> tuple[str | None, list[Problem]]:
@@ -99,7 +112,7 @@ def parse_dates(
     """
     problems: list[Problem] = []
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = _naive_utc(values).astype(_UNIT)
+        parsed = _local_calendar(values).astype(_UNIT)
     elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         known = values[values.notna()]
         problems.append(

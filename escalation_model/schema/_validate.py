@@ -16,8 +16,9 @@ import pandas as pd
 
 from .._limits import MIN_AUDIT_GROUP_SIZE
 from ._dates import parse_dates
+from ._notes import NOTES
 from ._problems import N_EXAMPLES, Problem, SchemaError, SchemaWarning, examples
-from ._registry import ESCALATED_LEVELS, NOT_RECORDED, OUTCOME_LEVELS
+from ._registry import ESCALATED_LEVELS, OUTCOME_LEVELS
 from ._roles import ColumnRoles
 
 __all__ = [
@@ -486,39 +487,8 @@ CHECKS: tuple[Callable[..., list[Problem]], ...] = (
 
 
 def _notes(frame: pd.DataFrame, roles: ColumnRoles, min_group_size: int) -> list[Problem]:
-    """What does not stop the work: small protected groups, missing area or protected
-    values (kept, and reported as "not recorded")."""
-    notes = []
-    for col in roles.protected:
-        if not _has(frame, col):
-            continue
-        counts = frame[col].value_counts(dropna=True)
-        small = counts[counts < min_group_size]
-        if len(small):
-            notes.append(
-                Problem(
-                    col,
-                    f"group(s) smaller than {min_group_size} families cannot be audited "
-                    "reliably and will be reported as too small to assess",
-                    "merge small groups into broader categories if that is meaningful, or "
-                    "accept that they are reported as too small",
-                    "protected",
-                    tuple(str(v) for v in small.index[:N_EXAMPLES]),
-                )
-            )
-    for role in ("area", "protected"):
-        for col in getattr(roles, role):
-            if _has(frame, col) and frame[col].isna().any():
-                notes.append(
-                    Problem(
-                        col,
-                        f"missing values (kept, and counted in the group '{NOT_RECORDED}')",
-                        "fill them from the source system if they are known",
-                        role,
-                        n_rows=int(frame[col].isna().sum()),
-                    )
-                )
-    return notes
+    """What does not stop the work: every note of :data:`~._notes.NOTES`."""
+    return [note for check in NOTES for note in check(frame, roles, min_group_size)]
 
 
 def _whole_input(frame: Any) -> list[Problem]:

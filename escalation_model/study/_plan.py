@@ -24,6 +24,7 @@ from ..schema import (
     Problem,
     SchemaError,
     ValidationReport,
+    area_keys,
     parse_profile_dates,
     validate,
 )
@@ -88,7 +89,9 @@ class StudyPlan:
 
 
 def analysed_frame(frame: pd.DataFrame, roles: ColumnRoles) -> pd.DataFrame:
-    """Dates read once; missing areas and protected values in the group 'not recorded'."""
+    """Dates read once; missing areas and protected values in the group 'not recorded';
+    area codes that repeat across their parent keyed by it (two authorities' ward W001
+    are two wards)."""
     changes: dict[str, pd.Series] = {}
     if roles.profile_date and roles.profile_date in frame.columns:
         dates = parse_profile_dates(frame, roles)
@@ -97,6 +100,8 @@ def analysed_frame(frame: pd.DataFrame, roles: ColumnRoles) -> pd.DataFrame:
     for col in (*roles.area, *roles.protected):
         if col in frame.columns and frame[col].isna().any():
             changes[col] = frame[col].astype("string").fillna(NOT_RECORDED)
+    keyed = area_keys(frame.assign(**changes) if changes else frame, roles)
+    changes.update(keyed)
     return frame.assign(**changes) if changes else frame
 
 

@@ -266,3 +266,22 @@ def test_early_help_problems_name_the_file_and_the_columns_it_has(tmp_path):
     assert text.startswith("2 problem(s)")
     assert "a.csv, column 'family_id or person_id, start'" in text and "'Ref', 'When'" in text
     assert "b.csv, column 'start'" in text and "'soon'" in text and "Fix:" in text
+
+
+def test_a_file_of_the_wrong_kind_is_named_before_any_work(tmp_path):
+    """uasc.csv given as the header, a CIN census or a workbook given as episodes."""
+    uasc = _write(tmp_path, "uasc.csv", "CHILD,SEX,DOB,DUC\n1,1,01/01/2010,01/01/2028\n")
+    episodes = _write(tmp_path, "e.csv", EPISODES + "1,01/01/2020,S,C2,N1,U1,\n")
+    xml = _write(tmp_path, "cin.csv", '<?xml version="1.0"?>\n<Message></Message>\n')
+    xlsx = tmp_path / "book.csv"
+    xlsx.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(SchemaError) as info:
+        read_ssda903([episodes, xml, xlsx], uasc)
+    text = str(info.value)
+    assert (
+        "uasc.csv, column '(whole file)': this is not an SSDA903 header file: its columns" in text
+    )
+    assert "are the uasc file's. Fix: pass the header file here" in text
+    assert "cin.csv" in text and "is XML (a CIN census is XML: pass it as cin_census)" in text
+    assert "book.csv" in text and "a zip archive (an .xlsx workbook is one" in text
+    assert "missing" not in text  # not reported as missing columns

@@ -241,3 +241,53 @@ def test_csv_round_trip_validates(tmp_path, frame):
     path = tmp_path / "families.csv"
     frame.to_csv(path, index=False)
     validate(pd.read_csv(path))
+
+
+def _notes_of(frame, roles):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SchemaWarning)
+        return [str(n) for n in validate(frame, roles).warnings]
+
+
+def test_a_constant_or_unknown_indicator_is_noted_with_its_effect_on_the_5_plus_rule(frame):
+    roles = ColumnRoles()
+    f = frame.copy()
+    f["domestic_abuse"] = 1
+    f["poor_housing"] = np.nan
+    f["family_offending"] = 0
+    notes = "\n".join(_notes_of(f, roles))
+    assert "'domestic_abuse' (role 'think_family'): 1 for every family where known" in notes
+    assert "counts it as present for every family (so it needs 4 of the other" in notes
+    assert "'poor_housing' (role 'think_family'): not known for any family" in notes
+    assert "can never count it (so it needs 5 of the other" in notes
+    assert "'family_offending' (role 'secondary'): 0 for every family" in notes
+
+
+def test_ward_codes_unique_only_within_their_authority_are_kept_apart(frame):
+    """Two authorities' ward W001 are two wards: noted, and keyed by authority."""
+    from escalation_model.study._plan import analysed_frame
+
+    roles = ColumnRoles()
+    f = frame.copy()
+    f["ward_code"] = f["ward_code"].str.split("-").str[-1]  # "LA01-W003" -> "W003"
+    notes = "\n".join(_notes_of(f, roles))
+    assert "'ward_code' (role 'area'): the same code stands in more than one" in notes
+    keyed = analysed_frame(f, roles)["ward_code"]
+    assert keyed.nunique() == frame["ward_code"].nunique() > f["ward_code"].nunique()
+    assert keyed.iloc[0] == f"{f['authority_code'].iloc[0]} / {f['ward_code'].iloc[0]}"
+    assert _notes_of(frame, roles) == [n for n in _notes_of(frame, roles) if "ward" not in n]
+
+
+def test_time_zone_aware_dates_keep_their_calendar_date(frame, tmp_path):
+    """2014-04-01 00:00 in London (BST) is 1 April, not 31 March in UTC."""
+    from escalation_model.datasets import read_families
+    from escalation_model.schema import parse_profile_dates
+
+    f = frame.copy()
+    f["profile_date"] = pd.to_datetime(f["profile_date"]).dt.tz_localize("Europe/London")
+    f.to_parquet(tmp_path / "tz.parquet")
+    back = read_families(str(tmp_path / "tz.parquet"))
+    dates = parse_profile_dates(back, ColumnRoles())
+    assert (dates.dt.date == pd.to_datetime(frame["profile_date"]).dt.date).all()
+    text = pd.DataFrame({"profile_date": ["2014-04-01T00:00:00+01:00"]})
+    assert str(parse_profile_dates(text, ColumnRoles()).iloc[0].date()) == "2014-04-01"
