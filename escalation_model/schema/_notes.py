@@ -110,16 +110,21 @@ def repeated_area_levels(frame: pd.DataFrame, roles: ColumnRoles) -> list[tuple[
     return out
 
 
-def area_keys(frame: pd.DataFrame, roles: ColumnRoles) -> dict[str, pd.Series]:
-    """Finer area codes keyed by their parent where they repeat across parents
-    (``"LA01 / W001"``), so that two authorities' ward W001 are two wards.
+def area_keys(
+    frame: pd.DataFrame, roles: ColumnRoles, values: pd.DataFrame | None = None
+) -> dict[str, pd.Series]:
+    """Finer area codes keyed by their parent where known codes repeat across parents
+    (``"LA01 / W001"``), so that two authorities' ward W001 are two wards; the keys are
+    made of ``values`` (default: ``frame``; the analysis passes its codes with missing
+    ones filled).
 
     >>> f = pd.DataFrame({"ward": ["W1", "W1"], "la": ["A", "B"]})
     >>> area_keys(f, ColumnRoles(area=("ward", "la")))["ward"].tolist()
     ['A / W1', 'B / W1']
     """
+    v = frame if values is None else values
     return {
-        finer: frame[coarser].astype("string") + " / " + frame[finer].astype("string")
+        finer: v[coarser].astype("string") + " / " + v[finer].astype("string")
         for finer, coarser in repeated_area_levels(frame, roles)
     }
 

@@ -100,7 +100,7 @@ def analysed_frame(frame: pd.DataFrame, roles: ColumnRoles) -> pd.DataFrame:
     for col in (*roles.area, *roles.protected):
         if col in frame.columns and frame[col].isna().any():
             changes[col] = frame[col].astype("string").fillna(NOT_RECORDED)
-    keyed = area_keys(frame.assign(**changes) if changes else frame, roles)
+    keyed = area_keys(frame, roles, frame.assign(**changes) if changes else frame)
     changes.update(keyed)
     return frame.assign(**changes) if changes else frame
 

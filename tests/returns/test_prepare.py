@@ -274,6 +274,8 @@ def test_a_council_with_only_ids_dates_one_indicator_and_ssda903_prepares_and_ru
     assert main(["prepare", "--config", "prepare.toml", "--output", "fam.parquet"]) == 0
     out = capsys.readouterr().out
     assert "CIN census not supplied" in out and "definition: Child in need" not in out
+    assert "returns read: SSDA903 to 31/03/" in out
+    assert "rows (window runs past the last return (censored))" in out
     assert "definition: Looked after" in out and "definition: Child protection" not in out
     assert "indicators known for: domestic_abuse 100%" in out
     assert "indicators left out (no record of their codes" in out and "substance_misuse" in out
