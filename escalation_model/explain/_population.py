@@ -80,8 +80,14 @@ class PopulationExplanation:
         sampled = publish_count(self.sample_size, rules)
         imp = self.importance
         total = imp["mean_abs"].sum()
+        if not total > 0:  # no feature moves any prediction (a constant indicator alone)
+            return [
+                "No driver of predicted risk can be named: the model's predictions do not "
+                "vary with any of its features on the sampled families (a feature that is "
+                "constant, or a model that learned nothing)."
+            ]
         top = imp.head(n)
-        share = top["mean_abs"].sum() / total if total > 0 else float("nan")
+        share = top["mean_abs"].sum() / total
         labels = [in_sentence(x) for x in top["label"]]
         names = ", ".join(labels[:-1]) + (f" and {labels[-1]}" if len(labels) > 1 else labels[0])
         lines = [

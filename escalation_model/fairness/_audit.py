@@ -680,6 +680,17 @@ class FairnessAudit:
 
         return publish_findings(self.findings(), self._by_group, rules or self.rules)
 
+    def counted_findings(self, rules: DisclosureRules | None = None) -> pd.DataFrame:
+        """The published findings every count and list of findings is made of: criteria
+        with a tolerance, the false negative rate left out (it is one minus the true
+        positive rate, whose test it repeats). The card's counts, its list of findings
+        outside tolerance and MLflow's counts all read this one table."""
+        f = self.published_findings(rules)
+        keep = [self.tolerances.band(m) is not None for m in f.metric]
+        return f[
+            np.array(keep, dtype=bool) & (f.metric != "false_negative_rate").to_numpy()
+        ].reset_index(drop=True)
+
     def finding_counts(self, rules: DisclosureRules | None = None) -> pd.DataFrame:
         """How many comparisons of each criterion with a tolerance ended in each finding
         (published findings; single characteristics and intersections together): one row
@@ -691,11 +702,7 @@ class FairnessAudit:
         >>> audit.finding_counts().columns.tolist()[:3]
         ['metric', 'criterion', 'outside tolerance']
         """
-        f = self.published_findings(rules)
-        # criteria with a tolerance; the false negative rate is the true positive rate's
-        # test (one minus it), so it is not counted twice
-        keep = [self.tolerances.band(m) is not None for m in f.metric]
-        f = f[np.array(keep, dtype=bool) & (f.metric != "false_negative_rate").to_numpy()]
+        f = self.counted_findings(rules)
         kinds = [
             "outside tolerance",
             "within tolerance",

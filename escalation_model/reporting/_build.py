@@ -16,6 +16,7 @@ from ..study._summary import (
     StudySummary,
 )
 from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
+from ._claims import Claim, mitigation_effect
 from ._first_page import first_page
 from ._format import MISSING, SEGMENT_LABELS, _ci, _float, _num
 from ._glossary import GLOSSARY
@@ -58,9 +59,14 @@ def build_card(cls: type[ModelCard], s: StudySummary, plots_dir: str | None) -> 
     first_page(card, s)
     _mitchell(card, s)
     _atrs(card, s)
+    used = card.all_text(skip=("glossary",)).casefold()
     card.add_text(
         "glossary",
-        *(f"**{term}**: {GLOSSARY[term]}" for term in sorted(GLOSSARY, key=str.casefold)),
+        *(
+            f"**{term}**: {GLOSSARY[term]}"
+            for term in sorted(GLOSSARY, key=str.casefold)
+            if term.casefold() in used  # only the terms this card uses
+        ),
     )
     return card
 
@@ -109,6 +115,20 @@ def _five_plus_text(s: StudySummary) -> str:
     )
 
 
+def _primary_uses(s: StudySummary) -> str:
+    """'audited, explained and used for the population tables', from what ran."""
+    uses = []
+    if s.fairness is not None and s.fairness.finding_counts:
+        uses.append("audited")
+    if s.explanations is not None and s.explanations.summary:
+        uses.append("explained")
+    if s.population is not None:
+        uses.append("used for the population tables")
+    if not uses:
+        return "evaluated"
+    return ", ".join(uses[:-1]) + (" and " if len(uses) > 1 else "") + uses[-1]
+
+
 def _mitchell(card: ModelCard, s: StudySummary) -> None:
     metrics = s.models.metrics if s.models is not None else {}
     card.add_text(
@@ -117,9 +137,9 @@ def _mitchell(card: ModelCard, s: StudySummary) -> None:
         f"(version {card.provenance['code_version']}). Models compared: "
         + ", ".join(MODEL_NAMES.get(m, m) for m in metrics)
         + f". The {MODEL_NAMES.get(s.primary_model, s.primary_model)} model is the one "
-        "audited, explained and used for the population tables (the configuration's "
-        "primary model); its hyperparameters are listed under Technical specification."
-        + _five_plus_text(s),
+        + _primary_uses(s)
+        + " (the configuration's primary model); its hyperparameters are listed under "
+        "Technical specification." + _five_plus_text(s),
     )
     card.add_text(
         "intended_use",
@@ -385,6 +405,28 @@ _MITIGATION_HEADERS = {
 }
 
 
+#: The gap each ThresholdOptimizer constraint targets, in the mitigation table.
+_TARGETED_GAP = {
+    "equalized_odds": "true_positive_rate_gap",
+    "demographic_parity": "selection_rate_gap",
+}
+
+
+def _mitigation_claims(rows: list[dict[str, Any]]) -> list[Claim]:
+    """For each constraint, whether it narrowed the gap it targets against the unmitigated
+    model at the same selection rate (the like-for-like row)."""
+    claims = []
+    for constraint, gap in _TARGETED_GAP.items():
+        name = constraint.replace("equalized_odds", "equalised odds").replace("_", " ")
+        mitigated = [r for r in rows if r.get("strategy") == f"ThresholdOptimizer ({constraint})"]
+        same = [r for r in rows if str(r.get("strategy", "")).endswith(f"as {constraint}")]
+        if mitigated and same:
+            claim = mitigation_effect(name, _float(mitigated[0].get(gap)), _float(same[0].get(gap)))
+            if claim is not None:
+                claims.append(claim)
+    return claims
+
+
 def _mitigation_row(r: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     """A mitigation comparison with plain headers and the characteristic's label."""
     row = {
@@ -494,14 +536,22 @@ def _atrs(card: ModelCard, s: StudySummary) -> None:
         "drift in referral practice; over-reliance on a single score.",
     )
     mitigation = (s.fairness.mitigation if s.fairness is not None else None) or []
-    text = (
-        "Aggregate outputs only, with disclosure control; fairness audit with findings "
-        "against tolerances; monitoring of observed against expected escalations."
+    audited = s.fairness is not None and bool(s.fairness.finding_counts)
+    text = "Aggregate outputs only, with disclosure control; " + (
+        "a fairness audit with findings against tolerances; "
+        if audited
+        else "no fairness audit ran in this run (see Caveats and recommendations); "
+    )
+    text += (
+        "monitoring of observed against expected escalations."
+        if s.monitoring is not None
+        else "no monitoring (the data has no outcomes after training)."
     )
     if mitigation:
         text += (
             " fairlearn's ThresholdOptimizer was compared but not applied: its decisions "
-            "are randomised and it ignores the service's capacity."
+            "are randomised and it ignores the service's capacity. "
+            + " ".join(c.text + "." for c in _mitigation_claims(mitigation))
         )
     card.add_text("mitigations", text)
     if mitigation:
@@ -521,8 +571,11 @@ def _atrs(card: ModelCard, s: StudySummary) -> None:
     )
     card.add_table(
         "reproducibility",
-        "Configuration",
-        [{"setting": k, "value": str(v)} for k, v in _flatten(s.config).items()],
+        "Configuration (and what became of each setting in this run)",
+        [
+            {"setting": k, "value": str(v), "in this run": s.settings_in_run.get(k, "")}
+            for k, v in _flatten(s.config).items()
+        ],
     )
 
 

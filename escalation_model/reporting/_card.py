@@ -119,6 +119,20 @@ class ModelCard:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ fluent API
+    def all_text(self, *, skip: tuple[str, ...] = ()) -> str:
+        """Every word the card prints (first page, sections but ``skip``, table captions
+        and cells, figure captions), joined: what the glossary and the tests read."""
+        parts = [*self.first_page, *(f["caption"] for f in self.first_page_figures)]
+        for key, section in self.sections.items():
+            if key in skip:
+                continue
+            parts += [section.title, *section.text]
+            parts += [f.get("caption", "") for f in section.figures]
+            for table in section.tables:
+                parts.append(str(table["caption"]))
+                parts += [f"{k} {v}" for row in table["rows"] for k, v in row.items()]
+        return "\n".join(parts)
+
     def add_fact(self, name: str, value: float | None, text: str) -> str:
         self.facts[name] = {"value": value, "text": text}
         return text

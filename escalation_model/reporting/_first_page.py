@@ -16,6 +16,7 @@ from ..study._summary import (
     StudySummary,
 )
 from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
+from ._claims import better_than_rule, ranking
 from ._format import MISSING, SEGMENT_LABELS, _float, _num
 
 __all__ = ["first_page"]
@@ -42,16 +43,28 @@ def first_page(card: ModelCard, s: StudySummary) -> None:
         )
     fp.append(f"**{QUESTIONS[-1]}** {NOT_FOR}")
     labels = {**SEGMENT_LABELS, **s.data.labels()}
-    _how_much(card, s.population)
+    ranks = _targeting_supported(s)
+    _how_much(card, s.population, ranks)
     _where(card, s.population, labels)
     _for_whom(card, s.population)
+    if not ranks:
+        fp.append(
+            "**Read with care.** The model ranks families no better than chance, so the "
+            "differences between areas and groups above are the model's guesses, close to "
+            "the average everywhere; they are no basis for where to commission."
+        )
     _how_sure(card, s.primary_model, s.models, s.population)
-    if s.explanations is not None and s.explanations.summary:
+    if not ranks:
+        fp.append(
+            "**What drives risk.** Not summarised: a model that ranks families no better "
+            "than chance has learned no driver worth reading."
+        )
+    elif s.explanations is not None and s.explanations.summary:
         fp.append("**What drives risk.** " + s.explanations.summary[0])
     else:
         fp.append(MISSING.format(what="explanations"))
     _fairness(card, s.fairness, labels)
-    if s.population is not None and s.population.capacity_curve is not None:
+    if ranks and s.population is not None and s.population.capacity_curve is not None:
         card.add_first_page_figure(
             "How much early help: expected escalations reached and averted against the "
             "places offered; the recommended capacity and the configuration's assumption "
@@ -66,6 +79,15 @@ def first_page(card: ModelCard, s: StudySummary) -> None:
             "lines is more than chance",
             f"funnel_{area}.png",
         )
+
+
+def _targeting_supported(s: StudySummary) -> bool:
+    """Whether the primary model's ranking supports choosing whom to offer help first
+    (the ranking claim; True where it cannot be judged, as the card then says)."""
+    m = s.models.metrics.get(s.primary_model, {}) if s.models is not None else {}
+    auc = m.get("roc_auc")
+    claim = None if auc is None else ranking(auc.estimate, auc.lower, auc.upper)
+    return claim is None or claim.supports_targeting
 
 
 def _in_prose(column: str, labels: dict[str, str]) -> str:
@@ -97,7 +119,7 @@ def _forecast(
     return by, forecast[by]
 
 
-def _how_much(card: ModelCard, population: PopulationSection | None) -> None:
+def _how_much(card: ModelCard, population: PopulationSection | None, ranks: bool = True) -> None:
     found = _forecast(population)
     if found is None or population is None:
         card.first_page.append(MISSING.format(what="a demand forecast"))
@@ -115,6 +137,14 @@ def _how_much(card: ModelCard, population: PopulationSection | None) -> None:
         "uncertainty about its overall calibration)."
     )
     c = population.capacity_curve
+    if not ranks:
+        card.first_page.append(
+            text + " The model ranks families no better than chance on a later year (see "
+            "How sure), so this card recommends no number of places and no order in which "
+            "to offer them: the capacity curve and the targeting comparisons describe the "
+            "model, not a plan."
+        )
+        return
     if c is not None and c.recommended_places and f.total_families:
         share = c.recommended_places / f.total_families
         text += (
@@ -292,71 +322,80 @@ def _how_sure(
     if models is None or primary not in metrics:
         card.first_page.append(MISSING.format(what="a model evaluation"))
         return
-    text = f"**{QUESTIONS[3]}** " + _of_every_100(card, models, population)
-    diffs = models.differences_to_reference.get(primary, {})
-    if "recall_at_capacity" in diffs:
-        d = diffs["recall_at_capacity"]
-        dd = card.add_fact("reach_gain_vs_rule", d.difference, _num(d.difference, "+.1f", 100))
-        dlo = card.add_fact("reach_gain_lower", d.lower, _num(d.lower, "+.1f", 100))
-        dhi = card.add_fact("reach_gain_upper", d.upper, _num(d.upper, "+.1f", 100))
-        if d.lower is not None and d.lower > 0:
-            verdict = "more than the 5+ indicators rule"
-        elif d.upper is not None and d.upper < 0:
-            verdict = "fewer than the 5+ indicators rule"
-        else:
-            verdict = "a difference from the 5+ indicators rule this data cannot tell from none"
-        text += (
-            f" The model's reach minus the rule's: {dd} in every 100 (95% interval {dlo} to "
-            f"{dhi}), {verdict}."
-        )
-    auc = metrics[primary]["roc_auc"]
-    text += (
-        " It ranks families well on a later year it was not trained on (ROC AUC "
-        + card.add_fact("auc_primary", auc.estimate, _num(auc.estimate, ".2f"))
-        + ", 95% interval "
-        + card.add_fact("auc_primary_lower", auc.lower, _num(auc.lower, ".2f"))
-        + " to "
-        + card.add_fact("auc_primary_upper", auc.upper, _num(auc.upper, ".2f"))
-    )
-    if "oracle" in metrics:
+    text = f"**{QUESTIONS[3]}** " + _of_every_100(card, primary, models, population)
+    auc = metrics[primary].get("roc_auc")
+    claim = None if auc is None else ranking(auc.estimate, auc.lower, auc.upper)
+    if auc is None or claim is None:
+        card.first_page.append(text + " How well it ranks families is not known: no ROC AUC.")
+        return
+    for key, value in (("auc_primary", auc.estimate), ("auc_primary_lower", auc.lower)):
+        card.add_fact(key, value, _num(value, ".2f"))
+    card.add_fact("auc_primary_upper", auc.upper, _num(auc.upper, ".2f"))
+    card.add_fact("ranking_claim", None, claim.verdict)
+    text += " " + claim.text
+    if "oracle" in metrics and claim.supports_targeting:
         o = metrics["oracle"]["roc_auc"].estimate
         text += "; the best possible is " + card.add_fact("auc_oracle", o, _num(o, ".2f"))
-    card.first_page.append(text + ").")
+    card.first_page.append(text + (")." if claim.supports_targeting else "."))
 
 
 _WHO = {
-    "model": "chosen by the model would have reached about",
-    "five_plus": "by the 5+ indicators rule,",
-    "area": "by most deprived wards first,",
-    "oracle": "by the true risk (the best possible, known only for synthetic data),",
+    "model": "the model's top families",
+    "five_plus_rule": "the 5+ indicators rule",
+    "area_rule": "most deprived areas first",
+    "oracle": "the true risk (the best possible, known only for synthetic data)",
 }
 
 
 def _of_every_100(
-    card: ModelCard, models: ModelsSection, population: PopulationSection | None
+    card: ModelCard, primary: str, models: ModelsSection, population: PopulationSection | None
 ) -> str:
-    """'Of every 100 families that went on to escalate in the test period, the model's top 2,985
-    (5% of families) reached about 60, ...'."""
-    strategies = population.strategies if population is not None else []
-    by = {r["strategy"]: r for r in strategies if r.get("observed_share_of_all") is not None}
+    """'Of every 100 families that went on to escalate in the test period, the top 2,985
+    families (5% of the test families) offered help in the model's order would have
+    included 59.8; ...': the same figures, to one decimal, as the metrics table's share of
+    escalations reached at capacity, and the model-minus-rule difference made of them."""
+    metrics = models.metrics
     cap = population.capacity_families if population is not None else None
-    if "model" not in by or not cap or not models.test_families:
+    if not cap or not models.test_families:
+        return ""
+    reach: dict[str, float] = {}
+    for who, m in (
+        ("model", primary),
+        *((k, k) for k in ("five_plus_rule", "area_rule", "oracle")),
+    ):
+        value = metrics.get(m, {}).get("recall_at_capacity")
+        if value is not None and value.estimate is not None:
+            reach[who] = round(100 * value.estimate, 1)
+    if "model" not in reach:
         return ""
     share = cap / models.test_families
-    reached = []
-    for key in ("model", "five_plus", "area", "oracle"):
-        if key in by:
-            v = _float(by[key]["observed_share_of_all"])
-            reached.append(f"{_WHO[key]} " + card.add_fact(f"reach_{key}", v, _num(v, ".0f", 100)))
-    return (
-        "Of every 100 families that went on to escalate in the test period, the top "
+    listed = [
+        f"{_WHO[who]}, " + card.add_fact(f"reach_{who}", v, f"{v:.1f}") for who, v in reach.items()
+    ]
+    text = (
+        "Of every 100 families that went on to escalate in the test period, the "
         + card.add_fact("capacity_families", cap, _fmt_int(cap))
-        + " families ("
+        + " places ("
         + card.add_fact("capacity_share", share, _pct(share))
-        + " of the families) "
-        + "; ".join(reached)
+        + " of the test families) would have reached: "
+        + "; ".join(listed)
         + "."
     )
+    d = models.differences_to_reference.get(primary, {}).get("recall_at_capacity")
+    if d is not None and "five_plus_rule" in reach:
+        gap = round(reach["model"] - reach["five_plus_rule"], 1)
+        claim = better_than_rule(d.lower, d.upper)
+        text += (
+            " The model's reach minus the rule's: "
+            + card.add_fact("reach_gain_vs_rule", gap, f"{gap:+.1f}")
+            + " in every 100 (95% interval "
+            + card.add_fact("reach_gain_lower", d.lower, _num(d.lower, "+.1f", 100))
+            + " to "
+            + card.add_fact("reach_gain_upper", d.upper, _num(d.upper, "+.1f", 100))
+            + ")"
+            + (f", {claim.text}." if claim is not None else ".")
+        )
+    return text
 
 
 def _fairness(card: ModelCard, fairness: FairnessSection | None, labels: dict[str, str]) -> None:
@@ -375,6 +414,8 @@ def _fairness(card: ModelCard, fairness: FairnessSection | None, labels: dict[st
         "chance of any false finding of 'outside tolerance' to 5% across them all. "
         + _counts_by_criterion(counts)
         + _outside_by_criterion(fairness, labels)
+        + " Every comparison, with its interval, is in fairness_findings.csv, published "
+        "with this card."
         + " Nothing was changed to the model as a result; any mitigation is a decision for "
         "the owner (see Mitigations)."
     )
@@ -425,8 +466,4 @@ def _outside_by_criterion(fairness: FairnessSection, labels: dict[str, str]) -> 
     for criterion, groups in by.items():
         more = f" and {len(groups) - 4} more" if len(groups) > 4 else ""
         parts.append(f"{criterion}: {', '.join(groups[:4])}{more}")
-    return (
-        " Outside tolerance, by criterion: "
-        + "; ".join(parts)
-        + ". Every comparison is listed under Quantitative analyses."
-    )
+    return " Outside tolerance, by criterion: " + "; ".join(parts) + "."

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._limits import MIN_SPLIT_ESCALATIONS, MIN_SPLIT_FAMILIES, MITIGATION_SAMPLE
+from .._publish import DisclosureRules, publish_count
 from ..config import RunConfig
 from ..evaluation import Split, temporal_split
 from ..fairness import sensitive_features_from
@@ -77,10 +78,10 @@ class StudyPlan:
 
     def describe(self) -> list[str]:
         """The plan in lines for the command line."""
-        n_train, n_test = len(self.split.train), len(self.split.test)
+        n_train, n_test = (_published(len(self.split.train)), _published(len(self.split.test)))
         lines = [
             f"plan: {len(self.frame):,} families; {self.split.description} "
-            f"({n_train:,} training, {n_test:,} test families)",
+            f"({n_train} training, {n_test} test families, rounded as the card prints them)",
         ]
         lines += [f"note: {n}" for n in self.read_notes]
         lines += [f"warning: {w}" for w in self.validation.warnings]
@@ -183,6 +184,57 @@ def _mitigation_plan(
             )
             return False, [(what, reason)]
     return True, []
+
+
+#: The settings each analysis reads: recorded as not run when the plan skips it.
+_SETTINGS_OF: dict[str, tuple[str, ...]] = {
+    "leave-one-authority-out check": (
+        "split.leave_one_authority_out",
+        "split.transfer_max_train",
+        "split.transfer_n_bootstrap",
+    ),
+    "fairness audit": (
+        "fairness.intersections",
+        "fairness.min_group_size",
+        "fairness.prioritised",
+        "fairness.mitigation_characteristic",
+    ),
+    "mitigation comparison (ThresholdOptimizer)": ("fairness.mitigation_characteristic",),
+}
+
+
+def settings_in_run(plan: StudyPlan, config: RunConfig) -> dict[str, str]:
+    """What became of each setting whose analysis did not run, or whose value the run
+    chose: ``{"split.leave_one_authority_out": "not run: the data has no 'area' role"}``."""
+    out: dict[str, str] = {}
+    for what, why in plan.skipped:
+        for key in _SETTINGS_OF.get(what, ()):
+            out.setdefault(key, f"not run: {why}")
+    if not plan.roles.area and "area" in config.population.groupings:
+        out["population.groupings"] = "'area' not run: the data has no 'area' role"
+    present = set(plan.frame.columns)
+    missing = [i for i in config.fairness.intersections if not set(i) <= present]
+    if missing and "fairness.intersections" not in out:
+        out["fairness.intersections"] = (
+            "not audited: "
+            + "; ".join(" x ".join(i) for i in missing)
+            + " (the data lacks a column)"
+        )
+    if (
+        plan.mitigation
+        and plan.mitigation_characteristic
+        and config.fairness.mitigation_characteristic != plan.mitigation_characteristic
+    ):
+        out["fairness.mitigation_characteristic"] = (
+            f"used: {plan.mitigation_characteristic} (the first protected characteristic)"
+        )
+    return out
+
+
+def _published(n: int) -> str:
+    """A count as every output prints it (rounded; a small one withheld)."""
+    value = publish_count(n)
+    return f"fewer than {DisclosureRules().min_cell}" if value is None else f"{value:,.0f}"
 
 
 def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:

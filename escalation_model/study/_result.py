@@ -106,6 +106,7 @@ class StudyResult:
     explanation: Any = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    settings_in_run: dict[str, str] = field(default_factory=dict)
     model_sha256: str | None = None
     preparation: list[str] = field(default_factory=list)
     looked_after: ModelComparison | None = None
@@ -315,8 +316,8 @@ class StudyResult:
         if self.fairness is None:
             return None
         a = self.fairness
-        published = a.published_findings(self.disclosure)
-        out = published[published.finding == "outside tolerance"]
+        counted = a.counted_findings(self.disclosure)
+        out = counted[counted.finding == "outside tolerance"]
         return _section(
             FairnessSection,
             {
@@ -472,6 +473,7 @@ class StudyResult:
                 },
             ),
             config=_strict_json(self.config.to_dict()),
+            settings_in_run=dict(self.settings_in_run),
             overview=_strict_json(self.overview),
             models=self._models_summary(),
             looked_after=self._looked_after_summary(),

@@ -30,7 +30,7 @@ from ..population import (
     publish_share,
 )
 from ..schema import ColumnRoles, parse_profile_dates
-from ._plan import StudyPlan
+from ._plan import StudyPlan, settings_in_run
 from ._population import demand_forecasts, planning_curve, population_tables
 from ._result import StudyData, StudyResult
 
@@ -486,6 +486,7 @@ def assemble(
         explanation=explanation,
         timings=timings,
         notes=[*ctx.plan.notes, *evaluated.notes, *audited.notes, *handover[1]],
+        settings_in_run=settings_in_run(ctx.plan, ctx.config),
         looked_after=evaluated.looked_after,
         handover=handover[0],
     )

@@ -100,13 +100,15 @@ def run_study(
     say = progress or (lambda message: None)
     marks: list[tuple[str, float]] = []
 
-    def stage(key: str, message: str) -> None:
+    def stage(key: str, message: str | None) -> None:
         raise_if_interrupted()  # a stop request whose exception was lost ends here
         marks.append((key, time.perf_counter()))
-        say(message)
+        if message:
+            say(message)
 
     data = data if data is not None else load_study_data(config)
-    stage("validate", f"validating {len(data.frame):,} families")
+    # a plan made by the caller was announced with its validation; say it once
+    stage("validate", None if plan is not None else f"validating {len(data.frame):,} families")
     ctx = Context(config, data, plan if plan is not None else plan_study(config, data))
     described = describe_population(ctx)
     split, primary = ctx.plan.split, ctx.primary
@@ -119,7 +121,13 @@ def run_study(
     if ctx.plan.transfer_authorities:
         stage("transfer", "checking transfer to unseen authorities (leave one authority out)")
     transfer = check_transfer(ctx, evaluated)
-    stage("fairness", f"auditing fairness of the {primary} model on the test families")
+    audited_at_all = not any(what == "fairness audit" for what, _ in ctx.plan.skipped)
+    stage(
+        "fairness",
+        f"auditing fairness of the {primary} model on the test families"
+        if audited_at_all
+        else "scoring the latest families (no fairness audit: see 'skipped' above)",
+    )
     scored = score_later_families(ctx, evaluated)
     audited = audit_fairness(ctx, scored)
     by = "area and segment" if data.roles.area else "segment"

@@ -341,6 +341,11 @@ class StudySummary(_Section):
     python: str
     data: DataSection
     config: dict[str, Any] = Field(description="the run's configuration, every default filled")
+    settings_in_run: dict[str, str] = Field(
+        default_factory=dict,
+        description="settings whose analysis did not run ('not run: why') or whose value "
+        "the run chose ('used: ...'), by dotted key",
+    )
     overview: dict[str, Figure] = Field(description="counts (published) and shares")
     models: ModelsSection | None = None
     looked_after: LookedAfterSection | None = None

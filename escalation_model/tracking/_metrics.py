@@ -19,7 +19,7 @@ def _estimates(out: dict[str, float | None], prefix: str, v: Any, value: str = "
 def _fairness(result: Any, out: dict[str, float | None]) -> None:
     if result.fairness is None:
         return
-    findings = result.fairness.published_findings(result.disclosure)
+    findings = result.fairness.counted_findings(result.disclosure)
     for kind, n in findings["finding"].value_counts().items():
         out[f"fairness.findings.{str(kind).replace(' ', '_')}"] = float(n)
     cal = findings[(findings.metric == "calibration_ratio") & findings.value.notna()]
