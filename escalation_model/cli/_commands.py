@@ -233,6 +233,12 @@ def score(args: argparse.Namespace) -> int:
 
     frame = analysed_frame(frame, roles)
     capacity = args.capacity if args.capacity < 1 else int(args.capacity)
+    from ..study._population import score_plan
+
+    writes, skipped = score_plan(frame, roles, PopulationConfig().groupings)
+    print(f"plan: score {len(frame):,} families with {args.model}; write {', '.join(writes)}")
+    for what, why in skipped:
+        print(f"skipped: {what} ({why})")
     with staged_output(args.output) as staging:
         proba = model.predict_proba(frame)[:, 1]
         tables = population_tables(

@@ -25,6 +25,40 @@ from ..schema import ColumnRoles, parse_profile_dates
 __all__ = ["demand_forecasts", "expand_groupings", "planning_curve", "population_tables"]
 
 
+def score_plan(
+    frame: pd.DataFrame, roles: ColumnRoles, groupings: list[str]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """What ``score`` will write for ``frame`` and what it will not, with why: the same
+    kind of plan ``run`` prints, made before any work."""
+    seg = add_segments(frame.head(50), roles)
+    writes = [
+        f"population_by_{by}.csv" for by in expand_groupings(groupings, roles) if by in seg.columns
+    ]
+    writes += ["strategies.csv", "scenarios.csv", "capacity_curve.csv"]
+    writes += [f"demand_forecast_by_{by}.csv" for by in demand_groupings(frame, roles, groupings)]
+    skipped: list[tuple[str, str]] = []
+    if not (roles.outcome and roles.outcome in frame.columns):
+        skipped.append(
+            (
+                "observed escalations and observed-over-expected ratios",
+                "the file has no outcome column",
+            )
+        )
+    if not roles.area:
+        skipped.append(("tables and forecasts by area", "the data has no 'area' role"))
+    if not roles.deprivation:
+        skipped.append(
+            ("the most-deprived-areas-first strategy", "the data has no 'deprivation' role")
+        )
+    if not roles.think_family:
+        skipped.append(("the 5+ indicators strategy", "the data has no Think Family indicators"))
+    if not roles.lone_parent:
+        skipped.append(("tables by family type", "the roles name no lone_parent column"))
+    if not (roles.profile_date and roles.profile_date in frame.columns):
+        skipped.append(("the latest year", "no profile dates: capacity figures cover every family"))
+    return writes, skipped
+
+
 def population_tables(
     frame: pd.DataFrame,
     roles: ColumnRoles,
@@ -118,7 +152,6 @@ def demand_forecasts(
     if not roles.profile_date:
         return {}
     seg = add_segments(frame, roles)
-    groups = [g for g in expand_groupings(groupings or [], roles) if g not in roles.area]
     return {
         f"demand_forecast_by_{by}.csv": demand_forecast(
             seg,
@@ -129,8 +162,20 @@ def demand_forecasts(
             calibration_se=calibration_se,
             rules=rules,
         )
-        for by in [*roles.area[::-1], *(g for g in groups if g in seg.columns)]
+        for by in demand_groupings(seg, roles, groupings or [], segmented=True)
     }
+
+
+def demand_groupings(
+    frame: pd.DataFrame, roles: ColumnRoles, groupings: list[str], *, segmented: bool = False
+) -> list[str]:
+    """The groupings a demand forecast is made by: each area level, coarsest first, then
+    each family grouping that is not an area; none without profile dates."""
+    if not roles.profile_date:
+        return []
+    seg = frame if segmented else add_segments(frame.head(50), roles)
+    groups = [g for g in expand_groupings(groupings, roles) if g not in roles.area]
+    return [*roles.area[::-1], *(g for g in groups if g in seg.columns)]
 
 
 def planning_curve(

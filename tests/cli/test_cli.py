@@ -162,9 +162,15 @@ def test_score_writes_population_tables_only(tmp_path, capsys):
         str(scored),
     ]
     assert main(args) == 0
-    assert "no family scores" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "no family scores" in printed
     names = {p.name for p in scored.glob("*.csv")}
     assert {"strategies.csv", "population_by_ward_code.csv"} <= names
+    # the plan, before any work: what it writes (exactly what was written) and skips
+    plan = next(line for line in printed.splitlines() if line.startswith("plan: score"))
+    assert set(plan.split("; write ")[1].split(", ")) == names
+    assert "skipped: observed escalations and observed-over-expected ratios" in printed
+    assert "capacity figures cover the " in printed and "profiled in the latest year" in printed
     _assert_published_folder(scored)
     strategies = pd.read_csv(scored / "strategies.csv").set_index("strategy")
     assert strategies.loc["model", "expected_reached"] > strategies.loc["area", "expected_reached"]
