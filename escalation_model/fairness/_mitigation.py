@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
 
-from ._audit import select_at_capacity
+from .._selection import select_at_capacity
 
 __all__ = ["compare_mitigations"]
 

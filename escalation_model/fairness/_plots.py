@@ -11,7 +11,7 @@ from .._limits import DISCLOSURE_MIN_CELL
 
 def _published(n: int) -> str:
     """A group size as it may be published (the one rule, ``publish_count``)."""
-    from ..population import publish_count
+    from .._publish import publish_count
 
     value = publish_count(n)
     return f"<{DISCLOSURE_MIN_CELL}" if value is None else f"{value:,.0f}"

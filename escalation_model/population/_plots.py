@@ -8,6 +8,15 @@ import numpy as np
 import pandas as pd
 
 from ._aggregate import funnel_limits
+from ._disclosure import publish_count
+
+
+def _places(k: Any) -> str:
+    """The places as every table publishes them (rounded; '?' when unknown)."""
+    if k is None:
+        return "?"
+    n = publish_count(float(k))
+    return "fewer than 10" if n is None else f"{n:,.0f}"
 
 
 def plot_funnel(table: pd.DataFrame, *, label: str = "area", ax: Any = None) -> Any:
@@ -73,7 +82,7 @@ def plot_strategies(table: pd.DataFrame, ax: Any = None) -> Any:
         ax.legend(fontsize=8)
     ax.set_yticks(y, table["description"], fontsize=8)
     ax.set(
-        xlabel=f"Escalations reached with {table.attrs.get('capacity', '?')} places",
+        xlabel=f"Escalations reached with {_places(table.attrs.get('capacity'))} places",
         title="Which targeting reaches most need",
     )
     fig.tight_layout()

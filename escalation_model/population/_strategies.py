@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
+from .._selection import capacity_weights
 from ..evaluation._metrics import resolve_capacity
-from ..fairness import select_at_capacity
 from ..schema import ColumnRoles
 from ._aggregate import _observed_from_published, observed_interval
 from ._disclosure import DisclosureRules, apply_disclosure_control, publish_count
@@ -110,19 +110,22 @@ def compare_strategies(
     )
     rows = []
     for name, score in strategy_scores(frame, roles, p, oracle).items():
-        sel = select_at_capacity(score, k, random_state)
-        lo, hi = poisson_binomial_interval(p[sel], confidence)
+        # ties at the boundary share the places equally: the expectation over every
+        # random choice among them, as the metrics table's reach at capacity is
+        w = capacity_weights(score, k)
+        pw = p * w
+        lo, hi = poisson_binomial_interval(pw[w > 0], confidence)
         row: dict[str, object] = {
             "strategy": name,
             "description": STRATEGY_LABELS[name],
-            "families_offered": int(sel.sum()),
-            "expected_reached": float(p[sel].sum()),
+            "families_offered": float(w.sum()),
+            "expected_reached": float(pw.sum()),
             "expected_lower": lo,
             "expected_upper": hi,
-            "expected_share_of_all": float(p[sel].sum() / p.sum()),
+            "expected_share_of_all": float(pw.sum() / p.sum()),
         }
         if y is not None:
-            obs = float(np.nansum(y[sel]))
+            obs = float(np.nansum(y * w))
             olo, ohi = observed_interval(obs, confidence)
             row.update(
                 observed_reached=obs,
@@ -131,11 +134,10 @@ def compare_strategies(
                 observed_share_of_all=obs / np.nansum(y) if np.nansum(y) > 0 else np.nan,
             )
         if deprived is not None:
-            row["_offered_outside"] = float((~deprived[sel]).sum())
-            row["offered_outside_most_deprived"] = float((~deprived[sel]).mean())
-            row["expected_reached_outside_most_deprived"] = float(
-                p[sel & ~deprived].sum() / p[sel].sum()
-            )
+            offered_outside = float((w * ~deprived).sum())
+            row["_offered_outside"] = offered_outside
+            row["offered_outside_most_deprived"] = offered_outside / float(w.sum())
+            row["expected_reached_outside_most_deprived"] = float((pw * ~deprived).sum() / pw.sum())
         rows.append(row)
     table = pd.DataFrame(rows)
     counts = ["families_offered"] + (["observed_reached"] if y is not None else [])
@@ -237,14 +239,14 @@ def scenario_table(
     )
     rows = []
     for name, score in strategy_scores(frame, roles, p, oracle).items():
-        sel = select_at_capacity(score, k, random_state)
-        expected = float(p[sel].sum())
-        lo, hi = poisson_binomial_interval(p[sel], confidence)
+        w = capacity_weights(score, k)
+        expected = float((p * w).sum())
+        lo, hi = poisson_binomial_interval((p * w)[w > 0], confidence)
         la_share = scenario.looked_after_share
         if la_share is None and levels is not None:
-            escalated = np.isin(levels[sel], ["child_in_need", "child_protection", "looked_after"])
+            escalated = w * np.isin(levels, ["child_in_need", "child_protection", "looked_after"])
             la_share = (
-                float((levels[sel] == "looked_after").sum() / escalated.sum())
+                float((w * (levels == "looked_after")).sum() / escalated.sum())
                 if escalated.sum() >= 10
                 else None
             )

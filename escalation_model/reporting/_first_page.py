@@ -15,6 +15,7 @@ from ..study._summary import (
     PopulationSection,
     StudySummary,
 )
+from . import _facts as facts
 from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
 from ._claims import better_than_rule, ranking
 from ._format import MISSING, SEGMENT_LABELS, _float, _num
@@ -146,7 +147,7 @@ def _how_much(card: ModelCard, population: PopulationSection | None, ranks: bool
         )
         return
     if c is not None and c.recommended_places and f.total_families:
-        share = c.recommended_places / f.total_families
+        share = facts.share(c.recommended_places, f.total_families)
         text += (
             " Offered in the model's order, "
             + card.add_fact(
@@ -192,15 +193,16 @@ def _averted(card: ModelCard, reached: float | None, effects: dict[str, float]) 
     if reached is None or "central" not in effects:
         return ""
     c = effects["central"]
+    central = facts.averted(reached, c)
     text = (
         ", and avert about "
-        + card.add_fact("averted_central", reached * c, _num(reached * c, ",.0f"))
+        + card.add_fact("averted_central", central, _num(central, ",.0f"))
         + " if early help prevents "
         + card.add_fact("effect_central", c, _pct(c))
         + " of their escalations (an assumption)"
     )
     if {"low", "high"} <= effects.keys():
-        lo, hi = reached * effects["low"], reached * effects["high"]
+        lo, hi = facts.averted(reached, effects["low"]), facts.averted(reached, effects["high"])
         text += (
             " or "
             + card.add_fact("averted_low", lo, _num(lo, ",.0f"))
@@ -278,12 +280,10 @@ def _for_whom(card: ModelCard, population: PopulationSection | None) -> None:
     groups = population.demand_by_group if population is not None else {}
     parts = []
     for by, f in groups.items():
-        rows = [r for r in f.rows if r.get("per_1000") is not None and r.get("families")]
-        if not rows or not f.total_families or not f.total_expected:
+        found = facts.top_group(f.rows, f.total_families, f.total_expected)
+        if found is None:
             continue
-        top = max(rows, key=lambda r: float(r["per_1000"] or 0))
-        fam_share = float(top["families"] or 0) / f.total_families
-        exp_share = float(top["expected"] or 0) / f.total_expected
+        top, fam_share, exp_share = found
         key = f"group_{by}"
         parts.append(
             f"{_group_phrase(by, top[by])} are "
@@ -364,11 +364,12 @@ def _of_every_100(
         *((k, k) for k in ("five_plus_rule", "area_rule", "oracle")),
     ):
         value = metrics.get(m, {}).get("recall_at_capacity")
-        if value is not None and value.estimate is not None:
-            reach[who] = round(100 * value.estimate, 1)
+        printed = facts.per_100(None if value is None else value.estimate)
+        if printed is not None:
+            reach[who] = printed
     if "model" not in reach:
         return ""
-    share = cap / models.test_families
+    share = facts.share(cap, models.test_families)
     listed = [
         f"{_WHO[who]}, " + card.add_fact(f"reach_{who}", v, f"{v:.1f}") for who, v in reach.items()
     ]
@@ -383,7 +384,7 @@ def _of_every_100(
     )
     d = models.differences_to_reference.get(primary, {}).get("recall_at_capacity")
     if d is not None and "five_plus_rule" in reach:
-        gap = round(reach["model"] - reach["five_plus_rule"], 1)
+        gap = facts.difference_of_printed(reach["model"], reach["five_plus_rule"]) or 0.0
         claim = better_than_rule(d.lower, d.upper)
         text += (
             " The model's reach minus the rule's: "
@@ -453,7 +454,7 @@ def _group_text(characteristic: str, group: Any, labels: dict[str, str]) -> str:
 
 def _outside_by_criterion(fairness: FairnessSection, labels: dict[str, str]) -> str:
     """' Outside tolerance, by criterion: share offered early help: A, B; share reached:
-    C.' (at most four groups named per criterion; every one is in Quantitative analyses)."""
+    C.' (every group outside tolerance named)."""
     by: dict[str, list[str]] = {}
     for r in fairness.outside_tolerance:
         criterion = AUDIT_METRICS.get(str(r["metric"]), str(r["metric"]))
@@ -464,6 +465,5 @@ def _outside_by_criterion(fairness: FairnessSection, labels: dict[str, str]) -> 
         return " Outside tolerance, on any criterion: none."
     parts = []
     for criterion, groups in by.items():
-        more = f" and {len(groups) - 4} more" if len(groups) > 4 else ""
-        parts.append(f"{criterion}: {', '.join(groups[:4])}{more}")
+        parts.append(f"{criterion}: {', '.join(groups)}")
     return " Outside tolerance, by criterion: " + "; ".join(parts) + "."

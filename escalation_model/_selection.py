@@ -1,0 +1,63 @@
+"""Selection at capacity: which families a service with a number of places would take.
+
+One place for the rule, below both the fairness audit and the population tables (which
+both use it): the highest scores first, and at a tied boundary either a seeded random
+choice (:func:`select_at_capacity`, where a set of families is needed) or the places
+shared equally among the tied families (:func:`capacity_weights`, the expectation over
+every random choice, which is what the metrics table's "reached at capacity" reports).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .evaluation._metrics import resolve_capacity
+
+__all__ = ["capacity_weights", "select_at_capacity"]
+
+
+def select_at_capacity(
+    score: np.ndarray, capacity: float | int, random_state: int = 0
+) -> np.ndarray:
+    """The families a service with ``capacity`` places would take: the highest scores, with
+    ties at the boundary broken by a seeded random order (so a rule's ties are fair)."""
+    score = np.asarray(score, dtype=float)
+    n = len(score)
+    k = min(int(round(resolve_capacity(capacity, n))), n)
+    tiebreak = np.random.default_rng(random_state).random(n)
+    selected = np.zeros(n, dtype=bool)
+    if k == 0:
+        return selected
+    if np.isnan(score).any():
+        selected[np.lexsort((tiebreak, -score))[:k]] = True
+        return selected
+    # the same choice as a full sort by (-score, tiebreak), in linear time: everything
+    # above the k-th highest score, then the tied families with the lowest tiebreaks
+    threshold = np.partition(score, n - k)[n - k]
+    selected[score > threshold] = True
+    tied = np.flatnonzero(score == threshold)
+    still = k - int(selected.sum())
+    selected[tied[np.argsort(tiebreak[tied], kind="stable")[:still]]] = True
+    return selected
+
+
+def capacity_weights(score: np.ndarray, capacity: float | int) -> np.ndarray:
+    """Each family's share of a place: 1 above the boundary score, the remaining places
+    shared equally among the families tied at it, 0 below. Sums to the places.
+
+    >>> capacity_weights(np.array([0.9, 0.5, 0.5, 0.1]), 2).tolist()
+    [1.0, 0.5, 0.5, 0.0]
+    """
+    score = np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf)
+    n = len(score)
+    k = min(float(resolve_capacity(capacity, n)), n)
+    k = float(round(k))
+    weights = np.zeros(n)
+    if k <= 0:
+        return weights
+    threshold = np.partition(score, n - int(k))[n - int(k)]
+    above = score > threshold
+    tied = score == threshold
+    weights[above] = 1.0
+    weights[tied] = (k - above.sum()) / tied.sum()
+    return weights
