@@ -9,11 +9,48 @@ every random choice, which is what the metrics table's "reached at capacity" rep
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .evaluation._metrics import resolve_capacity
 
-__all__ = ["capacity_weights", "select_at_capacity"]
+__all__ = ["capacity_problem", "capacity_weights", "select_at_capacity"]
+
+
+def capacity_problem(capacity: float, n_families: int | None = None) -> str | None:
+    """Why ``capacity`` cannot be used, or None: a share must lie strictly between 0 and
+    1; a number of places must be a whole number, at least the disclosure threshold (a
+    figure about fewer families would be published about them) and, where the number of
+    families is known, no more than it; either way the places must reach the threshold.
+
+    >>> capacity_problem(0.05), capacity_problem(400)
+    (None, None)
+    >>> capacity_problem(1.5)
+    'a number of places must be a whole number (1.5 is neither a share below 1 nor one)'
+    >>> capacity_problem(1)
+    'at least 10 places are needed: figures about fewer families would be published'
+    """
+    from ._publish import DisclosureRules
+
+    minimum = DisclosureRules().min_cell
+    if not math.isfinite(capacity) or capacity <= 0:
+        return f"{capacity} is not a positive share or number of places"
+    if capacity >= 1 and capacity != int(capacity):
+        return (
+            f"a number of places must be a whole number ({capacity} is neither a share "
+            "below 1 nor one)"
+        )
+    places = capacity * n_families if capacity < 1 and n_families is not None else capacity
+    if capacity >= 1 or n_families is not None:
+        if places < minimum:
+            return (
+                f"at least {minimum} places are needed: figures about fewer families would "
+                "be published"
+            )
+        if n_families is not None and places > n_families:
+            return f"{places:,.0f} places is more than the {n_families:,} families"
+    return None
 
 
 def select_at_capacity(

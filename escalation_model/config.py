@@ -138,6 +138,16 @@ class EvaluationConfig(_Section):
     confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
     random_state: int = 0
 
+    @field_validator("capacity")
+    @classmethod
+    def _usable_capacity(cls, value: float) -> float:
+        from ._selection import capacity_problem
+
+        problem = capacity_problem(value)
+        if problem is not None:
+            raise ValueError(f"{problem}; write a share such as 0.05 or a number such as 400")
+        return value
+
 
 class FairnessConfig(_Section):
     """The audit: which intersections, which characteristic to test mitigation on.

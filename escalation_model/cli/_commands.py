@@ -199,23 +199,28 @@ def _check_model_columns(model: Any, frame: Any, path: str) -> None:
 
 def score(args: argparse.Namespace) -> int:
     """Score a file (with or without outcomes) and write population tables only."""
+    from .._errors import EscalationModelError
     from .._outputs import staged_output
     from .._publish import write_csv
+    from .._selection import capacity_problem
     from ..config import PopulationConfig
     from ..datasets import read_families
     from ..models import load_model
     from ..schema import validate
     from ..study import population_tables
 
-    if not args.capacity > 0:
-        from .._errors import EscalationModelError
-
+    if problem := capacity_problem(args.capacity):
         raise EscalationModelError(
-            f"--capacity {args.capacity}: must be positive. Fix: a share of families below 1 "
-            "(0.05) or a number of places (400)."
+            f"--capacity {args.capacity}: {problem}; nothing was read or written. Fix: a "
+            "share of families below 1 (0.05) or a whole number of places (400)."
         )
     roles = _roles(args.roles, args.data)
     frame = read_families(args.data, roles)
+    if problem := capacity_problem(args.capacity, len(frame)):
+        raise EscalationModelError(
+            f"--capacity {args.capacity}: {problem}; nothing was written. Fix: a share or a "
+            "number of places between the disclosure threshold and the families scored."
+        )
     if roles.outcome and roles.outcome not in frame.columns:  # next quarter: no outcome yet
         roles = replace(roles, outcome=None, outcome_level=None)
     with _warnings_printed_not_raised():

@@ -70,6 +70,25 @@ def publishable_rows(by_group: pd.DataFrame, min_cell: int = DISCLOSURE_MIN_CELL
         n_, d_ = num.reindex(key).to_numpy(), den.reindex(key).to_numpy()
         # counts rebuilt from rates carry float error: round before comparing
         ok[idx] = (np.round(n_, 6) >= min_cell) & (np.round(d_, 6) >= min_cell)
+    return _with_complements(by_group, ok)
+
+
+#: Metrics that are one minus the other, of the same families: one is published only
+#: where both may be, or the published one gives back the other by subtraction.
+COMPLEMENTS = (("true_positive_rate", "false_negative_rate"),)
+
+
+def _with_complements(by_group: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
+    """``ok`` with each metric of a complementary pair withheld where the other is."""
+    ok = ok.copy()
+    key = by_group["characteristic"].astype(str) + "\x1f" + by_group["group"].astype(str)
+    for a, b in COMPLEMENTS:
+        rows_a = (by_group["metric"] == a).to_numpy()
+        rows_b = (by_group["metric"] == b).to_numpy()
+        ok_a = dict(zip(key[rows_a], ok[rows_a], strict=True))
+        ok_b = dict(zip(key[rows_b], ok[rows_b], strict=True))
+        ok[rows_a] = [ok_a[k] and ok_b.get(k, True) for k in key[rows_a]]
+        ok[rows_b] = [ok_b[k] and ok_a.get(k, True) for k in key[rows_b]]
     return ok
 
 

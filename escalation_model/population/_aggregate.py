@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2, poisson
 
+from .._cellkey import cell_key, perturbation, record_keys
 from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
 from ..schema import ColumnRoles, parse_profile_dates
 from ._disclosure import DisclosureRules, apply_disclosure_control
@@ -20,6 +21,8 @@ __all__ = [
     "add_segments",
     "demand_forecast",
     "LATEST_YEAR_DAYS",
+    "family_keys",
+    "protected_total",
     "latest_profiles",
     "latest_year",
     "monitor",
@@ -37,6 +40,27 @@ def observed_interval(count: float, confidence: float = 0.95) -> tuple[float, fl
     lo = 0.0 if count == 0 else chi2.ppf(a / 2, 2 * count) / 2
     hi = chi2.ppf(1 - a / 2, 2 * count + 2) / 2
     return float(lo), float(hi)
+
+
+def family_keys(frame: pd.DataFrame, roles: ColumnRoles | None = None) -> np.ndarray:
+    """The record key of each family of ``frame``, from its identifier (from its row
+    position where the data has none: then a family's key changes with the file)."""
+    roles = roles or ColumnRoles()
+    if roles.family_id and roles.family_id in frame.columns:
+        return record_keys(frame[roles.family_id])
+    return record_keys(np.arange(len(frame)))
+
+
+def protected_total(value: float, keys: np.ndarray, rules: DisclosureRules | None = None) -> float:
+    """A total of expected escalations as it may be published: moved by the cell key of
+    all its families and rounded, as every expected figure is.
+
+    >>> protected_total(1886.54, np.zeros(3, dtype=int))
+    1885.0
+    """
+    rules = rules or DisclosureRules()
+    moved = value + int(perturbation(cell_key(keys)))
+    return float(rules.round(max(moved, 0.0)))
 
 
 def add_segments(frame: pd.DataFrame, roles: ColumnRoles | None = None) -> pd.DataFrame:
@@ -72,6 +96,7 @@ def aggregate(
     confidence: float = 0.95,
     rules: DisclosureRules | None = None,
     disclosure: bool = True,
+    keys: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Families, expected escalations with a Poisson-binomial interval, and (where outcomes
     are known) observed escalations and the observed/expected ratio, by group.
@@ -90,6 +115,11 @@ def aggregate(
     disclosure : bool, default=True
         Pass the table through :func:`apply_disclosure_control`. Only set it to False for
         analysis that stays in memory.
+    keys : array, optional
+        The families' record keys (:func:`escalation_model._cellkey.record_keys`): each
+        group's counts and expected figures are moved by its cell key's perturbation
+        before rounding, so that two publications one family apart do not give back that
+        family's score or outcome. Without them, figures are rounded only.
 
     Returns
     -------
@@ -97,8 +127,8 @@ def aggregate(
         ``by...``, ``families``, ``expected``, ``expected_lower``, ``expected_upper``, and
         with outcomes ``observed``, ``observed_lower``, ``observed_upper``, ``ratio``.
     """
-    keys = [by] if isinstance(by, str) else list(by)
-    missing = [k for k in keys if k not in frame.columns]
+    groups = [by] if isinstance(by, str) else list(by)
+    missing = [k for k in groups if k not in frame.columns]
     if missing:
         raise ValueError(
             f"cannot aggregate by {missing}: not in the data. Fix: use a column of the data "
@@ -107,14 +137,16 @@ def aggregate(
     p = np.asarray(proba, dtype=float)
     if len(p) != len(frame):
         raise ValueError("proba must have one value per family")
-    grouped = frame[keys].reset_index(drop=True).groupby(keys, observed=True, sort=True)
+    grouped = frame[groups].reset_index(drop=True).groupby(groups, observed=True, sort=True)
     rows: list[dict[str, Any]] = []
     y = frame[outcome].to_numpy(dtype=float) if outcome else None
+    moved = []
     for key, idx in grouped.indices.items():
         key_t = key if isinstance(key, tuple) else (key,)
+        moved.append(0 if keys is None else int(perturbation(cell_key(keys, idx))))
         pg = p[idx]
         lo, hi = poisson_binomial_interval(pg, confidence)
-        row: dict[str, Any] = dict(zip(keys, key_t, strict=True))
+        row: dict[str, Any] = dict(zip(groups, key_t, strict=True))
         row.update(
             families=len(idx), expected=float(pg.sum()), expected_lower=lo, expected_upper=hi
         )
@@ -133,16 +165,16 @@ def aggregate(
     if not disclosure:
         return table
     counts = ["families"] + (["observed"] if y is not None else [])
-    derived = ["expected", "expected_lower", "expected_upper"]
-    if y is not None:
-        derived += ["observed_lower", "observed_upper", "ratio"]
+    derived = ["observed_lower", "observed_upper", "ratio"] if y is not None else []
     out = apply_disclosure_control(
         table,
         count_columns=counts,
         size_column="families",
         derived_columns=derived,
-        group_columns=keys,
+        group_columns=groups,
         rules=rules,
+        expected_columns=["expected", "expected_lower", "expected_upper"],
+        perturb=np.array(moved),
     )
     if "within_interval" in out.columns:
         out = out.drop(columns="within_interval")
@@ -237,7 +269,10 @@ def demand_forecast(
     dates = parse_profile_dates(frame, roles)
     recent = latest_profiles(frame, roles, window_days)
     sub = frame.loc[recent]
-    table = aggregate(sub, np.asarray(proba)[recent], by, confidence=confidence, rules=rules)
+    keys = family_keys(sub, roles)
+    table = aggregate(
+        sub, np.asarray(proba)[recent], by, confidence=confidence, rules=rules, keys=keys
+    )
     lo, hi = count_limits(np.asarray(proba, dtype=float)[recent], confidence, calibration_se)
     with np.errstate(invalid="ignore", divide="ignore"):
         # rates from the published (rounded) family counts, so they give nothing back
@@ -245,9 +280,10 @@ def demand_forecast(
     for col in ("expected", "expected_lower", "expected_upper"):
         table[col.replace("expected", "per_1000")] = table[col].to_numpy(dtype=float) * per
     table.attrs["total_families"] = int(recent.sum())
-    table.attrs["total_expected"] = float(np.asarray(proba, dtype=float)[recent].sum())
-    table.attrs["total_lower"] = lo
-    table.attrs["total_upper"] = hi
+    total = float(np.asarray(proba, dtype=float)[recent].sum())
+    table.attrs["total_expected"] = protected_total(total, keys, rules)
+    table.attrs["total_lower"] = protected_total(lo, keys, rules)
+    table.attrs["total_upper"] = protected_total(hi, keys, rules)
     table.attrs["calibration_se"] = float(calibration_se)
     table.attrs["profiles_from"] = str(dates[recent].min().date())
     table.attrs["profiles_to"] = str(dates[recent].max().date())
@@ -297,19 +333,24 @@ def monitor(
         disclosure=False,
     ).drop(columns=["within_interval", "observed_lower", "observed_upper"])
     p = np.asarray(proba, dtype=float)
+    keys = family_keys(frame, roles)
     limits = [count_limits(p[periods == k], confidence, calibration_se) for k in table.period]
-    e = table["expected"].to_numpy(dtype=float)
-    table["limit_lower"] = [lo for lo, _ in limits] / e
-    table["limit_upper"] = [hi for _, hi in limits] / e
+    moved = [int(perturbation(cell_key(keys, periods == k))) for k in table.period]
     out = apply_disclosure_control(
         table,
         count_columns=["families", "observed"],
         size_column="families",
-        derived_columns=["expected", "expected_lower", "expected_upper", "ratio"],
+        derived_columns=["ratio"],
         rules=rules,
+        expected_columns=["expected", "expected_lower", "expected_upper"],
+        perturb=np.array(moved),
     )
-    # the flag is decided on the published (rounded) count: one decided on the unrounded
-    # count, beside its limits, could give it back
+    # limits, ratio and flag from the published (protected) counts: from the exact ones,
+    # ratio x expected would give back a sum of scores, and the flag an unrounded count
+    e = out["expected"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["limit_lower"] = np.array([lo for lo, _ in limits]) / e
+        out["limit_upper"] = np.array([hi for _, hi in limits]) / e
     published = out["observed"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(np.isnan(published), np.nan, published / e)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .._cellkey import KEY_RANGE, perturbation
 from ..evaluation._metrics import resolve_capacity
 from ._disclosure import DisclosureRules, publish_count
 from ._poisson_binomial import count_limits
@@ -45,6 +46,7 @@ def capacity_curve(
     calibration_se: float = 0.0,
     rules: DisclosureRules | None = None,
     points: int = 24,
+    keys: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Expected escalations reached, and averted under each assumed effect, for a range of
     early-help places offered in the model's order (highest probability first).
@@ -54,6 +56,10 @@ def capacity_curve(
     ``expected_reached`` with the range of the count if the model is right, widened for its
     own calibration uncertainty (``calibration_se``), the share of all expected
     escalations, and ``averted_<assumption>`` = reached x assumed relative reduction.
+    Every expected figure is protected as a count is: moved by the cell key of the
+    families it sums (``keys``: their record keys, aligned with ``proba``) and rounded;
+    shares and averted figures are made of the protected ones, and no point of the curve
+    is under the disclosure threshold of families.
     ``attrs``: ``recommended_places`` (:func:`diminishing_returns`, rounded), what it
     reaches, ``assumed_places`` (the configuration's capacity: an assumption, not a
     finding) and what that reaches. The curve runs to twice the recommended capacity (at
@@ -61,25 +67,33 @@ def capacity_curve(
 
     >>> p = np.r_[np.full(2_000, 0.3), np.full(18_000, 0.01)]
     >>> t = capacity_curve(p, capacity=0.05, risk_reduction={"central": 0.2})
-    >>> t.attrs["recommended_places"], round(t.attrs["recommended_reached"])
-    (2000, 600)
-    >>> t.attrs["assumed_places"], round(t.attrs["assumed_reached"])
-    (1000, 300)
+    >>> t.attrs["recommended_places"], t.attrs["recommended_reached"]
+    (2000, 600.0)
+    >>> t.attrs["assumed_places"], t.attrs["assumed_reached"]
+    (1000, 300.0)
     """
     rules = rules or DisclosureRules()
-    p = np.sort(np.asarray(proba, dtype=float))[::-1]
-    cum = np.r_[0.0, np.cumsum(p)]
+    order = np.argsort(-np.asarray(proba, dtype=float), kind="stable")
+    p = np.asarray(proba, dtype=float)[order]
+    exact = np.r_[0.0, np.cumsum(p)]
+    moved = np.zeros(p.size + 1, dtype=np.int64)
+    if keys is not None:
+        moved[1:] = perturbation(np.cumsum(np.asarray(keys)[order]) % KEY_RANGE)
+    # every sum of the top k families published as a count is: moved, rounded
+    cum = rules.round(np.maximum(exact + moved, 0.0))
     recommended = int(rules.round(diminishing_returns(p)))
     assumed = int(rules.round(resolve_capacity(capacity, p.size)))
     top = min(p.size, max(2 * recommended, 2 * assumed))
     grid = np.unique(
         np.r_[[int(rules.round(v)) for v in np.linspace(0, top, points + 1)], recommended, assumed]
     )
-    grid = grid[grid <= p.size]
+    grid = grid[(grid <= p.size) & ((grid == 0) | (grid >= rules.min_cell))]
     families = publish_count(p.size, rules) or np.nan
     rows = []
     for k in grid:
         lo, hi = count_limits(p[:k], confidence, calibration_se) if k else (0, 0)
+        shift = 0 if keys is None else int(moved[k])
+        lo, hi = (rules.round(max(v + shift, 0.0)) for v in (lo, hi))
         row: dict[str, float] = {
             "places": float(k),
             "share_of_families": k / families,

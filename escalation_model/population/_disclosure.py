@@ -61,6 +61,8 @@ def apply_disclosure_control(
     derived_columns: Sequence[str] = (),
     group_columns: Sequence[str] = (),
     rules: DisclosureRules | None = None,
+    expected_columns: Sequence[str] = (),
+    perturb: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Suppress small cells, protect them from recovery, and round counts.
 
@@ -71,7 +73,11 @@ def apply_disclosure_control(
     3. Secondary suppression: within the table (and within each level of every other
        group column, for multi-way tables), where exactly one cell of a count column is
        suppressed, the next smallest is suppressed too, so the total does not give it away.
-    4. Remaining counts are rounded to the nearest ``rules.round_to``.
+    4. Remaining counts are rounded to the nearest ``rules.round_to``, after adding the
+       row's cell-key ``perturb`` (:mod:`escalation_model._cellkey`; a zero stays zero).
+    5. ``expected_columns`` (sums of the model's probabilities: a family's score would
+       show as the difference of two publications) are protected as counts are: moved by
+       the row's perturbation and rounded, and suppressed with the row.
 
     The result carries ``attrs["count_columns"]`` and ``attrs["disclosure_control"]`` so
     that :func:`assert_publishable` can check it.
@@ -98,12 +104,17 @@ def apply_disclosure_control(
             for idx in out.groupby(others, sort=False, observed=True).indices.values():
                 blocks.append(np.asarray(idx))
     row_hidden = small_row.copy()
+    moved = np.zeros(n) if perturb is None else np.asarray(perturb, dtype=float)
     for col in count_columns:
         raw = out[col].to_numpy(dtype=float)
         sup = small_row | ((raw > 0) & (raw < rules.min_cell))
         sup = _secondary(np.nan_to_num(raw), sup, blocks)
         row_hidden |= sup & (raw < rules.min_cell)
-        out[col] = np.where(sup, np.nan, rules.round(raw))
+        noisy = np.where(raw > 0, np.maximum(raw + moved, 0.0), raw)
+        out[col] = np.where(sup, np.nan, rules.round(noisy))
+    for col in expected_columns:
+        raw = out[col].to_numpy(dtype=float)
+        out[col] = np.where(row_hidden, np.nan, rules.round(np.maximum(raw + moved, 0.0)))
     for col in derived_columns:
         out[col] = np.where(row_hidden, np.nan, out[col].to_numpy(dtype=float))
     out.attrs["count_columns"] = list(count_columns)

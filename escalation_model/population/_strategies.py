@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._cellkey import cell_key, perturbation
 from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
 from .._selection import capacity_weights
 from ..evaluation._metrics import resolve_capacity
 from ..schema import ColumnRoles
-from ._aggregate import _observed_from_published, observed_interval
+from ._aggregate import _observed_from_published, family_keys, observed_interval, protected_total
 from ._disclosure import DisclosureRules, apply_disclosure_control, publish_count
 from ._poisson_binomial import poisson_binomial_interval
 from ._profile import count_indicators
@@ -108,11 +109,13 @@ def compare_strategies(
         if roles.deprivation and roles.deprivation in frame.columns
         else None
     )
-    rows = []
+    rows, moved = [], []
+    keys = family_keys(frame, roles)
     for name, score in strategy_scores(frame, roles, p, oracle).items():
         # ties at the boundary share the places equally: the expectation over every
         # random choice among them, as the metrics table's reach at capacity is
         w = capacity_weights(score, k)
+        moved.append(int(perturbation(cell_key(keys, w > 0))))
         pw = p * w
         lo, hi = poisson_binomial_interval(pw[w > 0], confidence)
         row: dict[str, object] = {
@@ -142,8 +145,19 @@ def compare_strategies(
     table = pd.DataFrame(rows)
     counts = ["families_offered"] + (["observed_reached"] if y is not None else [])
     out = apply_disclosure_control(
-        table, count_columns=counts, size_column="families_offered", rules=rules
+        table,
+        count_columns=counts,
+        size_column="families_offered",
+        rules=rules,
+        expected_columns=["expected_reached", "expected_lower", "expected_upper"],
+        perturb=np.array(moved),
     )
+    total_expected = protected_total(float(p.sum()), keys, rules)
+    out["expected_share_of_all"] = out["expected_reached"] / total_expected
+    if "expected_reached_outside_most_deprived" in out.columns:  # a share of sums: 2 decimals
+        out["expected_reached_outside_most_deprived"] = out[
+            "expected_reached_outside_most_deprived"
+        ].round(2)
     if y is not None:
         _observed_from_published(out, confidence, count="observed_reached", ratio=None)
         # shares from published counts: share x total gives back only rounded counts
@@ -238,18 +252,25 @@ def scenario_table(
         else None
     )
     rows = []
+    keys = family_keys(frame, roles)
+    rules_ = rules or DisclosureRules()
     for name, score in strategy_scores(frame, roles, p, oracle).items():
         w = capacity_weights(score, k)
-        expected = float((p * w).sum())
-        lo, hi = poisson_binomial_interval((p * w)[w > 0], confidence)
+        shift = int(perturbation(cell_key(keys, w > 0)))
+        exact_lo, exact_hi = poisson_binomial_interval((p * w)[w > 0], confidence)
+        # the expected count and its range protected as counts are, before anything
+        # is derived from them
+        expected, lo, hi = (
+            float(rules_.round(max(v + shift, 0.0)))
+            for v in (float((p * w).sum()), exact_lo, exact_hi)
+        )
         la_share = scenario.looked_after_share
         if la_share is None and levels is not None:
+            # a share of published counts, each at least the threshold, to 2 decimals
             escalated = w * np.isin(levels, ["child_in_need", "child_protection", "looked_after"])
-            la_share = (
-                float((w * (levels == "looked_after")).sum() / escalated.sum())
-                if escalated.sum() >= 10
-                else None
-            )
+            la = publish_count(float((w * (levels == "looked_after")).sum()), rules)
+            esc = publish_count(float(escalated.sum()), rules)
+            la_share = round(la / esc, 2) if la and esc else None
         for label, rrr in scenario.risk_reduction.items():
             row: dict[str, object] = {
                 "strategy": name,

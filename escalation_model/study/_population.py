@@ -17,6 +17,7 @@ from ..population import (
     capacity_curve,
     compare_strategies,
     demand_forecast,
+    family_keys,
     latest_profiles,
     scenario_table,
 )
@@ -79,11 +80,12 @@ def population_tables(
     All pass disclosure control."""
     outcome = roles.outcome if roles.outcome and roles.outcome in frame.columns else None
     seg = add_segments(frame, roles)
+    keys = family_keys(frame, roles)
     tables: dict[str, pd.DataFrame] = {}
     for by in expand_groupings(groupings, roles):
         if by in seg.columns:
             tables[f"population_by_{by}.csv"] = aggregate(
-                seg, proba, by, outcome=outcome, confidence=confidence, rules=rules
+                seg, proba, by, outcome=outcome, confidence=confidence, rules=rules, keys=keys
             )
     tables["strategies.csv"] = compare_strategies(
         frame,
@@ -209,6 +211,7 @@ def planning_curve(
         confidence=confidence,
         calibration_se=calibration_se,
         rules=rules,
+        keys=family_keys(frame, roles)[recent],
     )
     table.attrs["families"] = families
     table.attrs["n_families"] = int(recent.sum())
