@@ -14,8 +14,8 @@ import argparse
 import json
 
 import numpy as np
-
 from _results import write_results
+
 from escalation_model.datasets import make_synthetic_population
 from escalation_model.population import add_segments, aggregate, family_keys
 from escalation_model.study._population import expand_groupings
