@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._escape import FORMULA_PREFIXES, csv_cell
 from ._limits import DISCLOSURE_MIN_CELL, DISCLOSURE_ROUND_TO
 
 __all__ = [
@@ -125,20 +126,16 @@ def publish_share(
     return float(out) if out.ndim == 0 else out
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
 def neutralise(value: Any) -> Any:
-    """A text value made safe for a spreadsheet; other values unchanged.
+    """A text value made safe for a spreadsheet (:func:`escalation_model._escape.csv_cell`:
+    one line, no formula); other values unchanged.
 
     >>> neutralise("=HYPERLINK(\\"http://x\\")")
     '\\'=HYPERLINK("http://x")'
-    >>> neutralise("LA01"), neutralise(-3)
-    ('LA01', -3)
+    >>> neutralise("LA01"), neutralise(-3), neutralise("\\r=cmd")
+    ('LA01', -3, "' =cmd")
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    return csv_cell(value)
 
 
 #: Columns of the published tables that are counts of families (rounded, small ones

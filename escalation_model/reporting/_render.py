@@ -34,6 +34,8 @@ def _env(*, markdown: bool = False) -> Any:
 
 _MD_ESCAPES = str.maketrans(
     {
+        "\\": "\\\\",  # first of all: '\\[x\\](url)' must not become a link
+        **{chr(c): " " for c in (*range(0x20), 0x7F, 0x2028, 0x2029, *range(0x202A, 0x202F))},
         "&": "&amp;",
         "<": "&lt;",
         ">": "&gt;",
@@ -53,6 +55,8 @@ def _md_escape(value: Any) -> Any:
 
     >>> print(_md_escape("<script>alert(1)</script> | [x](javascript:y)"))
     &lt;script&gt;alert(1)&lt;/script&gt; \\| \\[x\\](javascript:y)
+    >>> print(_md_escape("\\\\[x\\\\](http://e)"))
+    \\\\\\[x\\\\\\](http://e)
     """
     if value is None:
         return ""

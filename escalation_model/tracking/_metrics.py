@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .._escape import mlflow_text
+
 __all__ = ["run_description", "run_metrics"]
 
 
@@ -80,7 +82,8 @@ def run_description(result: Any) -> str:
     primary = summary.primary_model
     auc = (summary.models.metrics.get(primary, {}) if summary.models else {}).get("roc_auc")
     split = summary.models.split if summary.models else None
-    line = f"**{primary}** on {result.data_source} (fingerprint `{result.data_fingerprint[:12]}`)."
+    source = mlflow_text(result.data_source)
+    line = f"**{primary}** on {source} (fingerprint `{result.data_fingerprint[:12]}`)."
     if auc is not None and split is not None and split.n_test is not None:
         line += (
             f" ROC AUC {auc.estimate:.3f} ({auc.lower:.3f} to {auc.upper:.3f}) on "

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .. import __version__
 from .._errors import ModelFileError, TrackingError, raise_if_interrupted
+from .._escape import mlflow_text
 from .._provenance import code_version
 from ._metrics import run_description, run_metrics
 from ._registry import (
@@ -183,7 +184,7 @@ def _log_summary(mlflow: Any, result: Any, out: Path) -> None:
     for name, hp in (models.hyperparameters if models is not None else {}).items():
         _flatten(f"model.{name}", hp, params)
     params["data.fingerprint_sha256"] = result.data_fingerprint
-    params["data.source"] = result.data_source
+    params["data.source"] = mlflow_text(result.data_source, 250)
     params["data.synthetic"] = result.is_synthetic
     mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
     mlflow.set_tags(
@@ -235,7 +236,7 @@ def _log_dataset(mlflow: Any, result: Any) -> None:
     from mlflow.data.code_dataset_source import CodeDatasetSource
     from mlflow.data.meta_dataset import MetaDataset
 
-    source = CodeDatasetSource(tags={"data.source": result.data_source[:250]})
+    source = CodeDatasetSource(tags={"data.source": mlflow_text(result.data_source, 250)})
     dataset = MetaDataset(source, name="families", digest=result.data_fingerprint[:32])  # type: ignore[abstract]
     mlflow.log_input(dataset, context="training and test")
 

@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .._escape import mlflow_text
+
 __all__ = [
     "ALIAS_POLICY",
     "AliasDecision",
@@ -152,7 +154,7 @@ def describe_version(result: Any, facts: RegistryFacts, run_id: str) -> str:
         f"{facts.test_families:,.0f} test families"
     )
     return (
-        f"{result.config.models.primary} trained on {result.data_source}; {auc}. "
+        f"{result.config.models.primary} trained on {mlflow_text(result.data_source)}; {auc}. "
         f"Data fingerprint (SHA-256) {result.data_fingerprint}. Model card: "
         f"runs:/{run_id}/model_card.html. For population-level commissioning only."
     )
