@@ -146,25 +146,32 @@ def run(args: argparse.Namespace) -> int:
     for line in plan.describe():
         say(line)
     info: dict[str, Any] = {}
-    with staged_output(config.output) as staging:
-        context: Any = nullcontext()
-        if not args.no_tracking:
-            from ..tracking import tracked_run
+    context: Any = nullcontext()
+    if not args.no_tracking:
+        from ..tracking import tracked_run
 
-            context = tracked_run(
-                tracking_uri=args.tracking_uri,
-                experiment=args.experiment,
-                run_name=f"{config.models.primary} on {data.source}"[:200],
-            )
-        with context:
+        context = tracked_run(
+            tracking_uri=args.tracking_uri,
+            experiment=args.experiment,
+            run_name=f"{config.models.primary} on {data.source}"[:200],
+        )
+    # the run's record follows the outputs: it ends FINISHED, and the model is registered
+    # and its alias moved, only once the output folder is in place
+    with context:
+        with staged_output(config.output) as staging:
             result = run_study(config, data, plan=plan, progress=lambda m: say(f"- {m}"))
             say("- writing outputs")
             written = result.write(staging, card_fields=args.card_fields)
             if not args.no_tracking:
-                from ..tracking import log_study
+                from ..tracking import log_outputs
 
-                say("- logging the run to MLflow and registering the model")
-                info = log_study(result, staging)
+                say("- logging the run to MLflow")
+                log_outputs(result, staging)
+        if not args.no_tracking:
+            from ..tracking import register_model
+
+            say("- registering the model")
+            info = register_model(result)
     out = config.output
     say(f"done in {time.perf_counter() - started:.1f} s; wrote {len(written)} files to {out}:")
     for path in written:

@@ -7,7 +7,9 @@ from ._mlflow import (
     code_version,
     input_example,
     load_registered_model,
+    log_outputs,
     log_study,
+    register_model,
     tracked_run,
 )
 
@@ -18,6 +20,8 @@ __all__ = [
     "code_version",
     "input_example",
     "load_registered_model",
+    "log_outputs",
     "log_study",
+    "register_model",
     "tracked_run",
 ]

@@ -40,7 +40,9 @@ __all__ = [
     "code_version",
     "input_example",
     "load_registered_model",
+    "log_outputs",
     "log_study",
+    "register_model",
     "open_store",
     "tracked_run",
 ]
@@ -166,10 +168,26 @@ def log_study(
 
     Returns the run id, the registered model name, version and alias.
     """
+    log_outputs(result, output_dir)
+    return register_model(result, model_name=model_name, alias=alias)
+
+
+def log_outputs(result: Any, output_dir: str | Path) -> None:
+    """Log a study's summary, parameters and the files of ``output_dir``'s manifest to the
+    active run (the first half of :func:`log_study`; nothing is registered)."""
+    mlflow = _mlflow()
+    with store_guard(mlflow.get_tracking_uri(), "logging the run"):
+        _log_summary(mlflow, result, Path(output_dir))
+
+
+def register_model(
+    result: Any, *, model_name: str = DEFAULT_MODEL_NAME, alias: str = DEFAULT_ALIAS
+) -> dict[str, Any]:
+    """Register the primary model from the active run and move ``alias`` where the
+    policy allows (the second half of :func:`log_study`). ``run`` calls it only once its
+    output folder is in place, so a run whose outputs failed registers nothing."""
     mlflow = _mlflow()
     uri = mlflow.get_tracking_uri()
-    with store_guard(uri, "logging the run"):
-        _log_summary(mlflow, result, Path(output_dir))
     with store_lock(uri), store_guard(uri, "registering the model"):
         return _register(mlflow, result, model_name=model_name, alias=alias)
 

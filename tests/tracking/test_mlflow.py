@@ -321,3 +321,40 @@ def test_a_logistic_primary_model_runs_end_to_end(tmp_path, store, capsys):
     assert "The logistic regression model is the one audited" in card
     model = load_registered_model("models:/escalation_model@candidate", tracking_uri=store)
     assert isinstance(model, LogisticRiskClassifier)
+
+
+def test_a_failed_final_swap_leaves_the_run_failed_and_the_registry_untouched(
+    tmp_path, store, capsys, monkeypatch
+):
+    """The output folder cannot be put in place (a read-only target): the command fails,
+    the MLflow run is FAILED, no model version is registered and the alias stays where
+    it was."""
+    import mlflow
+
+    import escalation_model._outputs as outputs
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 20\n"
+        "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 300\n"
+        "interaction_sample = 0\n"
+    )
+    args = ["run", "--config", str(cfg), "--tracking-uri", store, "--quiet"]
+    assert main([*args, "--output", "out"]) == 0
+    client = mlflow.MlflowClient(tracking_uri=store)
+    before = client.get_model_version_by_alias("escalation_model", "candidate").version
+
+    def read_only(staging, out):
+        raise PermissionError(13, "Read-only file system", str(out))
+
+    monkeypatch.setattr(outputs, "_swap_in", read_only)
+    assert main([*args, "--output", "out2"]) == 2
+    runs = client.search_runs(
+        client.get_experiment_by_name("escalation_model").experiment_id,
+        order_by=["attributes.start_time DESC"],
+    )
+    assert runs[0].info.status == "FAILED"
+    versions = client.search_model_versions("name='escalation_model'")
+    assert len(versions) == 1  # nothing registered by the failed run
+    assert client.get_model_version_by_alias("escalation_model", "candidate").version == before
+    assert not (tmp_path / "out2").exists()
