@@ -86,8 +86,26 @@ def _foreign_files(out: Path) -> list[str]:
     return sorted(f for f in found if f not in ours)
 
 
-def check_output_dir(path: str | Path) -> Path:
-    """Refuse, before any work, a folder this tool may not replace; nothing is created."""
+def _edited_files(out: Path) -> list[str]:
+    """Files a previous run wrote whose bytes no longer match its manifest (a user's
+    edit), or that are gone."""
+    path = out / MANIFEST
+    if not path.is_file():
+        return []
+    try:
+        entries = json.loads(path.read_text("utf-8"))["files"]
+        listed = [(str(e["path"]), str(e["sha256"])) for e in entries]
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [
+        rel for rel, sha in listed if not (out / rel).is_file() or file_sha256(out / rel) != sha
+    ]
+
+
+def check_output_dir(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Refuse, before any work, a folder this tool may not replace: one holding files it
+    did not write, or files a previous run wrote that have been changed since (unless
+    ``overwrite``); nothing is created."""
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise OutputFolderError(f"{out} is a file, not a folder. Fix: choose another --output.")
@@ -98,6 +116,14 @@ def check_output_dir(path: str | Path) -> Path:
                 f"{out} holds {len(foreign)} file(s) that escalation-model did not write (for "
                 f"example {foreign[0]!r}); nothing was changed. Fix: choose an empty or new "
                 "folder with --output, or move those files away."
+            )
+        edited = [] if overwrite else _edited_files(out)
+        if edited:
+            raise OutputFolderError(
+                f"{out / edited[0]} was changed after the run that wrote it (its bytes no "
+                f"longer match {MANIFEST}; {len(edited)} file(s) in all); nothing was changed. "
+                "Fix: move your edited copy elsewhere, choose another --output, or pass "
+                "--overwrite to replace it."
             )
     return out
 
@@ -112,26 +138,27 @@ def _clear_stale_partials(out: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def _swap_in(staging: Path, out: Path) -> None:
+def _swap_in(staging: Path, out: Path, overwrite: bool = False) -> None:
     """Give ``staging`` the final name, replacing the previous folder as a whole."""
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     if out.exists():
-        check_output_dir(out)  # a user may have added files while the run went on
+        check_output_dir(out, overwrite=overwrite)  # a user may have edited files meanwhile
         out.rename(old)
     staging.rename(out)
     shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager
-def staged_output(path: str | Path) -> Iterator[Path]:
+def staged_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a fresh hidden folder to write into; on success it replaces ``path`` whole.
 
     The folder is checked first and the staging folder's creation is the write probe, so
     an unusable output folder is reported before any work. If the body raises, the staging
     folder is removed and ``path`` is left as it was. The body must write the manifest
-    (:func:`write_manifest`) last.
+    (:func:`write_manifest`) last. ``overwrite`` replaces files a user changed since the
+    previous run wrote them (refused otherwise).
     """
-    out = check_output_dir(path)
+    out = check_output_dir(path, overwrite=overwrite)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         _clear_stale_partials(out)
@@ -149,7 +176,7 @@ def staged_output(path: str | Path) -> Iterator[Path]:
         raise_if_interrupted()
         if not (staging / MANIFEST).is_file():
             write_manifest(staging, [p for p in staging.rglob("*") if p.is_file()])
-        _swap_in(staging, out)
+        _swap_in(staging, out, overwrite)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -132,10 +132,13 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(msg, flush=True)
 
+    from .._outputs import check_output_dir
+
     started = time.perf_counter()
     config = load_config(args.config)
     if args.output:
         config = config.replace(output=args.output)
+    check_output_dir(config.output, overwrite=args.overwrite)  # before any data is read
     if args.card_fields:
         read_card_fields(args.card_fields)
     say(f"- loading data ({config.data.source})")
@@ -158,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     # the run's record follows the outputs: it ends FINISHED, and the model is registered
     # and its alias moved, only once the output folder is in place
     with context:
-        with staged_output(config.output) as staging:
+        with staged_output(config.output, overwrite=args.overwrite) as staging:
             result = run_study(config, data, plan=plan, progress=lambda m: say(f"- {m}"))
             say("- writing outputs")
             written = result.write(staging, card_fields=args.card_fields)

@@ -55,6 +55,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--experiment", default="escalation_model", help="MLflow experiment")
     run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
     run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace files of the output folder that were changed since a run wrote them",
+    )
+    run.add_argument(
         "--card-fields",
         help="TOML file whose [card] table fills the model "
         "card's owner, contact and impact assessment",

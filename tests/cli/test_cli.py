@@ -281,3 +281,23 @@ def test_a_closed_pipe_does_not_break_a_command(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     assert b"Broken pipe" not in err and template.read_text().startswith("[roles]")
+
+
+def test_a_user_s_edit_to_a_written_file_stops_the_next_run_before_any_work(tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 20\n"
+        "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 300\n"
+        "interaction_sample = 0\n"
+    )
+    out = tmp_path / "out"
+    args = ["run", "--config", str(cfg), "--output", str(out), "--quiet", "--no-tracking"]
+    assert main(args) == 0
+    card = out / "model_card.md"
+    card.write_text(card.read_text() + "\nReviewed by the equality officer, 3 December.\n")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "model_card.md was changed after the run that wrote it" in err
+    assert "--overwrite" in err and "Reviewed by the equality officer" in card.read_text()
+    assert main([*args, "--overwrite"]) == 0
+    assert "Reviewed by the equality officer" not in card.read_text()

@@ -344,7 +344,7 @@ def test_a_failed_final_swap_leaves_the_run_failed_and_the_registry_untouched(
     client = mlflow.MlflowClient(tracking_uri=store)
     before = client.get_model_version_by_alias("escalation_model", "candidate").version
 
-    def read_only(staging, out):
+    def read_only(staging, out, *_):
         raise PermissionError(13, "Read-only file system", str(out))
 
     monkeypatch.setattr(outputs, "_swap_in", read_only)
