@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._errors import EscalationModelError
+from .._files import not_text_table
 from ..schema import ColumnRoles
 
 __all__ = ["DataFileError", "fingerprint", "read_families", "write_families"]
@@ -29,7 +30,7 @@ def _header(path: Path, encoding: str) -> tuple[list[str], str]:
 
     try:
         with open(path, encoding=encoding, newline="") as fh:
-            first = fh.readline()
+            first, second = fh.readline(), fh.readline()
     except UnicodeDecodeError:
         raise _encoding_error(path, encoding) from None
     if not first.strip():
@@ -38,6 +39,11 @@ def _header(path: Path, encoding: str) -> tuple[list[str], str]:
             "a header row naming the columns."
         )
     sep = max(_SEPARATORS, key=lambda s: (first.count(s), s == ","))
+    if first.count(sep) == 0 and max(second.count(s) for s in _SEPARATORS) > 0:
+        raise DataFileError(
+            f"{path}: line 1 has no separator but line 2 has some: line 1 looks like a title "
+            "above the header, not the header. Fix: delete the lines above the header row."
+        )
     return next(csv.reader([first], delimiter=sep)), sep
 
 
@@ -81,6 +87,11 @@ def read_families(
     if suffix not in (".csv", ".txt", ".tsv"):
         raise DataFileError(
             f"{path}: unsupported file type '{suffix}'. Fix: save it as .csv (UTF-8) or .parquet."
+        )
+    if kind := not_text_table(path):
+        raise DataFileError(
+            f"{path} is {kind}, not a CSV file; nothing was read. Fix: export the extract as "
+            "a plain CSV (UTF-8), or as .parquet."
         )
     names, sep = _header(path, encoding)
     repeated = sorted({n for n in names if names.count(n) > 1})

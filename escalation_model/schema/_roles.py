@@ -28,6 +28,29 @@ class RoleError(EscalationModelError):
     """A role mapping that cannot be used (unknown role, wrong type)."""
 
 
+def _check_date_format(fmt: str) -> None:
+    """Refuse a date format that cannot read back the dates it writes ('%Q-%d').
+
+    >>> _check_date_format("%d/%m/%Y")
+    >>> _check_date_format("%Q-%d")
+    Traceback (most recent call last):
+    ...
+    escalation_model.schema._roles.RoleError: date_format = '%Q-%d' cannot read dates ('Q' is a bad directive in format '%Q-%d'). Fix: write it as a strftime format such as "%d/%m/%Y".
+    """
+    from datetime import datetime
+
+    sample = datetime(2015, 12, 31)
+    try:
+        back = datetime.strptime(sample.strftime(fmt), fmt)
+        if back.date() != sample.date():
+            raise ValueError("it does not hold the day, month and year")
+    except ValueError as exc:
+        raise RoleError(
+            f"date_format = {fmt!r} cannot read dates ({exc}). Fix: write it as a strftime "
+            'format such as "%d/%m/%Y".'
+        ) from None
+
+
 @dataclass(frozen=True)
 class ColumnRoles:
     """Map an analyst's column names onto the roles of the data contract.
@@ -136,6 +159,8 @@ class ColumnRoles:
                     f"role '{name}': expected one column name (a string) or nothing, got "
                     f"{value!r}. Fix: give a single column name."
                 )
+        if self.date_format:
+            _check_date_format(self.date_format)
 
     # ------------------------------------------------------------------ constructors
     @classmethod

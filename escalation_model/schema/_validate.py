@@ -187,6 +187,17 @@ def check_roles_map_to_columns(frame: pd.DataFrame, roles: ColumnRoles) -> list[
                     role,
                 )
             )
+    if not roles.indicators():
+        problems.append(
+            Problem(
+                "think_family, secondary",
+                "the roles name no Think Family or secondary indicator, and the study is of "
+                "them (the 5+ rule, the profile table and the model all start from them)",
+                "map at least one indicator column to think_family or secondary in the "
+                "[roles] table",
+                "think_family",
+            )
+        )
     return problems
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .._limits import MIN_SPLIT_ESCALATIONS, MIN_SPLIT_FAMILIES, MITIGATION_SAMPLE
 from .._publish import DisclosureRules, publish_count
+from .._selection import capacity_problem
 from ..config import RunConfig
 from ..evaluation import Split, temporal_split
 from ..fairness import sensitive_features_from
@@ -253,6 +254,14 @@ def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
         frame, roles, test_start=config.split.test_start, horizon_days=config.split.horizon_days
     )
     problems = _split_problems(frame, roles, split)
+    if problem := capacity_problem(config.evaluation.capacity, len(split.test)):
+        problems.append(
+            Problem(
+                "[evaluation] capacity",
+                f"capacity = {config.evaluation.capacity}: {problem} (the test families)",
+                "set a share below 1 or a number of places no larger than the test families",
+            )
+        )
     if problems:
         raise SchemaError(problems)
     skipped: list[tuple[str, str]] = []

@@ -358,6 +358,18 @@ def _file_case(name):
         if name == "broken parquet":
             (tmp_path / "d.parquet").write_bytes(b"PAR1 not really")
             return tmp_path / "d.parquet"
+        if name == "gzip as csv":
+            import gzip
+
+            (tmp_path / "d.csv").write_bytes(gzip.compress(frame.head(50).to_csv().encode()))
+            return tmp_path / "d.csv"
+        if name == "xlsx as csv":
+            (tmp_path / "d.csv").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+            return tmp_path / "d.csv"
+        if name == "title above header":
+            text = "Extract produced 01/12/2026\n" + frame.head(50).to_csv(index=False)
+            (tmp_path / "d.csv").write_text(text)
+            return tmp_path / "d.csv"
         raise AssertionError(name)
 
     return make
@@ -373,6 +385,9 @@ FILE_CASES = [
     ("binary garbage", 1, ["d.csv"]),
     ("xlsx", 1, ["d.xlsx", "unsupported file type"]),
     ("broken parquet", 1, ["d.parquet", "not a readable Parquet"]),
+    ("gzip as csv", 1, ["d.csv", "gzip-compressed, not a CSV file"]),
+    ("xlsx as csv", 1, ["d.csv", "an .xlsx workbook is one"]),
+    ("title above header", 1, ["d.csv", "line 1 looks like a title", "delete the lines"]),
 ]
 
 
@@ -434,6 +449,18 @@ ROLES_CASES = [
     ("no roles table", "[role]\noutcome = 'x'\n", 1, ["roles.toml", "[roles]"]),
     ("roles not a table", "roles = 'x'\n", 1, ["roles.toml", "table"]),
     ("date format not text", "[roles]\ndate_format = 5\n", 1, ["roles.toml", "date_format"]),
+    (
+        "date format that reads nothing",
+        "[roles]\ndate_format = '%Q-%d'\n",
+        1,
+        ["roles.toml", "'Q' is a bad directive", "Fix:"],
+    ),
+    (
+        "no indicators",
+        "[roles]\nthink_family = []\nsecondary = []\n",
+        1,
+        ["no Think Family or secondary indicator", "Fix:"],
+    ),
 ]
 
 
@@ -444,7 +471,8 @@ def test_a_broken_roles_file_is_refused_by_name(tmp_path, base, capsys, text, ex
     roles = tmp_path / "roles.toml"
     roles.write_text(text)
     code = main(["validate", str(_csv(tmp_path, base)), "--roles", str(roles)])
-    out = capsys.readouterr().err
+    captured = capsys.readouterr()
+    out = captured.err + captured.out  # problems in the data are listed on standard output
     _assert_clean(out, code, expected)
     for fragment in fragments:
         assert fragment in out, (fragment, out)
@@ -474,6 +502,9 @@ CONFIG_CASES = [
     ("hyperparameter typo", "[models]\nlightgbm = { n_estimator = 10 }\n", ["n_estimator"]),
     ("logistic typo", "[models]\nlogistic = { c = 1.0 }\n", ["'c'"]),
     ("capacity zero", "[evaluation]\ncapacity = 0\n", ["capacity"]),
+    ("capacity one family", "[evaluation]\ncapacity = 1\n", ["at least 10 places"]),
+    ("capacity not whole", "[evaluation]\ncapacity = 1.5\n", ["whole number"]),
+    ("capacity infinite", "[evaluation]\ncapacity = inf\n", ["capacity"]),
     ("confidence above one", "[evaluation]\nconfidence = 1.5\n", ["confidence"]),
     ("no resamples", "[evaluation]\nn_bootstrap = 0\n", ["n_bootstrap"]),
     ("no families", "[data]\nn_families = 0\n", ["n_families"]),
