@@ -32,10 +32,11 @@ def _check_date_format(fmt: str) -> None:
     """Refuse a date format that cannot read back the dates it writes ('%Q-%d').
 
     >>> _check_date_format("%d/%m/%Y")
-    >>> _check_date_format("%Q-%d")
-    Traceback (most recent call last):
-    ...
-    escalation_model.schema._roles.RoleError: date_format = '%Q-%d' cannot read dates ('Q' is a bad directive in format '%Q-%d'). Fix: write it as a strftime format such as "%d/%m/%Y".
+    >>> try:
+    ...     _check_date_format("%Q-%d")
+    ... except RoleError as exc:
+    ...     print(str(exc)[:60])
+    date_format = '%Q-%d' cannot read dates ('Q' is a bad direct
     """
     from datetime import datetime
 
