@@ -139,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         config = config.replace(output=args.output)
     check_output_dir(config.output, overwrite=args.overwrite)  # before any data is read
+    if not args.no_tracking:
+        from ..tracking import check_before_run
+
+        check_before_run(config, args.tracking_uri)
     if args.card_fields:
         read_card_fields(args.card_fields)
     say(f"- loading data ({config.data.source})")

@@ -4,6 +4,7 @@ from ._mlflow import (
     DEFAULT_ALIAS,
     DEFAULT_MODEL_NAME,
     DEFAULT_TRACKING_URI,
+    check_before_run,
     code_version,
     input_example,
     load_registered_model,
@@ -14,6 +15,7 @@ from ._mlflow import (
 )
 
 __all__ = [
+    "check_before_run",
     "DEFAULT_ALIAS",
     "DEFAULT_MODEL_NAME",
     "DEFAULT_TRACKING_URI",

@@ -37,6 +37,7 @@ from ._store import error_tag, owner_tags, reap_dead_runs, sqlite_path, store_gu
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
+    "check_before_run",
     "code_version",
     "input_example",
     "load_registered_model",
@@ -65,11 +66,72 @@ def _mlflow() -> Any:
     return mlflow
 
 
+#: Tables every MLflow SQLite store has: a file without them is another application's.
+_MLFLOW_TABLES = {"alembic_version", "experiments", "runs"}
+
+
+def check_store_file(db: Path, uri: str) -> None:
+    """Refuse, in seconds and without writing, a SQLite store path that is a folder, or a
+    file that is not an MLflow store (another application's database, or not SQLite)."""
+    import sqlite3
+
+    if db.is_dir():
+        raise TrackingError(
+            f"tracking store {uri} is a folder, not a SQLite file. Fix: give a file path, "
+            f"for example --tracking-uri sqlite:///{(db / 'mlflow.db').as_posix()}."
+        )
+    if not db.is_file() or db.stat().st_size == 0:
+        return  # a new store: MLflow creates it
+    try:
+        with open(db, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise sqlite3.DatabaseError("not a SQLite file")
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            con.close()
+    except sqlite3.Error:
+        names = set()
+    if not names >= _MLFLOW_TABLES:
+        raise TrackingError(
+            f"tracking store {uri} is a file that is not an MLflow store (another "
+            "application's database, or not SQLite); nothing was written to it. Fix: give "
+            "the path of an MLflow store, or of a new file."
+        )
+
+
+def check_before_run(config: Any, tracking_uri: str | None = None) -> None:
+    """Everything MLflow would refuse at the end of a run, checked before it starts: the
+    store (:func:`check_store_file`) and every parameter name the configuration becomes
+    (a ``risk_reduction`` label MLflow rejects)."""
+    db = sqlite_path(tracking_uri or DEFAULT_TRACKING_URI)
+    if db is not None:
+        check_store_file(db, tracking_uri or DEFAULT_TRACKING_URI)
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.validation import _validate_param_name
+
+    params: dict[str, Any] = {}
+    _flatten("config", config.to_dict(), params)
+    for key in params:
+        try:
+            _validate_param_name(key)
+        except MlflowException:
+            setting = key.removeprefix("config.")
+            raise TrackingError(
+                f"the setting {setting!r} cannot be recorded by MLflow (names may hold "
+                "letters, digits, spaces and _ - . : / only); nothing was run. Fix: rename "
+                "it in the configuration, or run with --no-tracking."
+            ) from None
+
+
 def open_store(tracking_uri: str | None = None, *, create: bool = True) -> str:
     """Point MLflow at the store and return its URI; with ``create=False`` a SQLite store
     that does not exist is an error naming it (nothing is created)."""
     uri = tracking_uri or DEFAULT_TRACKING_URI
     db = sqlite_path(uri)
+    if db is not None:
+        check_store_file(db, uri)
     if not create and db is not None and not db.is_file():
         raise TrackingError(
             f"tracking store {uri} does not exist (looked for {db.resolve()}). Fix: run from "

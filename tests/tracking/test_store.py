@@ -182,3 +182,41 @@ def test_a_crafted_model_is_refused_through_the_cli_and_the_registry(tmp_path, m
     uri = ["--model", "models:/escalation_model@candidate", "--tracking-uri", "sqlite:///mlflow.db"]
     assert main([*score, *uri]) == 2
     assert not marker.exists() and not Path("scored").exists()
+
+
+def test_a_store_that_is_not_mlflow_s_is_refused_in_seconds_without_being_written(tmp_path, capsys):
+    """Another application's SQLite file, and a folder, given as the store."""
+    import sqlite3
+    import time
+
+    from escalation_model.cli import main
+
+    other = tmp_path / "app.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE patients (id INTEGER)")
+    con.commit()
+    con.close()
+    before = other.read_bytes()
+    folder = tmp_path / "store"
+    folder.mkdir()
+    for uri in (f"sqlite:///{other}", f"sqlite:///{folder}"):
+        started = time.perf_counter()
+        code = main(["run", "--output", str(tmp_path / "o"), "--tracking-uri", uri])
+        assert code != 0 and time.perf_counter() - started < 10
+        err = capsys.readouterr().err
+        assert "Fix:" in err and ("not an MLflow store" in err or "is a folder" in err)
+    assert other.read_bytes() == before and not (tmp_path / "o").exists()
+
+
+def test_a_setting_mlflow_would_reject_is_refused_before_work(tmp_path, capsys):
+    from escalation_model.cli import main
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[population]\nrisk_reduction = { "best case!" = 0.3 }\n')
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    code = main(
+        ["run", "--config", str(cfg), "--output", str(tmp_path / "o"), "--tracking-uri", uri]
+    )
+    err = capsys.readouterr().err
+    assert code != 0 and "best case!" in err and "--no-tracking" in err
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "o").exists()
