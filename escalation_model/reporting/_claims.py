@@ -56,11 +56,17 @@ def ranking(estimate: float | None, lower: float | None, upper: float | None) ->
     ('well', 'moderately')
     >>> ranking(0.52, 0.49, 0.55).verdict, ranking(None, None, None) is None
     ('chance', True)
+    >>> ranking(0.87, None, None).text.endswith("95% interval not estimable")
+    True
     """
-    if not _known(estimate, lower, upper):
+    if not _known(estimate):
         return None
-    assert estimate is not None and lower is not None and upper is not None
-    interval = f"ROC AUC {estimate:.2f}, 95% interval {lower:.2f} to {upper:.2f}"
+    assert estimate is not None
+    if _known(lower, upper):
+        assert lower is not None and upper is not None
+        interval = f"ROC AUC {estimate:.2f}, 95% interval {lower:.2f} to {upper:.2f}"
+    else:  # judged on the estimate alone, and said so
+        interval, lower = f"ROC AUC {estimate:.2f}, 95% interval not estimable", estimate
     if lower <= AUC_CHANCE_UPPER or estimate < _AUC_WEAK_FLOOR:
         return Claim(
             "chance",
@@ -83,11 +89,14 @@ def better_than_rule(lower: float | None, upper: float | None) -> Claim | None:
     """Whether the model reaches more escalations than the 5+ rule at the capacity, from
     the paired interval of the difference.
 
-    >>> better_than_rule(0.038, 0.06).verdict, better_than_rule(-0.01, 0.02).verdict
+    >>> better_than_rule(0.038, 0.06).verdict, better_than_rule(None, 0.02).verdict
     ('more', 'unclear')
     """
-    if not _known(lower, upper):
-        return None
+    unclear = Claim(
+        "unclear", "a difference from the 5+ indicators rule this data cannot tell from none"
+    )
+    if not _known(lower, upper):  # no interval: nothing can be claimed
+        return unclear
     assert lower is not None and upper is not None
     if lower > 0:
         return Claim("more", "more than the 5+ indicators rule")

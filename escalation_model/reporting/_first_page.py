@@ -415,8 +415,8 @@ def _fairness(card: ModelCard, fairness: FairnessSection | None, labels: dict[st
         "chance of any false finding of 'outside tolerance' to 5% across them all. "
         + _counts_by_criterion(counts)
         + _outside_by_criterion(fairness, labels)
-        + " Every comparison, with its interval, is in fairness_findings.csv, published "
-        "with this card."
+        + " Every comparison, with its interval, is in the table of fairness findings "
+        "published with this card."
         + " Nothing was changed to the model as a result; any mitigation is a decision for "
         "the owner (see Mitigations)."
     )

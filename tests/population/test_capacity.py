@@ -8,6 +8,11 @@ import pytest
 from escalation_model.population import DisclosureRules, capacity_curve, diminishing_returns
 
 
+#: How far a published expected figure may be from the exact sum: the largest cell-key
+#: perturbation plus half the rounding unit.
+PROTECTION = 2 + 2.5
+
+
 @pytest.fixture(scope="module")
 def proba():
     rng = np.random.default_rng(7)
@@ -24,9 +29,12 @@ def test_the_recommended_capacity_is_where_the_curve_stands_furthest_above_rando
     assert t.attrs["recommended_places"] == DisclosureRules().round(diminishing_returns(proba))
     assert t.attrs["recommended_places"] % 5 == 0 and (t["places"] % 5 == 0).all()
     k = int(t.attrs["recommended_places"])
-    assert t.attrs["recommended_reached"] == pytest.approx(p[:k].sum())
+    # expected figures are published as counts are: within the cell-key perturbation (2)
+    # and half the rounding unit (2.5) of the exact sum, in whole units of 5
+    assert abs(t.attrs["recommended_reached"] - p[:k].sum()) <= PROTECTION
+    assert t.attrs["recommended_reached"] % 5 == 0
     assert t.attrs["assumed_places"] == 1500
-    assert t.attrs["assumed_reached"] == pytest.approx(p[:1500].sum())
+    assert abs(t.attrs["assumed_reached"] - p[:1500].sum()) <= PROTECTION
     row = t[t.places == k].iloc[0]
     assert row.expected_lower <= row.expected_reached <= row.expected_upper
     assert row.averted_central == pytest.approx(0.2 * row.expected_reached)

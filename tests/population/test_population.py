@@ -238,7 +238,8 @@ def test_the_latest_year_is_365_days_and_yearly_profiles_give_one_cohort(fitted)
     recent = latest_profiles(yearly, pop.roles)
     assert recent.sum() == 200 and (years[recent] == 2015).all()
     t = demand_forecast(yearly, proba[:600], "authority_code", pop.roles)
-    assert t.attrs["total_expected"] == pytest.approx(proba[:600][recent].sum())
+    # the total as published: within the cell-key perturbation and half a rounding unit
+    assert abs(t.attrs["total_expected"] - proba[:600][recent].sum()) <= 4.5
     dates = pd.to_datetime(test["profile_date"])
     kept = dates[latest_profiles(test, pop.roles)]
     assert (kept.max() - kept.min()).days <= 364

@@ -224,7 +224,7 @@ def check_words_follow_what_ran(run: Run) -> list[str]:
         found.append("the card says 'audited' with no fairness audit")
     if run.summary.get("explanations") is None and "explained" in text:
         found.append("the card says 'explained' with no explanations")
-    if "fairness_findings.csv" in text and not (run.folder / "fairness_findings.csv").exists():
+    if "table of fairness findings" in text and not (run.folder / "fairness_findings.csv").exists():
         found.append("the card points to fairness_findings.csv, which was not written")
     claim = run.fact("ranking_claim")
     table = run.csv("model_comparison.csv")
