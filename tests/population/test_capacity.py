@@ -7,7 +7,6 @@ import pytest
 
 from escalation_model.population import DisclosureRules, capacity_curve, diminishing_returns
 
-
 #: How far a published expected figure may be from the exact sum: the largest cell-key
 #: perturbation plus half the rounding unit.
 PROTECTION = 2 + 2.5
