@@ -105,20 +105,88 @@ def _nodes(value: Any) -> Iterator[tuple[str, str]]:
             stack.extend(item)
 
 
+#: Limits on a model file before anything in it is read: far above any model of this
+#: library (a default LightGBM file holds 6 members and about 1 MB).
+MAX_MEMBERS = 1_000
+MAX_UNCOMPRESSED = 256 * 2**20
+MAX_SCHEMA_DEPTH = 64
+
+
+def _not_a_model(path: Path, why: str) -> ModelFileError:
+    return ModelFileError(
+        f"{path} is not a model file written by escalation-model ({why}); nothing in it was "
+        "run. Fix: pass the model.skops that `escalation-model run` wrote."
+    )
+
+
+def _read_schema(path: Path) -> dict[str, Any]:
+    """The file's schema, read within the size limits, as a dict of bounded depth."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+            if len(members) > MAX_MEMBERS:
+                raise _not_a_model(path, f"{len(members)} members")
+            if sum(m.file_size for m in members) > MAX_UNCOMPRESSED:
+                raise _not_a_model(path, "its contents unpack to more than 256 MB")
+            schema = json.loads(zf.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, RecursionError) as exc:
+        raise _not_a_model(path, type(exc).__name__) from None
+    if not isinstance(schema, dict):
+        raise _not_a_model(path, "its schema is not a table")
+    stack: list[tuple[Any, int]] = [(schema, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_SCHEMA_DEPTH:
+            raise _not_a_model(path, "its schema is nested too deeply")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return schema
+
+
+def _boosters(schema: dict[str, Any]) -> Iterator[tuple[Any, int | None]]:
+    """(model text node, the classifier's feature count or None) of every Booster."""
+    stack: list[tuple[Any, int | None]] = [(schema, None)]
+    while stack:
+        item, n = stack.pop()
+        if isinstance(item, dict):
+            content = item.get("content")
+            if item.get("__class__") == "LGBMClassifier" and isinstance(content, dict):
+                inner = content.get("content")
+                node = inner.get("_n_features") if isinstance(inner, dict) else None
+                try:
+                    n = int(json.loads(node["content"])) if isinstance(node, dict) else None
+                except (ValueError, TypeError, KeyError):
+                    n = -1  # not a count: refused below
+            if item.get("__class__") == "Booster":
+                inner = content.get("content") if isinstance(content, dict) else None
+                yield (inner.get("_handle") if isinstance(inner, dict) else None), n
+            stack.extend((v, n) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, n) for v in item)
+
+
+def _check_boosters(path: Path, schema: dict[str, Any]) -> None:
+    """Every Booster's model text checked before LightGBM parses it."""
+    from ._lgbm_text import ModelTextError, check_model_text
+
+    for node, n in _boosters(schema):
+        try:
+            if not isinstance(node, dict) or not isinstance(node.get("content"), str):
+                raise ModelTextError("its trees are not stored as model text")
+            check_model_text(json.loads(node["content"]), n)
+        except (ModelTextError, ValueError, TypeError) as exc:
+            raise _not_a_model(path, f"its LightGBM trees are malformed: {exc}") from None
+
+
 def untrusted_nodes(path: str | PathLike[str]) -> list[tuple[str, str]]:
     """The (node kind, type) pairs of a skops file that are not on :data:`ALLOWED_NODES`,
     read from its schema without building anything.
 
     Raises :class:`ModelFileError` if the file is not a skops file at all."""
     path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            schema = json.loads(zf.read("schema.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ModelFileError(
-            f"{path} is not a model file written by escalation-model ({type(exc).__name__}). "
-            "Fix: pass the model.skops that `escalation-model run` wrote."
-        ) from None
+    schema = _read_schema(path)
     root = f"{schema.get('__module__', '')}.{schema.get('__class__', '')}"
     refused = sorted(set(_nodes(schema)) - ALLOWED_NODES)
     if root not in MODEL_TYPES:
@@ -146,11 +214,27 @@ def load_model(path: str | PathLike[str]) -> Any:
             f"holds: {shown}. Nothing in it was run. Fix: load only model files written by "
             "`escalation-model run` (or save_model) from a source you trust."
         )
+    _check_boosters(path, _read_schema(path))
     trusted = sorted({t for _, t in ALLOWED_NODES})
     try:
-        return sio.load(path, trusted=trusted)
-    except Exception as exc:  # a damaged file that passed the type check
+        model = sio.load(path, trusted=trusted)
+        _smoke_test(model)
+    except Exception as exc:  # a damaged file that passed the checks
         raise ModelFileError(
             f"{path} could not be read as a model ({type(exc).__name__}). Fix: write it again "
             "with `escalation-model run`."
         ) from None
+    return model
+
+
+def _smoke_test(model: Any) -> None:
+    """The loaded model answers a made-up input with probabilities, or it is refused."""
+    import numpy as np
+
+    from ._example import input_example
+
+    if type(model).__module__ + "." + type(model).__qualname__ not in MODEL_TYPES:
+        raise TypeError("not a model of this library")
+    p = np.asarray(model.predict_proba(input_example(model)), dtype=float)
+    if p.ndim != 2 or p.shape[1] != 2 or not np.all((p >= 0) & (p <= 1)):
+        raise ValueError("its probabilities are not probabilities")

@@ -16,13 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from .. import __version__
 from .._errors import ModelFileError, TrackingError, raise_if_interrupted
 from .._escape import mlflow_text
 from .._provenance import code_version
+from ..models._example import input_example
 from ._metrics import run_description, run_metrics
 from ._registry import (
     ALIAS_POLICY,
@@ -194,25 +192,6 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = json.dumps(value)
     else:
         out[prefix] = value
-
-
-def input_example(model: Any, n: int = 2) -> pd.DataFrame:
-    """A made-up input for the model's signature: indicator columns 0 and 1, the middle
-    deprivation decile, the first level of any category. No family's data. Numbers are
-    floats, so the signature accepts the missing ("not known") values real extracts have."""
-    encoder = getattr(model, "encoder_", None)
-    if encoder is None:
-        return pd.DataFrame(np.zeros((n, model.n_features_in_)))
-    names = list(encoder.get_feature_names_out())
-    data: dict[str, Any] = {}
-    for col in encoder.columns_:
-        if col in encoder.categories_:
-            data[col] = [encoder.categories_[col][0]] * n
-        elif encoder.monotone_[names.index(col)] == -1:
-            data[col] = [5.0] * n
-        else:
-            data[col] = [float(i % 2) for i in range(n)]
-    return pd.DataFrame(data)
 
 
 def log_study(
