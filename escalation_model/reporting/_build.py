@@ -498,6 +498,8 @@ def _atrs(card: ModelCard, s: StudySummary) -> None:
         "with a held-out calibration check); variables below.",
     )
     _calibration_text(card, s.primary_model, s.models)
+    if s.model_file is not None and s.model_file.release:
+        card.add_text("technical_specification", s.model_file.release)
     variables = s.data.variables
     unlabelled = [v.column for v in variables if v.label == v.column]
     if unlabelled:

@@ -489,9 +489,16 @@ class StudyResult:
             ),
             model_file=None
             if self.model_sha256 is None
-            else ModelFile(name=MODEL_FILE, sha256=self.model_sha256),
+            else ModelFile(name=MODEL_FILE, sha256=self.model_sha256, release=self._release()),
             notes=list(self.notes),
         )
+
+    def _release(self) -> str | None:
+        """The primary model checked as a publication (leaves under the threshold)."""
+        from ..models._release import release_check
+
+        model = self.models.get(self.config.models.primary)
+        return None if model is None else release_check(model, self.disclosure.min_cell).sentence()
 
     def write(self, folder: str | Path, *, card_fields: str | Path | None = None) -> list[Path]:
         """Write the model, summary, tables, plots and model card into ``folder``, and the

@@ -316,6 +316,9 @@ class ExplanationsSection(_Section):
 class ModelFile(_Section):
     name: str
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    release: str | None = Field(
+        default=None, description="the model file checked as a publication, in words"
+    )
 
 
 class DisclosureSection(_Section):

@@ -169,3 +169,20 @@ def test_schema_walk_sees_nested_nodes():
         "content": {"a": [{"x": io.__name__, "deep": _call("os", "system", "true")}]},
     }
     assert ("ConstructorFromReduceNode", "os.system") in set(_nodes(schema))
+
+
+def test_a_model_is_checked_as_a_publication(small_population):
+    """Leaves fitted on fewer families than the disclosure threshold, or an isotonic
+    calibration's held-out points, keep the model file inside the secure environment."""
+    from escalation_model.models import LightGBMRiskClassifier
+    from escalation_model.models._release import release_check
+
+    frame = small_population.frame.head(3000)
+    tiny = LightGBMRiskClassifier(n_estimators=5, min_child_samples=1).fit(
+        frame, frame["escalated"]
+    )
+    check = release_check(tiny)
+    assert check.leaves > 0 and check.small_leaves > 0 and not check.releasable
+    assert "Keep it inside the secure environment" in check.sentence()
+    usual = LightGBMRiskClassifier(n_estimators=5).fit(frame, frame["escalated"])
+    assert release_check(usual).small_leaves == 0 and release_check(usual).releasable
