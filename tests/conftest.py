@@ -1,6 +1,15 @@
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# CI gives the same verdict on every run: property tests draw their examples from a fixed
+# seed there (locally they explore afresh each time, and keep what failed in .hypothesis/)
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 from escalation_model.datasets import SyntheticPopulation, make_synthetic_population
 

@@ -169,3 +169,14 @@ def test_a_zero_day_episode_alone_is_still_a_period():
     )
     p = periods_of_care(episodes)
     assert len(p) == 1 and p.start[0] == p.end[0]
+
+
+def test_an_open_copy_of_a_closed_short_break_is_the_same_short_break():
+    """Found by the property test: the same episode (CHILD, DECOM) open in one year's file
+    under one legal status and closed in the next as a short break is one short break,
+    not a period of care."""
+    rows = [
+        {"child_id": "c0", "start": 50, "end": 55, "legal_status": "V3"},
+        {"child_id": "c0", "start": 50, "end": None, "legal_status": "C2"},
+    ]
+    assert _as_days(periods_of_care(_frame(rows))) == _reference_periods(rows) == set()
