@@ -5,13 +5,13 @@ import os
 import pytest
 from hypothesis import settings
 
+from escalation_model.datasets import SyntheticPopulation, make_synthetic_population
+
 # CI gives the same verdict on every run: property tests draw their examples from a fixed
 # seed there (locally they explore afresh each time, and keep what failed in .hypothesis/)
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from escalation_model.datasets import SyntheticPopulation, make_synthetic_population
 
 
 @pytest.fixture(scope="session")
