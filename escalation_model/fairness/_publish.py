@@ -120,10 +120,15 @@ def _published_estimates(by_group: pd.DataFrame, rules: DisclosureRules) -> np.n
         )
         if metric in COUNT_RATIOS:
             est[idx] = publish_share(num, den, rules)
-        elif metric == "calibration_ratio":  # observed / expected: observed published
+        elif metric == "calibration_ratio":
+            # observed / expected, both as published (expected rounded as a count is):
+            # with the exact expected, ratio x mean prediction gave the group's exact size
             published = rules.round(num)
             with np.errstate(invalid="ignore", divide="ignore"):
-                est[idx] = np.where(num > 0, est[idx] * published / num, est[idx])
+                expected = np.where(est[idx] > 0, num / est[idx], np.nan)
+                rounded = rules.round(expected)
+                ratio = np.where(rounded > 0, published / rounded, np.nan)
+                est[idx] = np.where(num > 0, ratio, est[idx])
     return est
 
 

@@ -176,14 +176,23 @@ def compare_strategies(
     out.attrs["capacity"] = k
     out.attrs["expected_interval"] = EXPECTED_REACH_MEANING
     if deprived is not None:
-        out.attrs["share_of_all_expected_need_outside_most_deprived"] = float(
-            p[~deprived].sum() / p.sum()
+        # shares of protected figures (each perturbed and rounded, as published), to two
+        # decimals: an exact share of two counts gives both counts back (79/122)
+        out.attrs["share_of_all_expected_need_outside_most_deprived"] = _share(
+            protected_total(float(p[~deprived].sum()), keys[~deprived], rules),
+            protected_total(float(p.sum()), keys, rules),
         )
         if y is not None and np.nansum(y) > 0:
-            out.attrs["share_of_all_observed_escalations_outside_most_deprived"] = float(
-                np.nansum(y[~deprived]) / np.nansum(y)
+            out.attrs["share_of_all_observed_escalations_outside_most_deprived"] = _share(
+                protected_total(float(np.nansum(y[~deprived])), keys[~deprived], rules),
+                protected_total(float(np.nansum(y)), keys, rules),
             )
     return out
+
+
+def _share(part: float, whole: float) -> float | None:
+    """A share of two protected figures, to two decimals (None if the whole is 0)."""
+    return round(part / whole, 2) if whole > 0 else None
 
 
 @dataclass(frozen=True)

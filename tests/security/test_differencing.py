@@ -98,6 +98,10 @@ def test_a_hidden_ward_is_not_recovered_from_its_authority(world):
     guess = authorities.loc["LA01", "expected"] - in_la01["expected"].sum()
     truth = proba[:3].sum()
     assert abs(guess - truth) >= 0.005 and guess % 5 == 0
+    # nor its count of families: every published count is a multiple of 5, so no
+    # subtraction of them gives back 3
+    families = authorities.loc["LA01", "families"] - in_la01["families"].sum()
+    assert families % 5 == 0 and families != 3
 
 
 @pytest.mark.parametrize("capacity", ["1", "1.5", "5", "inf", "1e-300"])
