@@ -26,8 +26,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy escalation_model
 
+# Two workers (the machine's two cores); a test file stays on one worker, so a module's
+# shared fixture (a whole run, read by many tests) is made once.
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 	$(BIN)/pytest --nbmake notebooks -q
 
 test-fast: $(STAMP)

@@ -155,29 +155,34 @@ def tracked_run(
     """
     mlflow = _mlflow()
     uri = open_store(tracking_uri)
-    with store_lock(uri), store_guard(uri, "starting a run"):
-        exp = mlflow.set_experiment(experiment)
-        # classic ML runs, so that the UI opens on the runs table (MLflow 3)
-        mlflow.MlflowClient().set_experiment_tag(
-            exp.experiment_id, "mlflow.experimentKind", "custom_model_development"
-        )
-        reap_dead_runs(mlflow.MlflowClient(), exp.experiment_id)
-        run = mlflow.start_run(
-            run_name=run_name,
-            tags={"escalation_model.version": code_version(), **owner_tags()},
-        )
+    run = None
     try:
+        # the run is started inside the try: a stop request that lands between its start
+        # and the body still ends it KILLED (else MLflow's exit hook would mark it FINISHED)
+        with store_lock(uri), store_guard(uri, "starting a run"):
+            exp = mlflow.set_experiment(experiment)
+            # classic ML runs, so that the UI opens on the runs table (MLflow 3)
+            mlflow.MlflowClient().set_experiment_tag(
+                exp.experiment_id, "mlflow.experimentKind", "custom_model_development"
+            )
+            reap_dead_runs(mlflow.MlflowClient(), exp.experiment_id)
+            run = mlflow.start_run(
+                run_name=run_name,
+                tags={"escalation_model.version": code_version(), **owner_tags()},
+            )
         yield run
         raise_if_interrupted()
     except KeyboardInterrupt:
-        with store_guard(uri, "recording the interrupted run"):
-            mlflow.set_tag("status_reason", "killed: interrupted (Ctrl-C or SIGTERM)")
-            mlflow.end_run(status="KILLED")
+        if mlflow.active_run() is not None:
+            with store_guard(uri, "recording the interrupted run"):
+                mlflow.set_tag("status_reason", "killed: interrupted (Ctrl-C or SIGTERM)")
+                mlflow.end_run(status="KILLED")
         raise
     except BaseException as exc:
-        with store_guard(uri, "recording the failed run"):
-            mlflow.set_tags({"error": error_tag(exc), "status_reason": "failed"})
-            mlflow.end_run(status="FAILED")
+        if mlflow.active_run() is not None:
+            with store_guard(uri, "recording the failed run"):
+                mlflow.set_tags({"error": error_tag(exc), "status_reason": "failed"})
+                mlflow.end_run(status="FAILED")
         raise
     else:
         with store_guard(uri, "finishing the run"):

@@ -78,8 +78,9 @@ def test_a_killed_run_is_marked_killed_and_never_replaces_the_last_complete_fold
     victim.communicate(timeout=60)
     assert _statuses(tmp_path / "mlflow.db") == ["FINISHED", "RUNNING"]
     assert (tmp_path / "out" / "manifest.json").read_bytes() == manifest  # untouched
+    # the killed run's files, if it had written any yet, are only in its hidden partial
+    # folder (the run is recorded before the folder is made, so it may have none)
     partials = list(tmp_path.glob(".out.partial-*"))
-    assert partials  # the killed run's files are only in its hidden partial folder
     # the next run reaps the dead run and clears the partial folder
     last = _start(tmp_path, "out")
     _, err = last.communicate(timeout=600)
