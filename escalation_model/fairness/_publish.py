@@ -120,9 +120,16 @@ def _published_estimates(by_group: pd.DataFrame, rules: DisclosureRules) -> np.n
         )
         if metric in COUNT_RATIOS:
             est[idx] = publish_share(num, den, rules)
+        elif metric == "mean_predicted":
+            # the group's expected count, rounded as a count is, over its published size:
+            # with exact figures, calibration ratio x mean prediction gave its exact size
+            expected = est[idx] * den
+            with np.errstate(invalid="ignore", divide="ignore"):
+                est[idx] = np.where(
+                    rules.round(den) > 0, rules.round(expected) / rules.round(den), np.nan
+                )
         elif metric == "calibration_ratio":
-            # observed / expected, both as published (expected rounded as a count is):
-            # with the exact expected, ratio x mean prediction gave the group's exact size
+            # observed / expected, both as published (expected rounded as a count is)
             published = rules.round(num)
             with np.errstate(invalid="ignore", divide="ignore"):
                 expected = np.where(est[idx] > 0, num / est[idx], np.nan)
