@@ -13,6 +13,7 @@ from ._aggregate import (
     latest_year,
     monitor,
     monitoring_power,
+    parent_area,
 )
 from ._capacity import CAPACITY_POINT_MEANING, capacity_curve, diminishing_returns
 from ._disclosure import (
@@ -56,6 +57,7 @@ __all__ = [
     "count_indicators",
     "demand_forecast",
     "family_keys",
+    "parent_area",
     "monitor",
     "monitoring_power",
     "calibration_uncertainty",

@@ -22,6 +22,7 @@ __all__ = [
     "demand_forecast",
     "LATEST_YEAR_DAYS",
     "family_keys",
+    "parent_area",
     "protected_total",
     "latest_profiles",
     "latest_year",
@@ -49,6 +50,19 @@ def family_keys(frame: pd.DataFrame, roles: ColumnRoles | None = None) -> np.nda
     if roles.family_id and roles.family_id in frame.columns:
         return record_keys(frame[roles.family_id])
     return record_keys(np.arange(len(frame)))
+
+
+def parent_area(by: str | Sequence[str], roles: ColumnRoles) -> str | None:
+    """The next coarser area column of a one-column area grouping (a ward's authority),
+    or None.
+
+    >>> parent_area("ward_code", ColumnRoles()), parent_area("authority_code", ColumnRoles())
+    ('authority_code', None)
+    """
+    if not isinstance(by, str) or by not in roles.area:
+        return None
+    i = roles.area.index(by)
+    return roles.area[i + 1] if i + 1 < len(roles.area) else None
 
 
 def protected_total(value: float, keys: np.ndarray, rules: DisclosureRules | None = None) -> float:
@@ -97,6 +111,7 @@ def aggregate(
     rules: DisclosureRules | None = None,
     disclosure: bool = True,
     keys: np.ndarray | None = None,
+    parent: str | None = None,
 ) -> pd.DataFrame:
     """Families, expected escalations with a Poisson-binomial interval, and (where outcomes
     are known) observed escalations and the observed/expected ratio, by group.
@@ -120,6 +135,9 @@ def aggregate(
         group's counts and expected figures are moved by its cell key's perturbation
         before rounding, so that two publications one family apart do not give back that
         family's score or outcome. Without them, figures are rounded only.
+    parent : str, optional
+        The coarser area column of a one-column area table (a ward's authority): a
+        suppressed cell's partner is chosen within the same parent.
 
     Returns
     -------
@@ -140,10 +158,12 @@ def aggregate(
     grouped = frame[groups].reset_index(drop=True).groupby(groups, observed=True, sort=True)
     rows: list[dict[str, Any]] = []
     y = frame[outcome].to_numpy(dtype=float) if outcome else None
-    moved = []
+    moved, parents = [], []
+    parent_values = frame[parent].to_numpy() if parent and parent in frame.columns else None
     for key, idx in grouped.indices.items():
         key_t = key if isinstance(key, tuple) else (key,)
         moved.append(0 if keys is None else int(perturbation(cell_key(keys, idx))))
+        parents.append(None if parent_values is None else parent_values[idx[0]])
         pg = p[idx]
         lo, hi = poisson_binomial_interval(pg, confidence)
         row: dict[str, Any] = dict(zip(groups, key_t, strict=True))
@@ -175,6 +195,7 @@ def aggregate(
         rules=rules,
         expected_columns=["expected", "expected_lower", "expected_upper"],
         perturb=np.array(moved),
+        parents=None if parent_values is None else np.array(parents, dtype=object),
     )
     if "within_interval" in out.columns:
         out = out.drop(columns="within_interval")
@@ -271,7 +292,13 @@ def demand_forecast(
     sub = frame.loc[recent]
     keys = family_keys(sub, roles)
     table = aggregate(
-        sub, np.asarray(proba)[recent], by, confidence=confidence, rules=rules, keys=keys
+        sub,
+        np.asarray(proba)[recent],
+        by,
+        confidence=confidence,
+        rules=rules,
+        keys=keys,
+        parent=parent_area(by, roles),
     )
     lo, hi = count_limits(np.asarray(proba, dtype=float)[recent], confidence, calibration_se)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -63,6 +63,7 @@ def apply_disclosure_control(
     rules: DisclosureRules | None = None,
     expected_columns: Sequence[str] = (),
     perturb: np.ndarray | None = None,
+    parents: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Suppress small cells, protect them from recovery, and round counts.
 
@@ -73,6 +74,9 @@ def apply_disclosure_control(
     3. Secondary suppression: within the table (and within each level of every other
        group column, for multi-way tables), where exactly one cell of a count column is
        suppressed, the next smallest is suppressed too, so the total does not give it away.
+       With ``parents`` (each row's parent area: a ward's authority), the blocks are the
+       parents, so the second cell is taken from the same authority, whose total would
+       otherwise give the hidden ward back.
     4. Remaining counts are rounded to the nearest ``rules.round_to``, after adding the
        row's cell-key ``perturb`` (:mod:`escalation_model._cellkey`; a zero stays zero).
     5. ``expected_columns`` (sums of the model's probabilities: a family's score would
@@ -97,6 +101,9 @@ def apply_disclosure_control(
     size = out[size_column].to_numpy(dtype=float)
     small_row = size < rules.min_cell
     blocks: list[np.ndarray] = [np.arange(n)]
+    if parents is not None:
+        labels = pd.Series(np.asarray(parents)).astype("string").fillna("")
+        blocks = [np.asarray(i) for i in labels.groupby(labels, sort=False).indices.values()]
     keys = [c for c in group_columns if c in out.columns]
     if len(keys) > 1:
         for k in keys:

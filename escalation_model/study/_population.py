@@ -19,6 +19,7 @@ from ..population import (
     demand_forecast,
     family_keys,
     latest_profiles,
+    parent_area,
     scenario_table,
 )
 from ..schema import ColumnRoles, parse_profile_dates
@@ -85,7 +86,14 @@ def population_tables(
     for by in expand_groupings(groupings, roles):
         if by in seg.columns:
             tables[f"population_by_{by}.csv"] = aggregate(
-                seg, proba, by, outcome=outcome, confidence=confidence, rules=rules, keys=keys
+                seg,
+                proba,
+                by,
+                outcome=outcome,
+                confidence=confidence,
+                rules=rules,
+                keys=keys,
+                parent=parent_area(by, roles),
             )
     tables["strategies.csv"] = compare_strategies(
         frame,

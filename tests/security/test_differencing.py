@@ -126,3 +126,18 @@ def test_the_protection_is_the_same_on_every_run(world):
     a, b = _publish(roles, frame, proba), _publish(roles, frame, proba)
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name])
+
+
+def test_secondary_suppression_is_chosen_within_the_same_authority(world):
+    """A suppressed ward's partner comes from its own authority, whose total would
+    otherwise give it back by subtraction (it used to be the smallest ward anywhere)."""
+    roles, frame, proba = world
+    small = frame.astype({"ward_code": str, "authority_code": str})
+    small.loc[small.index[:3], ["ward_code", "authority_code"]] = ["LA05-W999", "LA05"]
+    wards = _publish(roles, small, proba)["population_by_ward_code.csv"]
+    hidden = wards[wards["families"].isna()]
+    assert "LA05-W999" in set(hidden["ward_code"])
+    authority = hidden["ward_code"].str.split("-").str[0]
+    assert (authority == "LA05").sum() >= 2  # the partner is in LA05 too
+    # every authority with a hidden ward hides at least two
+    assert authority.value_counts().min() >= 2
