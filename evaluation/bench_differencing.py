@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from _results import write_results
+
 from escalation_model._publish import COUNT_COLUMNS
 from escalation_model.config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
 from escalation_model.datasets import fingerprint, make_synthetic_population
