@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,16 +66,32 @@ def parent_area(by: str | Sequence[str], roles: ColumnRoles) -> str | None:
     return roles.area[i + 1] if i + 1 < len(roles.area) else None
 
 
-def protected_total(value: float, keys: np.ndarray, rules: DisclosureRules | None = None) -> float:
+def protected_total(
+    value: float,
+    keys: np.ndarray,
+    rules: DisclosureRules | None = None,
+    direction: str = "nearest",
+) -> float:
     """A total of expected escalations as it may be published: moved by the cell key of
-    all its families and rounded, as every expected figure is.
+    all its families and rounded, as every expected figure is (an interval's lower end
+    ``direction="down"``, its upper end ``"up"``, so it still holds its estimate).
 
-    >>> protected_total(1886.54, np.zeros(3, dtype=int))
-    1885.0
+    >>> protected_total(1886.54, np.zeros(3, dtype=int)), protected_total(1888.5, [0], None, "up")
+    (1885.0, 1890.0)
     """
     rules = rules or DisclosureRules()
-    moved = value + int(perturbation(cell_key(keys)))
-    return float(rules.round(max(moved, 0.0)))
+    return float(round_protected(value + int(perturbation(cell_key(keys))), rules, direction))
+
+
+def round_protected(value: float, rules: DisclosureRules, direction: str = "nearest") -> float:
+    """A protected figure rounded to the unit: to the nearest, or outwards for an
+    interval's ends (``"down"``, ``"up"``)."""
+    unit, v = rules.round_to, max(float(value), 0.0)
+    if direction == "down":
+        return math.floor(v / unit) * unit
+    if direction == "up":
+        return math.ceil(v / unit) * unit
+    return float(rules.round(v))
 
 
 def add_segments(frame: pd.DataFrame, roles: ColumnRoles | None = None) -> pd.DataFrame:
@@ -309,8 +326,8 @@ def demand_forecast(
     table.attrs["total_families"] = int(recent.sum())
     total = float(np.asarray(proba, dtype=float)[recent].sum())
     table.attrs["total_expected"] = protected_total(total, keys, rules)
-    table.attrs["total_lower"] = protected_total(lo, keys, rules)
-    table.attrs["total_upper"] = protected_total(hi, keys, rules)
+    table.attrs["total_lower"] = protected_total(lo, keys, rules, "down")
+    table.attrs["total_upper"] = protected_total(hi, keys, rules, "up")
     table.attrs["calibration_se"] = float(calibration_se)
     table.attrs["profiles_from"] = str(dates[recent].min().date())
     table.attrs["profiles_to"] = str(dates[recent].max().date())

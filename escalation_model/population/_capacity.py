@@ -10,6 +10,7 @@ import pandas as pd
 
 from .._cellkey import KEY_RANGE, perturbation
 from ..evaluation._metrics import resolve_capacity
+from ._aggregate import round_protected
 from ._disclosure import DisclosureRules, publish_count
 from ._poisson_binomial import count_limits
 
@@ -91,9 +92,10 @@ def capacity_curve(
     families = publish_count(p.size, rules) or np.nan
     rows = []
     for k in grid:
-        lo, hi = count_limits(p[:k], confidence, calibration_se) if k else (0, 0)
+        exact_lo, exact_hi = count_limits(p[:k], confidence, calibration_se) if k else (0, 0)
         shift = 0 if keys is None else int(moved[k])
-        lo, hi = (rules.round(max(v + shift, 0.0)) for v in (lo, hi))
+        lo = round_protected(exact_lo + shift, rules, "down")
+        hi = round_protected(exact_hi + shift, rules, "up")
         row: dict[str, float] = {
             "places": float(k),
             "share_of_families": k / families,

@@ -120,8 +120,16 @@ def apply_disclosure_control(
         noisy = np.where(raw > 0, np.maximum(raw + moved, 0.0), raw)
         out[col] = np.where(sup, np.nan, rules.round(noisy))
     for col in expected_columns:
-        raw = out[col].to_numpy(dtype=float)
-        out[col] = np.where(row_hidden, np.nan, rules.round(np.maximum(raw + moved, 0.0)))
+        raw = np.maximum(out[col].to_numpy(dtype=float) + moved, 0.0)
+        # an interval's ends are rounded outwards, so it still holds its rounded estimate
+        unit = rules.round_to
+        if col.endswith("_lower"):
+            published = np.floor(raw / unit) * unit
+        elif col.endswith("_upper"):
+            published = np.ceil(raw / unit) * unit
+        else:
+            published = rules.round(raw)
+        out[col] = np.where(row_hidden, np.nan, published)
     for col in derived_columns:
         out[col] = np.where(row_hidden, np.nan, out[col].to_numpy(dtype=float))
     out.attrs["count_columns"] = list(count_columns)

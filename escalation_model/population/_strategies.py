@@ -13,7 +13,13 @@ from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
 from .._selection import capacity_weights
 from ..evaluation._metrics import resolve_capacity
 from ..schema import ColumnRoles
-from ._aggregate import _observed_from_published, family_keys, observed_interval, protected_total
+from ._aggregate import (
+    _observed_from_published,
+    family_keys,
+    observed_interval,
+    protected_total,
+    round_protected,
+)
 from ._disclosure import DisclosureRules, apply_disclosure_control, publish_count
 from ._poisson_binomial import poisson_binomial_interval
 from ._profile import count_indicators
@@ -269,10 +275,9 @@ def scenario_table(
         exact_lo, exact_hi = poisson_binomial_interval((p * w)[w > 0], confidence)
         # the expected count and its range protected as counts are, before anything
         # is derived from them
-        expected, lo, hi = (
-            float(rules_.round(max(v + shift, 0.0)))
-            for v in (float((p * w).sum()), exact_lo, exact_hi)
-        )
+        expected = round_protected(float((p * w).sum()) + shift, rules_)
+        lo = round_protected(exact_lo + shift, rules_, "down")
+        hi = round_protected(exact_hi + shift, rules_, "up")
         la_share = scenario.looked_after_share
         if la_share is None and levels is not None:
             # a share of published counts, each at least the threshold, to 2 decimals

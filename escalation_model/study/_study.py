@@ -16,7 +16,7 @@ from ..config import RunConfig
 from ..datasets import fingerprint, make_synthetic_population, read_families
 from ..returns import read_entry_history, read_preparation, read_prepared_roles
 from ..schema import ColumnRoles
-from ._plan import StudyPlan, plan_study
+from ._plan import StudyPlan, _published, plan_study
 from ._population import population_tables
 from ._result import StudyData, StudyResult
 from ._stages import (
@@ -114,8 +114,9 @@ def run_study(
     split, primary = ctx.plan.split, ctx.primary
     stage(
         "fit_and_evaluate",
-        f"fitting the rules and models on {len(split.train):,} families, evaluating on "
-        f"{len(split.test):,} with {config.evaluation.n_bootstrap} bootstrap resamples",
+        f"fitting the rules and models on {_published(len(split.train))} families, "
+        f"evaluating on {_published(len(split.test))} with {config.evaluation.n_bootstrap} "
+        "bootstrap resamples",
     )
     evaluated = fit_and_evaluate(ctx)
     if ctx.plan.transfer_authorities:
