@@ -19,25 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _results import write_results  # noqa: E402
 
-from escalation_model.datasets import make_synthetic_population  # noqa: E402
-from escalation_model.models import make_models, save_model  # noqa: E402
-from tests.security.fuzz_models import fuzz  # noqa: E402
-
-
-def model_files(folder: Path) -> list[Path]:
-    pop = make_synthetic_population(8_000, random_state=5)
-    frame, models = pop.frame, make_models(pop.roles)
-    kinds = {
-        "calibrated_lightgbm": models["lightgbm"],
-        "lightgbm": make_models(pop.roles, calibrate=False)["lightgbm"],
-        "logistic": models["logistic"],
-        "five_plus_rule": models["five_plus_rule"],
-        "area_rule": models["area_rule"],
-    }
-    return [
-        save_model(m.fit(frame, frame["escalated"]), folder / f"{name}.skops")
-        for name, m in kinds.items()
-    ]
+from tests.security.fuzz_models import fuzz, make_model_files  # noqa: E402
 
 
 def main() -> None:
@@ -47,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        paths = model_files(folder)
+        paths = make_model_files(folder, n_estimators=200)
         started = time.perf_counter()
         outcomes = fuzz(paths, args.mutations, args.seed, folder, timeout=3600)
     seconds = round(time.perf_counter() - started, 1)

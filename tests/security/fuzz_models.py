@@ -37,6 +37,28 @@ TREE_KEYS = (
 HEADER_KEYS = ("max_feature_idx", "tree_sizes", "feature_names", "num_class")
 
 
+def make_model_files(folder: Path, n_estimators: int = 20) -> list[Path]:
+    """One saved model of every kind the library writes, fitted on 8,000 synthetic
+    families: the files the fuzzer mutates."""
+    from escalation_model.datasets import make_synthetic_population
+    from escalation_model.models import make_models, save_model
+
+    pop = make_synthetic_population(8_000, random_state=5)
+    frame, models = pop.frame, make_models(pop.roles)
+    plain = make_models(pop.roles, calibrate=False)["lightgbm"]
+    kinds = {
+        "calibrated_lightgbm": models["lightgbm"].set_params(estimator__n_estimators=n_estimators),
+        "lightgbm": plain.set_params(n_estimators=n_estimators),
+        "logistic": models["logistic"],
+        "five_plus_rule": models["five_plus_rule"],
+        "area_rule": models["area_rule"],
+    }
+    return [
+        save_model(m.fit(frame, frame["escalated"]), folder / f"{name}.skops")
+        for name, m in kinds.items()
+    ]
+
+
 def _booster_text(schema: Any) -> list[dict[str, Any]]:
     """The JsonNodes holding a Booster's model text, anywhere in the schema."""
     found, stack = [], [schema]

@@ -6,31 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from escalation_model.datasets import make_synthetic_population
-from escalation_model.models import make_models, save_model
-
-from .fuzz_models import fuzz
+from .fuzz_models import fuzz, make_model_files
 
 
 @pytest.fixture(scope="module")
 def model_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("models")
-    pop = make_synthetic_population(8_000, random_state=5)
-    frame = pop.frame
-    models = make_models(pop.roles)
-    plain = make_models(pop.roles, calibrate=False)["lightgbm"].set_params(n_estimators=20)
-    calibrated = models["lightgbm"].set_params(estimator__n_estimators=20)
-    kinds = {
-        "calibrated_lightgbm": calibrated,
-        "lightgbm": plain,
-        "logistic": models["logistic"],
-        "five_plus_rule": models["five_plus_rule"],
-        "area_rule": models["area_rule"],
-    }
-    return [
-        save_model(model.fit(frame, frame["escalated"]), folder / f"{name}.skops")
-        for name, model in kinds.items()
-    ]
+    return make_model_files(tmp_path_factory.mktemp("models"))
 
 
 @pytest.mark.slow
