@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ._audit_metrics import AUDIT_METRICS
 from ._errors import EscalationModelError
 from ._limits import (
     DISCLOSURE_MIN_CELL,
@@ -103,6 +104,9 @@ class ModelsConfig(_Section):
 
     ``calibration_refit = false`` keeps the LightGBM model fitted on the earlier 80% of
     training families when no calibration is kept (half the fitting time).
+
+    The hyperparameter names are checked where the estimators live
+    (:func:`escalation_model.models.check_hyperparameters`), before any data is read.
     """
 
     primary: Literal["lightgbm", "logistic"] = "lightgbm"
@@ -112,21 +116,6 @@ class ModelsConfig(_Section):
     random_state: int = 0
     lightgbm: dict[str, Any] = Field(default_factory=dict)
     logistic: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("lightgbm", "logistic")
-    @classmethod
-    def _known_hyperparameters(cls, value: dict[str, Any], info: Any) -> dict[str, Any]:
-        from .models import LightGBMRiskClassifier, LogisticRiskClassifier
-
-        estimator = {"lightgbm": LightGBMRiskClassifier, "logistic": LogisticRiskClassifier}
-        known = set(estimator[info.field_name]().get_params()) - {"roles", "include_protected"}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown hyperparameter(s) {unknown}; the estimator has {sorted(known)} "
-                "(include_protected is set in [models] itself)"
-            )
-        return value
 
 
 class EvaluationConfig(_Section):
@@ -165,8 +154,6 @@ class FairnessConfig(_Section):
     @field_validator("prioritised")
     @classmethod
     def _a_criterion(cls, value: str) -> str:
-        from .fairness._audit import AUDIT_METRICS
-
         if value not in AUDIT_METRICS:
             raise ValueError(f"unknown criterion {value!r}; use one of {sorted(AUDIT_METRICS)}")
         return value

@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     the study, write its outputs as a whole and record it in MLflow."""
     from .._outputs import staged_output
     from ..config import load_config
+    from ..models import check_hyperparameters
     from ..reporting import read_card_fields
     from ..study import load_study_data, plan_study, run_study
 
@@ -136,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     config = load_config(args.config)
+    check_hyperparameters(config.models)
     if args.output:
         config = config.replace(output=args.output)
     check_output_dir(config.output, overwrite=args.overwrite)  # before any data is read

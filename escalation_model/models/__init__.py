@@ -1,6 +1,6 @@
 """Estimators: the rules a council uses today, and the learned models."""
 
-from ._factory import make_models
+from ._factory import check_hyperparameters, make_models
 from ._learned import (
     CalibratedRiskClassifier,
     LightGBMRiskClassifier,
@@ -16,6 +16,7 @@ __all__ = [
     "FivePlusRuleClassifier",
     "LightGBMRiskClassifier",
     "LogisticRiskClassifier",
+    "check_hyperparameters",
     "file_sha256",
     "level_rows",
     "load_model",

@@ -4,15 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import ModelsConfig
+from ..config import ConfigError, ModelsConfig
 from ..schema import ColumnRoles
 from ._learned import CalibratedRiskClassifier, LightGBMRiskClassifier, LogisticRiskClassifier
 from ._rules import AreaDeprivationRuleClassifier, FivePlusRuleClassifier
 
-__all__ = ["make_models", "FIVE_PLUS_RULE", "AREA_RULE"]
+__all__ = ["make_models", "check_hyperparameters", "FIVE_PLUS_RULE", "AREA_RULE"]
 
 FIVE_PLUS_RULE = "five_plus_rule"
 AREA_RULE = "area_rule"
+
+
+def check_hyperparameters(config: ModelsConfig) -> None:
+    """Refuse hyperparameter names the estimators do not have, before any data is read.
+
+    The names are the estimators' own (``get_params``), checked here where the
+    estimators live, so the configuration imports nothing above it.
+
+    Examples
+    --------
+    >>> check_hyperparameters(ModelsConfig(lightgbm={"n_estimators": 50}))
+    >>> check_hyperparameters(ModelsConfig(logistic={"c": 1.0}))
+    Traceback (most recent call last):
+    ...
+    escalation_model.config.ConfigError: [models].logistic: unknown hyperparameter(s) ['c'] ...
+    """
+    estimators = {"lightgbm": LightGBMRiskClassifier, "logistic": LogisticRiskClassifier}
+    problems = []
+    for name, estimator in estimators.items():
+        known = set(estimator().get_params()) - {"roles", "include_protected"}
+        unknown = sorted(set(getattr(config, name)) - known)
+        if unknown:
+            problems.append(
+                f"[models].{name}: unknown hyperparameter(s) {unknown} (the estimator has "
+                f"{sorted(known)}). Fix: use the estimator's own parameter names, listed "
+                "here (include_protected is set in [models] itself)."
+            )
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def make_models(

@@ -14,6 +14,7 @@ from pathlib import Path
 from .._errors import raise_if_interrupted
 from ..config import RunConfig
 from ..datasets import fingerprint, make_synthetic_population, read_families
+from ..models import check_hyperparameters
 from ..returns import read_entry_history, read_preparation, read_prepared_roles
 from ..schema import ColumnRoles
 from ._plan import StudyPlan, _published, plan_study
@@ -106,6 +107,7 @@ def run_study(
         if message:
             say(message)
 
+    check_hyperparameters(config.models)  # before any data is read
     data = data if data is not None else load_study_data(config)
     # a plan made by the caller was announced with its validation; say it once
     stage("validate", None if plan is not None else f"validating {len(data.frame):,} families")
