@@ -1,10 +1,10 @@
 """The model card and commissioning report: data, templates, and renderings."""
 
-from ._card import (
+from ._card import ModelCard
+from ._content import (
     PERSON_FIELDS,
     SECTION_ORDER,
     CardFieldsError,
-    ModelCard,
     Section,
     read_card_fields,
 )

@@ -8,17 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..fairness import AUDIT_METRICS
-from ..study._summary import (
+from . import _facts as facts
+from ._claims import better_than_rule, ranking
+from ._content import NOT_FOR, CardContent
+from ._format import MISSING, SEGMENT_LABELS, _float, _fmt_int, _num, _pct
+from ._summary import (
     FairnessSection,
     Forecast,
     ModelsSection,
     PopulationSection,
     StudySummary,
 )
-from . import _facts as facts
-from ._card import NOT_FOR, ModelCard, _fmt_int, _pct
-from ._claims import better_than_rule, ranking
-from ._format import MISSING, SEGMENT_LABELS, _float, _num
 
 __all__ = ["first_page"]
 
@@ -33,7 +33,7 @@ QUESTIONS = (
 )
 
 
-def first_page(card: ModelCard, s: StudySummary) -> None:
+def first_page(card: CardContent, s: StudySummary) -> None:
     """Fill ``card.first_page`` (and its figures) from the summary ``s``."""
     fp = card.first_page
     if card.synthetic:
@@ -120,7 +120,7 @@ def _forecast(
     return by, forecast[by]
 
 
-def _how_much(card: ModelCard, population: PopulationSection | None, ranks: bool = True) -> None:
+def _how_much(card: CardContent, population: PopulationSection | None, ranks: bool = True) -> None:
     found = _forecast(population)
     if found is None or population is None:
         card.first_page.append(MISSING.format(what="a demand forecast"))
@@ -186,7 +186,7 @@ def _how_much(card: ModelCard, population: PopulationSection | None, ranks: bool
     card.first_page.append(text)
 
 
-def _averted(card: ModelCard, reached: float | None, effects: dict[str, float]) -> str:
+def _averted(card: CardContent, reached: float | None, effects: dict[str, float]) -> str:
     """', and avert about 271 if early help prevents 20% of their escalations (an
     assumption) or 135 to 406 if it prevents 10% to 30%', from the analyst's assumed
     effects; empty without a central one."""
@@ -216,7 +216,7 @@ def _averted(card: ModelCard, reached: float | None, effects: dict[str, float]) 
     return text
 
 
-def _where(card: ModelCard, population: PopulationSection | None, labels: dict[str, str]) -> None:
+def _where(card: CardContent, population: PopulationSection | None, labels: dict[str, str]) -> None:
     found = _forecast(population, areas_only=True)
     if found is None or population is None:
         card.first_page.append(
@@ -238,7 +238,7 @@ def _where(card: ModelCard, population: PopulationSection | None, labels: dict[s
 
 
 def _by_level(
-    card: ModelCard,
+    card: CardContent,
     levels: dict[str, list[dict[str, Any]]],
     labels: dict[str, str],
     column: str,
@@ -276,7 +276,7 @@ def _group_phrase(by: str, group: Any) -> str:
     return f"families with {SEGMENT_LABELS.get(by, by)} {group}"
 
 
-def _for_whom(card: ModelCard, population: PopulationSection | None) -> None:
+def _for_whom(card: CardContent, population: PopulationSection | None) -> None:
     groups = population.demand_by_group if population is not None else {}
     parts = []
     for by, f in groups.items():
@@ -313,7 +313,7 @@ def _for_whom(card: ModelCard, population: PopulationSection | None) -> None:
 
 
 def _how_sure(
-    card: ModelCard,
+    card: CardContent,
     primary: str,
     models: ModelsSection | None,
     population: PopulationSection | None,
@@ -348,7 +348,7 @@ _WHO = {
 
 
 def _of_every_100(
-    card: ModelCard, primary: str, models: ModelsSection, population: PopulationSection | None
+    card: CardContent, primary: str, models: ModelsSection, population: PopulationSection | None
 ) -> str:
     """'Of every 100 families that went on to escalate in the test period, the top 2,985
     families (5% of the test families) offered help in the model's order would have
@@ -399,7 +399,7 @@ def _of_every_100(
     return text
 
 
-def _fairness(card: ModelCard, fairness: FairnessSection | None, labels: dict[str, str]) -> None:
+def _fairness(card: CardContent, fairness: FairnessSection | None, labels: dict[str, str]) -> None:
     if fairness is None or not fairness.finding_counts:
         card.first_page.append(MISSING.format(what="a fairness audit"))
         return

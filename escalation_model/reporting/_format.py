@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..study._summary import Estimate
+from ._summary import Estimate
 
 MISSING = "This run did not include {what}, so this section has nothing to report."
 
@@ -15,6 +15,16 @@ SEGMENT_LABELS = {
     "deprivation_quintile": "area deprivation quintile",
     "most_deprived_areas": "most deprived areas or not",
 }
+
+
+def _fmt_int(x: float | None) -> str:
+    """A published count as printed: ``_fmt_int(7285.0)`` is ``'7,285'``."""
+    return "not published" if x is None else f"{x:,.0f}"
+
+
+def _pct(x: float | None, digits: int = 0) -> str:
+    """A share as printed: ``_pct(0.05)`` is ``'5%'``."""
+    return "n/a" if x is None else f"{x:.{digits}%}"
 
 
 def _num(x: float | None, spec: str, scale: float = 1.0) -> str:

@@ -6,7 +6,7 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from ._card import NOT_FOR, PERSON_FIELDS, ModelCard
+from ._content import NOT_FOR, PERSON_FIELDS, CardContent
 
 __all__ = ["render_html", "render_markdown"]
 
@@ -87,7 +87,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _context(card: ModelCard, *, embed: bool) -> dict[str, Any]:
+def _context(card: CardContent, *, embed: bool) -> dict[str, Any]:
     images: dict[str, str] = {}
     if card.plots_dir:
         figures = [f for s in card.sections.values() for f in s.figures]
@@ -109,10 +109,10 @@ def _context(card: ModelCard, *, embed: bool) -> dict[str, Any]:
     }
 
 
-def render_markdown(card: ModelCard) -> str:
+def render_markdown(card: CardContent) -> str:
     return _env(markdown=True).get_template("card.md.j2").render(**_context(card, embed=False))
 
 
-def render_html(card: ModelCard) -> str:
+def render_html(card: CardContent) -> str:
     """One self-contained HTML file: plots embedded, no network needed, printable."""
     return _env().get_template("card.html.j2").render(**_context(card, embed=True))

@@ -2,7 +2,7 @@
 
 Each stage's findings become one typed section; the card and the MLflow logging read
 these sections, and ``summary.schema.json`` is generated from them
-(:func:`summary_json_schema`; ``tests/study/test_summary_schema.py`` diffs it against
+(:func:`summary_json_schema`; ``tests/reporting/test_summary_schema.py`` diffs it against
 the committed file). Every count in a section is published (rounded, small counts
 ``null``); every figure the run could not estimate is ``null``, never NaN.
 
@@ -396,7 +396,7 @@ def summary_json_schema() -> dict[str, Any]:
 
 
 def write_summary_json_schema(path: Path = SCHEMA_PATH) -> Path:
-    """Regenerate the committed schema (``python -m escalation_model.study._summary``)."""
+    """Regenerate the committed schema (``python -m escalation_model.reporting._summary``)."""
     path.write_text(json.dumps(summary_json_schema(), indent=2) + "\n", "utf-8")
     return path
 

@@ -22,9 +22,7 @@ from ..evaluation import ORACLE, ModelComparison, Split
 from ..fairness import FairnessAudit
 from ..models import file_sha256, save_model
 from ..population import DisclosureRules, EntryHistory, Handover, publish_count, publish_share
-from ..schema import ColumnRoles, ValidationReport
-from ._figures import save_figures, study_figures
-from ._summary import (
+from ..reporting._summary import (
     CapacityCurve,
     DataSection,
     DisclosureSection,
@@ -37,6 +35,8 @@ from ._summary import (
     PopulationSection,
     StudySummary,
 )
+from ..schema import ColumnRoles, ValidationReport
+from ._figures import save_figures, study_figures
 
 __all__ = ["MODEL_FILE", "StudyData", "StudyResult"]
 
@@ -447,7 +447,7 @@ class StudyResult:
 
     def summary(self) -> dict[str, Any]:
         """The machine-readable summary written as ``summary.json``, as plain JSON data;
-        its schema is ``escalation_model/study/summary.schema.json``, generated from
+        its schema is ``escalation_model/reporting/summary.schema.json``, generated from
         :class:`StudySummary`. Strict JSON: a suppressed or undefined figure is ``None``
         (``null``), never NaN."""
         return self.study_summary().to_json_dict()

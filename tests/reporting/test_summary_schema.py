@@ -7,14 +7,14 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from escalation_model.study._summary import SCHEMA_PATH, StudySummary, summary_json_schema
+from escalation_model.reporting._summary import SCHEMA_PATH, StudySummary, summary_json_schema
 
 
 def test_committed_schema_is_the_generated_one():
     committed = json.loads(SCHEMA_PATH.read_text("utf-8"))
     assert committed == summary_json_schema(), (
         "summary.schema.json is out of date with StudySummary. Fix: run "
-        "`python -m escalation_model.study._summary` and commit the file."
+        "`python -m escalation_model.reporting._summary` and commit the file."
     )
 
 

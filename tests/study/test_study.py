@@ -79,7 +79,9 @@ def test_stage_timings_are_recorded_but_not_in_the_summary(small_population):
 
 
 SUMMARY_SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "escalation_model" / "study" / "summary.schema.json").read_text()
+    (
+        Path(__file__).parents[2] / "escalation_model" / "reporting" / "summary.schema.json"
+    ).read_text()
 )
 
 
