@@ -13,9 +13,18 @@ import math
 
 import numpy as np
 
-from .evaluation._metrics import resolve_capacity
+__all__ = ["capacity_problem", "capacity_weights", "resolve_capacity", "select_at_capacity"]
 
-__all__ = ["capacity_problem", "capacity_weights", "select_at_capacity"]
+
+def resolve_capacity(capacity: float | int, n: int) -> float:
+    """Number of places: ``capacity`` is a share of families if below 1, else a count."""
+    if capacity <= 0:
+        raise ValueError(f"capacity must be positive, got {capacity}")
+    if capacity < 1:
+        return float(capacity) * n
+    if capacity > n:
+        raise ValueError(f"capacity {capacity} exceeds the {n} families evaluated")
+    return float(capacity)
 
 
 def capacity_problem(capacity: float, n_families: int | None = None) -> str | None:

@@ -12,6 +12,8 @@ import numpy as np
 from scipy.special import expit, logit
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+from .._selection import resolve_capacity
+
 __all__ = [
     "METRICS",
     "calibration_intercept",
@@ -113,17 +115,6 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_groups: int = 10)
     groups = np.array_split(order, n_groups)
     n = len(p)
     return float(sum(len(g) / n * abs(y[g].mean() - p[g].mean()) for g in groups if len(g)))
-
-
-def resolve_capacity(capacity: float | int, n: int) -> float:
-    """Number of places: ``capacity`` is a share of families if below 1, else a count."""
-    if capacity <= 0:
-        raise ValueError(f"capacity must be positive, got {capacity}")
-    if capacity < 1:
-        return float(capacity) * n
-    if capacity > n:
-        raise ValueError(f"capacity {capacity} exceeds the {n} families evaluated")
-    return float(capacity)
 
 
 def capacity_metrics(y: np.ndarray, score: np.ndarray, capacity: float | int) -> dict[str, float]:

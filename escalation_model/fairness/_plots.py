@@ -23,7 +23,7 @@ def plot_group_metric(audit: Any, metric: str, characteristic: str | None = None
     a group must stay within to be "within tolerance")."""
     import matplotlib.pyplot as plt
 
-    from ._audit import AUDIT_METRICS
+    from ._engine import AUDIT_METRICS
 
     table = audit.published_by_group()  # no point or bar for a figure withheld
     table = table[table.metric == metric]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._cellkey import KEY_RANGE, perturbation
-from ..evaluation._metrics import resolve_capacity
+from .._selection import resolve_capacity
 from ._aggregate import round_protected
 from ._disclosure import DisclosureRules, publish_count
 from ._poisson_binomial import count_limits

@@ -10,8 +10,7 @@ import pandas as pd
 
 from .._cellkey import cell_key, perturbation
 from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
-from .._selection import capacity_weights
-from ..evaluation._metrics import resolve_capacity
+from .._selection import capacity_weights, resolve_capacity
 from ..schema import ColumnRoles
 from ._aggregate import (
     _observed_from_published,

@@ -304,7 +304,7 @@ def test_families_needed_shrinks_as_the_gap_grows(small_audit):
 def test_each_bootstrap_replicate_selects_its_own_families_at_capacity():
     """The threshold moves with the sample: every replicate's selected weight is the
     capacity's share of its own families, taken from the highest bins down."""
-    from escalation_model.fairness._audit import _reselected
+    from escalation_model.fairness._engine import _reselected
 
     rng = np.random.default_rng(0)
     b = np.repeat(np.arange(10), 3)  # 10 bins, 3 cells each
