@@ -27,9 +27,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy escalation_model
 
 # Two workers (the machine's two cores); a test file stays on one worker, so a module's
-# shared fixture (a whole run, read by many tests) is made once.
+# shared fixture (a whole run, read by many tests) is made once. One thread per worker
+# (OMP_NUM_THREADS, which the library's thread counts respect): no worker's threads wait
+# on the other's core.
 test: lint typecheck
-	$(BIN)/pytest -n 2 --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 --dist loadfile
 	$(BIN)/pytest --nbmake notebooks -q
 
 test-fast: $(STAMP)

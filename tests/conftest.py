@@ -7,6 +7,13 @@ from hypothesis import settings
 
 from escalation_model.datasets import SyntheticPopulation, make_synthetic_population
 
+# With one test worker per core (pytest -n 2), each worker's LightGBM fits and transfer
+# checks keep to one thread (the library caps its threads at OMP_NUM_THREADS; the numbers
+# do not change): two threads per worker on two cores made every fit about 1.8x slower.
+# Commands the tests start inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 # CI gives the same verdict on every run: property tests draw their examples from a fixed
 # seed there (locally they explore afresh each time, and keep what failed in .hypothesis/)
 settings.register_profile("ci", derandomize=True, deadline=None)

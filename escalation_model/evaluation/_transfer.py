@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._publish import DisclosureRules
+from .._threads import capped
 from ..schema import ColumnRoles
 from ._comparison import evaluate_models
 from ._splits import Split, leave_one_authority_out
@@ -72,7 +73,7 @@ def transfer_by_authority(
             authority=split.details["authority"], n_train=len(split.train), n_test=len(split.test)
         )
 
-    workers = n_jobs if n_jobs is not None and n_jobs > 0 else (os.cpu_count() or 1)
+    workers = capped(n_jobs if n_jobs is not None and n_jobs > 0 else (os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=max(1, min(len(splits), workers))) as pool:
         rows = list(pool.map(one, splits))
     out = pd.concat(rows, ignore_index=True)

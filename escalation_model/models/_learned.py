@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._threads import capped
 from ..schema import ColumnRoles
 from ._base import RiskClassifierBase
 
@@ -132,6 +133,8 @@ class LightGBMRiskClassifier(RiskClassifierBase):
     include_protected : bool, default=False
     random_state : int, default=0
     n_jobs : int, default=2
+        Threads; at most ``OMP_NUM_THREADS`` when that is set (the numbers do not
+        depend on it).
 
     Examples
     --------
@@ -183,7 +186,7 @@ class LightGBMRiskClassifier(RiskClassifierBase):
             colsample_bytree=self.colsample_bytree,
             reg_lambda=self.reg_lambda,
             random_state=self.random_state,
-            n_jobs=self.n_jobs,
+            n_jobs=capped(self.n_jobs),
             deterministic=True,
             force_row_wise=True,
             verbose=-1,
