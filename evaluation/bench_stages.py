@@ -2,6 +2,17 @@
 
     python evaluation/bench_stages.py                  # both sizes, 3 repetitions each
     python evaluation/bench_stages.py --sizes 100000   # one size
+    python evaluation/bench_stages.py --profile        # and where the time goes, by function
+
+Side by side in each child process, on the same families: the whole run, the project's
+LightGBM fit and predict, a bare LightGBM (``LGBMClassifier``, 200 trees, on the same
+encoded matrix) and ``mlflow.models.evaluate`` of that bare model on the test families
+(what MLflow's own evaluation costs, for scale: metrics and plots, without its SHAP,
+which through the pyfunc flavour is a permutation explainer taking minutes; it computes
+far less than the study).
+With ``--profile`` one more repetition runs under cProfile (its times are inflated by
+the profiler; the ranking is what it is for): the functions with the most cumulative and
+own time are written beside the timings.
 
 Each size runs three times, each in a fresh process (so its peak memory is its own); the
 repetition with the median ratio is reported, with the ratios of all three. A repetition
@@ -19,7 +30,9 @@ which the README quotes.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import pstats
 import resource
 import subprocess
 import sys
@@ -32,7 +45,72 @@ from _results import write_results
 CONFIG = Path(__file__).resolve().parents[1] / "training" / "configs" / "default.toml"
 
 
-def _one(n: int) -> dict:
+def _profiled(profiler: cProfile.Profile, top: int = 25) -> dict[str, list[dict]]:
+    """The functions with the most cumulative time (the library's own) and the most own
+    time (any), as rows of seconds."""
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = [
+        {
+            "function": f"{Path(file).name}:{line}({name})"
+            if "escalation_model" not in file
+            else f"{file.split('escalation_model/')[-1]}:{line}({name})",
+            "library": "escalation_model" in file,
+            "calls": calls,
+            "own_seconds": round(own, 3),
+            "cumulative_seconds": round(cum, 3),
+        }
+        for (file, line, name), (_, calls, own, cum, _) in stats.items()
+    ]
+    ours = [r for r in rows if r["library"]]
+    return {
+        "library_by_cumulative": sorted(ours, key=lambda r: -r["cumulative_seconds"])[:top],
+        "all_by_own_time": sorted(rows, key=lambda r: -r["own_seconds"])[:top],
+    }
+
+
+def _side_by_side(data, config, split, tmp: str) -> dict:
+    """A bare LightGBM on the project's encoded matrix, and mlflow.models.evaluate of it on
+    the test families, timed on the same families as the run."""
+    import mlflow
+    import pandas as pd
+    from lightgbm import LGBMClassifier
+
+    from escalation_model.models import LightGBMRiskClassifier
+
+    frame = data.frame
+    train = frame.iloc[split.train]
+    encoder = LightGBMRiskClassifier().fit(train.iloc[:2000], train["escalated"].iloc[:2000])
+    X_all = encoder.encoder_.transform(frame)
+    columns = [f"x{i}" for i in range(X_all.shape[1])]
+    X_train = pd.DataFrame(X_all[split.train], columns=columns)
+    t0 = time.perf_counter()
+    bare = LGBMClassifier(n_estimators=200, verbose=-1).fit(X_train, train["escalated"])
+    bare.predict_proba(pd.DataFrame(X_all, columns=columns))
+    bare_seconds = time.perf_counter() - t0
+    test = pd.DataFrame(X_all[split.test], columns=columns)
+    test["label"] = frame["escalated"].to_numpy()[split.test]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp}/evaluate.db")
+    mlflow.set_experiment("mlflow-evaluate-for-scale")
+    with mlflow.start_run():
+        info = mlflow.lightgbm.log_model(bare, name="model")
+        t0 = time.perf_counter()
+        mlflow.models.evaluate(
+            info.model_uri,
+            test,
+            targets="label",
+            model_type="classifier",
+            # SHAP through the pyfunc flavour is a permutation explainer (minutes); the
+            # study's own explanation is TreeSHAP, timed in the run
+            evaluator_config={"log_model_explainability": False},
+        )
+        evaluate_seconds = time.perf_counter() - t0
+    return {
+        "bare_lightgbm_fit_and_predict_seconds": round(bare_seconds, 1),
+        "mlflow_evaluate_seconds": round(evaluate_seconds, 1),
+    }
+
+
+def _one(n: int, profile: bool = False) -> dict:
     from escalation_model.config import load_config
     from escalation_model.evaluation import temporal_split
     from escalation_model.models import LightGBMRiskClassifier
@@ -57,6 +135,9 @@ def _one(n: int) -> dict:
 
         mlflow.MlflowClient(tracking_uri=store).search_experiments()
         t_store = time.perf_counter() - t0
+        profiler = cProfile.Profile() if profile else None
+        if profiler is not None:
+            profiler.enable()
         t1 = time.perf_counter()
         with tracked_run(tracking_uri=store):
             result = run_study(config, data)
@@ -67,9 +148,12 @@ def _one(n: int) -> dict:
             t3 = time.perf_counter()
             log_study(result, out)
             t4 = time.perf_counter()
+        if profiler is not None:
+            profiler.disable()
+        split = temporal_split(data.frame, data.roles)
+        side = _side_by_side(data, config, split, tmp)
     run_seconds = t4 - t1
 
-    split = temporal_split(data.frame, data.roles)
     train = data.frame.iloc[split.train]
     params = dict(config.models.lightgbm)
     b0 = time.perf_counter()
@@ -94,6 +178,8 @@ def _one(n: int) -> dict:
         "new_tracking_store_seconds": round(t_store, 1),
         "lightgbm_fit_and_predict_seconds": round(baseline, 1),
         "ratio_run_to_lightgbm": round(run_seconds / baseline, 2),
+        **side,
+        "ratio_run_to_mlflow_evaluate": round(run_seconds / side["mlflow_evaluate_seconds"], 2),
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
         "lightgbm_roc_auc": metrics["lightgbm"]["roc_auc"]["estimate"],
         "oracle_roc_auc": metrics["oracle"]["roc_auc"]["estimate"],
@@ -101,6 +187,7 @@ def _one(n: int) -> dict:
         "lightgbm_calibration_slope": metrics["lightgbm"]["calibration_slope"]["estimate"],
         "lightgbm_recall_at_capacity": metrics["lightgbm"]["recall_at_capacity"]["estimate"],
         "oracle_recall_at_capacity": metrics["oracle"]["recall_at_capacity"]["estimate"],
+        **({"profile": _profiled(profiler)} if profiler is not None else {}),
     }
 
 
@@ -108,10 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--repeat", type=int, default=3, help="repetitions per size (median reported)")
+    ap.add_argument("--profile", action="store_true", help="one more repetition, profiled")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--child-profile", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(_one(args.child)))
+        print(json.dumps(_one(args.child, profile=args.child_profile)))
         return 0
     rows = []
     for n in args.sizes:
@@ -132,6 +221,14 @@ def main(argv: list[str] | None = None) -> int:
             "ratios_all_repetitions": [r["ratio_run_to_lightgbm"] for r in reps],
             "run_seconds_all_repetitions": [r["run_seconds_from_loaded_frame"] for r in reps],
         }
+        if args.profile:
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(n), "--child-profile"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            row["profile"] = json.loads(out.stdout.strip().splitlines()[-1])["profile"]
         rows.append(row)
         print(
             f"{n:,} families: generate {row['generate_seconds']} s; run from a loaded frame "
@@ -139,10 +236,14 @@ def main(argv: list[str] | None = None) -> int:
             f"LightGBM fit+predict ({row['lightgbm_fit_and_predict_seconds']} s); peak "
             f"{row['peak_rss_gb']} GB; AUC {row['lightgbm_roc_auc']:.3f} vs oracle "
             f"{row['oracle_roc_auc']:.3f}; ratios over {len(reps)} repetitions "
-            f"{row['ratios_all_repetitions']}"
+            f"{row['ratios_all_repetitions']}; mlflow.models.evaluate "
+            f"{row['mlflow_evaluate_seconds']} s (run = {row['ratio_run_to_mlflow_evaluate']} x), "
+            f"bare LightGBM {row['bare_lightgbm_fit_and_predict_seconds']} s"
         )
         for stage, seconds in row["stages_seconds"].items():
             print(f"    {stage:28s} {seconds:8.1f} s")
+        for r in row.get("profile", {}).get("library_by_cumulative", [])[:15]:
+            print(f"    {r['cumulative_seconds']:8.2f} s  {r['function']}")
     write_results("bench_stages", {"results": rows})
     return 0
 

@@ -176,6 +176,7 @@ class FairnessAudit:
         edges = np.unique(np.quantile(score, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
         self._bin = np.searchsorted(edges, score, side="right")
         self._n_bins_used = int(edges.size + 1)
+        self._published: dict[tuple[str, DisclosureRules], pd.DataFrame] = {}
         self._compute()
 
     # ------------------------------------------------------------------ computation
@@ -364,13 +365,19 @@ class FairnessAudit:
         (see :mod:`escalation_model.fairness._publish`)."""
         from ._publish import publish_by_group
 
-        return publish_by_group(self._by_group, rules or self.rules)
+        key = ("by_group", rules or self.rules)
+        if key not in self._published:  # the audit does not change once computed
+            self._published[key] = publish_by_group(self._by_group, key[1])
+        return self._published[key].copy()
 
     def published_findings(self, rules: DisclosureRules | None = None) -> pd.DataFrame:
         """:meth:`findings` as they may be published (both groups' figures publishable)."""
         from ._publish import publish_findings
 
-        return publish_findings(self.findings(), self._by_group, rules or self.rules)
+        key = ("findings", rules or self.rules)
+        if key not in self._published:
+            self._published[key] = publish_findings(self.findings(), self._by_group, key[1])
+        return self._published[key].copy()
 
     def counted_findings(self, rules: DisclosureRules | None = None) -> pd.DataFrame:
         """The published findings every count and list of findings is made of: criteria

@@ -517,7 +517,8 @@ class StudyResult:
             self.model_sha256 = file_sha256(path)
             written.append(path)
         path = folder / "summary.json"
-        text = json.dumps(self.summary(), indent=2, default=str, allow_nan=False)
+        summary = self.study_summary()  # made once: the file and the card read the same
+        text = json.dumps(summary.to_json_dict(), indent=2, default=str, allow_nan=False)
         path.write_text(text + "\n", "utf-8")
         written.append(path)
         written.append(write_csv(self.profile, folder / "profile_table.csv", float_format="%.4f"))
@@ -544,7 +545,7 @@ class StudyResult:
         written += save_figures(study_figures(self), folder / "plots")
         from ..reporting import ModelCard
 
-        card = ModelCard.from_study(self, plots_dir=folder / "plots")
+        card = ModelCard.from_summary(summary, plots_dir=folder / "plots")
         if card_fields is not None:
             card.fill_from_toml(card_fields)
         written += card.write(folder)
