@@ -60,6 +60,7 @@ def test_run_writes_summary_and_refuses_foreign_folders(tmp_path, capsys):
     cfg.write_text(
         '[data]\nn_families = 20000\nseed = 4\n[output]\ndir = "out"\n'
         "[evaluation]\nn_bootstrap = 100\n[split]\nleave_one_authority_out = false\n"
+        "[explain]\nsample_size = 500\ninteraction_sample = 0\n"
     )
     out = tmp_path / "elsewhere"
     assert (

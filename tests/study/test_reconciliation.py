@@ -26,7 +26,7 @@ SMALL = (
 def _run(folder, frame=None, roles: str | None = None, tracking: bool = False) -> Run:
     folder.mkdir(parents=True, exist_ok=True)
     if frame is None:
-        data = '[data]\nsource = "synthetic"\nn_families = 60000\nseed = 11\n'
+        data = '[data]\nsource = "synthetic"\nn_families = 30000\nseed = 11\n'
     else:
         frame.to_csv(folder / "families.csv", index=False)
         data = '[data]\nsource = "file"\npath = "families.csv"\n'
@@ -52,7 +52,7 @@ def _run(folder, frame=None, roles: str | None = None, tracking: bool = False) -
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Run]:
     base = tmp_path_factory.mktemp("reconcile")
-    frame = make_synthetic_population(60_000, random_state=11).frame
+    frame = make_synthetic_population(30_000, random_state=11).frame
     council = frame.drop(
         columns=[
             "ward_code",

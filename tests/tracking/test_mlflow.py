@@ -14,6 +14,10 @@ from escalation_model.tracking import input_example, load_registered_model, log_
 pytest.importorskip("mlflow")
 
 
+#: The explanation is not what these tests check: a small sample, no interactions.
+LIGHT_EXPLAIN = "[explain]\nsample_size = 500\ninteraction_sample = 0\n"
+
+
 @pytest.fixture()
 def store(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -24,7 +28,7 @@ def _config(tmp_path):
     cfg = tmp_path / "run.toml"
     cfg.write_text(
         "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
-        "[split]\nleave_one_authority_out = false\n"
+        "[split]\nleave_one_authority_out = false\n" + LIGHT_EXPLAIN
     )
     return load_config(cfg)
 
@@ -129,7 +133,7 @@ def test_cli_run_tracks_and_score_reads_the_registry(tmp_path, store, capsys):
     cfg = tmp_path / "run.toml"
     cfg.write_text(
         "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
-        "[split]\nleave_one_authority_out = false\n"
+        "[split]\nleave_one_authority_out = false\n" + LIGHT_EXPLAIN
     )
     assert main(["run", "--config", str(cfg), "--output", "out", "--tracking-uri", store]) == 0
     assert "models:/escalation_model@candidate" in capsys.readouterr().out
@@ -284,7 +288,7 @@ def test_card_is_rebuilt_from_a_tracked_run(tmp_path, store, capsys):
     cfg = tmp_path / "run.toml"
     cfg.write_text(
         "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
-        "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 2000\n"
+        "[split]\nleave_one_authority_out = false\n" + LIGHT_EXPLAIN
     )
     assert (
         main(["run", "--config", str(cfg), "--output", "out", "--tracking-uri", store, "--quiet"])
@@ -308,8 +312,7 @@ def test_a_logistic_primary_model_runs_end_to_end(tmp_path, store, capsys):
     cfg = tmp_path / "run.toml"
     cfg.write_text(
         "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
-        "[models]\nprimary = 'logistic'\n[explain]\nsample_size = 1000\n"
-        "[split]\ntransfer_n_bootstrap = 50\n"
+        "[models]\nprimary = 'logistic'\n[split]\ntransfer_n_bootstrap = 50\n" + LIGHT_EXPLAIN
     )
     assert main(["run", "--config", str(cfg), "--output", "out", "--tracking-uri", store]) == 0
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())

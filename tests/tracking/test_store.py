@@ -18,9 +18,9 @@ import pytest
 pytest.importorskip("mlflow")
 
 CONFIG = (
-    "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 200\n"
-    "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 1000\n"
-    "interaction_sample = 100\n"
+    "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 30\n"
+    "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 500\n"
+    "interaction_sample = 0\n"
 )
 
 
