@@ -15,6 +15,8 @@ outcome level and indicator values for every family.
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -302,8 +304,9 @@ def _write_header(header: pd.DataFrame, path: Path) -> None:
     path.write_text("\n".join(cut) + "\n", "utf-8")
 
 
-def _iso(value: Any) -> str:
-    return "" if pd.isna(value) else str(pd.Timestamp(value).date())
+def _iso(dates: pd.Series) -> list[str]:
+    """Dates as ``YYYY-MM-DD``, a missing date as an empty string."""
+    return pd.to_datetime(dates).dt.strftime("%Y-%m-%d").fillna("").tolist()
 
 
 def _write_cin(referrals: pd.DataFrame, plans: pd.DataFrame, folder: Path, last_year: int) -> None:
@@ -311,25 +314,28 @@ def _write_cin(referrals: pd.DataFrame, plans: pd.DataFrame, folder: Path, last_
     ref_years = _by_year(referrals, last_year)
     plan_years = _by_year(plans, last_year)
     for year in sorted(set(ref_years) | set(plan_years) | {last_year}):
-        r = ref_years.get(year, referrals.iloc[:0])
-        p = plan_years.get(year, plans.iloc[:0]).set_index(["child", "start"])
+        r = ref_years.get(year, referrals.iloc[:0]).sort_values("child", kind="stable")
+        p = plan_years.get(year, plans.iloc[:0])
+        plan_end = dict(
+            zip(zip(p["child"], _iso(p["start"]), strict=True), _iso(p["end"]), strict=True)
+        )
         children = []
-        for cid, rows in r.groupby("child", sort=True):
+        rows = zip(r["child"], _iso(r["start"]), _iso(r["end"]), r["nfa"], strict=True)
+        for cid, group in groupby(rows, key=itemgetter(0)):
             details = []
-            for row in rows.itertuples(index=False):
+            for _, start, closure, nfa in group:
                 cp = ""
-                if (cid, row.start) in p.index:
-                    end = _iso(p.loc[(cid, row.start), "end"])
+                if (cid, start) in plan_end:
+                    end = plan_end[(cid, start)]
                     cp = (
-                        f"<ChildProtectionPlans><CPPstartDate>{_iso(row.start)}</CPPstartDate>"
+                        f"<ChildProtectionPlans><CPPstartDate>{start}</CPPstartDate>"
                         + (f"<CPPendDate>{end}</CPPendDate>" if end else "")
                         + "</ChildProtectionPlans>"
                     )
-                closure = _iso(row.end)
                 details.append(
-                    f"<CINdetails><CINreferralDate>{_iso(row.start)}</CINreferralDate>"
+                    f"<CINdetails><CINreferralDate>{start}</CINreferralDate>"
                     + (f"<CINclosureDate>{closure}</CINclosureDate>" if closure else "")
-                    + f"<ReferralNFA>{'true' if row.nfa else 'false'}</ReferralNFA>{cp}"
+                    + f"<ReferralNFA>{'true' if nfa else 'false'}</ReferralNFA>{cp}"
                     "</CINdetails>"
                 )
             children.append(
