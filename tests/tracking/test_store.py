@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -55,6 +56,49 @@ def _wait_running(db: Path, proc: subprocess.Popen, timeout: float = 120) -> Non
     raise AssertionError("the run never started")
 
 
+def _move_store(db: Path, old: str, new: str) -> None:
+    """Point a copied store at its copied artifacts: MLflow records absolute paths, so
+    every text field beginning with the old folder is rewritten to the new one."""
+    with sqlite3.connect(db) as con:
+        tables = [r[0] for r in con.execute("select name from sqlite_master where type='table'")]
+        for table in tables:
+            for _, column, kind, *_ in con.execute(f"pragma table_info('{table}')").fetchall():
+                if "CHAR" in kind.upper() or "TEXT" in kind.upper():
+                    con.execute(
+                        f'update "{table}" set "{column}" = replace("{column}", ?, ?) '
+                        f'where "{column}" like ?',
+                        (old, new, f"%{old}%"),
+                    )
+
+
+@pytest.fixture(scope="module")
+def _completed_once(tmp_path_factory) -> Path:
+    """One completed tracked run (its output folder, store and artifacts), made once for
+    the tests that start from a completed run."""
+    folder = tmp_path_factory.mktemp("completed")
+    run = _start(folder, "out")
+    _, err = run.communicate(timeout=600)
+    assert run.returncode == 0, err
+    return folder
+
+
+@pytest.fixture()
+def completed(_completed_once: Path, tmp_path: Path) -> Path:
+    """A private copy of the completed run in ``tmp_path``, its store moved with it (a
+    test may tamper with its copy without touching another test's)."""
+    shutil.copytree(_completed_once, tmp_path, dirs_exist_ok=True)
+    _move_store(tmp_path / "mlflow.db", str(_completed_once), str(tmp_path))
+    return tmp_path
+
+
+def test_the_copied_store_points_at_its_own_artifacts(completed):
+    with sqlite3.connect(completed / "mlflow.db") as con:
+        uris = [r[0] for r in con.execute("select artifact_uri from runs")]
+        locations = [r[0] for r in con.execute("select storage_location from model_versions")]
+    assert uris and locations
+    assert all(u.startswith(str(completed)) for u in uris + locations)
+
+
 def test_two_runs_started_together_on_a_new_store_both_finish(tmp_path):
     a, b = _start(tmp_path, "out_a"), _start(tmp_path, "out_b")
     results = [p.communicate(timeout=600) + (p.returncode,) for p in (a, b)]
@@ -67,10 +111,8 @@ def test_two_runs_started_together_on_a_new_store_both_finish(tmp_path):
     assert sorted(versions) == [1, 2]
 
 
-def test_a_killed_run_is_marked_killed_and_never_replaces_the_last_complete_folder(tmp_path):
-    first = _start(tmp_path, "out")
-    _, err = first.communicate(timeout=600)
-    assert first.returncode == 0, err
+def test_a_killed_run_is_marked_killed_and_never_replaces_the_last_complete_folder(completed):
+    tmp_path = completed  # a completed run is there already
     manifest = (tmp_path / "out" / "manifest.json").read_bytes()
     victim = _start(tmp_path, "out")
     _wait_running(tmp_path / "mlflow.db", victim)
@@ -105,16 +147,14 @@ def test_an_interrupted_run_ends_as_killed_with_one_line(tmp_path, sig):
     assert not list(tmp_path.glob(".out.partial-*"))
 
 
-def test_a_swapped_registered_model_is_refused(tmp_path, monkeypatch):
+def test_a_swapped_registered_model_is_refused(completed, monkeypatch):
     from escalation_model._errors import ModelFileError
     from escalation_model.cli import main
     from escalation_model.models import save_model
     from escalation_model.tracking import load_registered_model
 
+    tmp_path = completed
     monkeypatch.chdir(tmp_path)
-    run = _start(tmp_path, "out")
-    _, err = run.communicate(timeout=600)
-    assert run.returncode == 0, err
     store = "sqlite:///mlflow.db"
     model = load_registered_model("models:/escalation_model@candidate", tracking_uri=store)
     artifacts = sorted(Path("mlruns").rglob("*.skops"))
@@ -141,17 +181,15 @@ def test_card_never_creates_a_store(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "c").exists()
 
 
-def test_summary_records_the_model_sha(tmp_path):
+def test_summary_records_the_model_sha(completed):
     from escalation_model.models import file_sha256
 
-    run = _start(tmp_path, "out", "--no-tracking")
-    _, err = run.communicate(timeout=600)
-    assert run.returncode == 0, err
+    tmp_path = completed
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["model_file"]["sha256"] == file_sha256(tmp_path / "out" / "model.skops")
 
 
-def test_a_crafted_model_is_refused_through_the_cli_and_the_registry(tmp_path, monkeypatch):
+def test_a_crafted_model_is_refused_through_the_cli_and_the_registry(completed, monkeypatch):
     """A payload in the registered artifact, with its recorded SHA-256 forged to match, is
     still refused by the allow-list, through `score --model FILE` and `models:/`."""
     from mlflow import MlflowClient
@@ -160,10 +198,8 @@ def test_a_crafted_model_is_refused_through_the_cli_and_the_registry(tmp_path, m
     from escalation_model.models import file_sha256
     from tests.models.test_persist import _call, _rewrite
 
+    tmp_path = completed
     monkeypatch.chdir(tmp_path)
-    run = _start(tmp_path, "out")
-    _, err = run.communicate(timeout=600)
-    assert run.returncode == 0, err
     marker = tmp_path / "ran.txt"
     payload = _call("builtins", "eval", f"__import__('pathlib').Path({str(marker)!r}).touch()")
 
