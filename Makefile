@@ -27,12 +27,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy escalation_model
 
 # Two workers (the machine's two cores); a test file stays on one worker, so a module's
-# shared fixture (a whole run, read by many tests) is made once. One thread per worker
-# (OMP_NUM_THREADS, which the library's thread counts respect): no worker's threads wait
-# on the other's core.
+# shared fixture (a whole run, read by many tests) is made once; the notebooks are
+# executed by the same workers. One thread per worker (OMP_NUM_THREADS, which the
+# library's thread counts respect): no worker's threads wait on the other's core.
 test: lint typecheck
-	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 --dist loadfile
-	$(BIN)/pytest --nbmake notebooks -q
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 --dist loadfile --nbmake tests escalation_model notebooks
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
