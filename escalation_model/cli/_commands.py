@@ -133,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(msg, flush=True)
 
+    def step(msg: str) -> None:  # each stage with the time since the command started
+        say(f"- [{time.perf_counter() - started:6.1f} s] {msg}")
+
     from .._outputs import check_output_dir
 
     started = time.perf_counter()
@@ -147,9 +150,9 @@ def run(args: argparse.Namespace) -> int:
         check_before_run(config, args.tracking_uri)
     if args.card_fields:
         read_card_fields(args.card_fields)
-    say(f"- loading data ({config.data.source})")
+    step(f"loading data ({config.data.source})")
     data = load_study_data(config)
-    say(f"- validating {len(data.frame):,} families and planning the study")
+    step(f"validating {len(data.frame):,} families and planning the study")
     with _warnings_printed_not_raised():
         plan = plan_study(config, data)
     for line in plan.describe():
@@ -168,18 +171,18 @@ def run(args: argparse.Namespace) -> int:
     # and its alias moved, only once the output folder is in place
     with context:
         with staged_output(config.output, overwrite=args.overwrite) as staging:
-            result = run_study(config, data, plan=plan, progress=lambda m: say(f"- {m}"))
-            say("- writing outputs")
+            result = run_study(config, data, plan=plan, progress=step)
+            step("writing outputs")
             written = result.write(staging, card_fields=args.card_fields)
             if not args.no_tracking:
                 from ..tracking import log_outputs
 
-                say("- logging the run to MLflow")
+                step("logging the run to MLflow")
                 log_outputs(result, staging)
         if not args.no_tracking:
             from ..tracking import register_model
 
-            say("- registering the model")
+            step("registering the model")
             info = register_model(result)
     out = config.output
     say(f"done in {time.perf_counter() - started:.1f} s; wrote {len(written)} files to {out}:")
@@ -189,9 +192,28 @@ def run(args: argparse.Namespace) -> int:
         say(
             f"MLflow run {info['run_id']}; model registered as {info['model_uri']} "
             f"(version {info['model_version']}; {info['alias_reason']}). See it with: "
-            f"mlflow ui --backend-store-uri {args.tracking_uri or 'sqlite:///mlflow.db'}"
+            f"mlflow ui --backend-store-uri {_absolute_store(args.tracking_uri)}"
         )
+    card = Path(out) / "model_card.html"
+    if card.exists():
+        say(f"The model card: {card.resolve()}")
     return 0
+
+
+def _absolute_store(uri: str | None) -> str:
+    """The tracking store as a URI that works from any folder: a relative SQLite path
+    made absolute (``sqlite:///mlflow.db`` -> ``sqlite:////home/.../mlflow.db``).
+
+    >>> _absolute_store("http://localhost:5000")
+    'http://localhost:5000'
+    >>> _absolute_store("sqlite:////data/mlflow.db")
+    'sqlite:////data/mlflow.db'
+    """
+    uri = uri or "sqlite:///mlflow.db"
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
+        return prefix + str(Path(uri[len(prefix) :]).resolve())
+    return uri
 
 
 def _check_model_columns(model: Any, frame: Any, path: str) -> None:
