@@ -37,6 +37,9 @@ def _round_trip(n_families: int, folder):
             expected.astype("Float64") if col != "outcome_level" else expected,
             check_names=False,
             check_dtype=False,
+            # aligned by the reindex above; comparing an Arrow-string index element by
+            # element took 28 s of this test at 200,000 families
+            check_index=False,
         )
     validate(frame, pop.roles)
     # every family entering care is in the history the hand-over reads (one child each)
