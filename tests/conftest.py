@@ -21,6 +21,36 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+#: The longest test files (measured with --junitxml), started first: with one file per
+#: worker at a time (--dist loadfile), a long file started last keeps one worker busy
+#: while the other waits.
+LONGEST_FIRST = (
+    "tests/tracking/test_store.py",
+    "tests/tracking/test_mlflow.py",
+    "tests/security/test_disclosure_attacks.py",
+    "tests/cli/test_cli.py",
+    "tests/returns/test_prepare.py",
+    "tests/study/test_reconciliation.py",
+    "tests/fairness/test_audit.py",
+    "tests/security/test_differencing.py",
+    "tests/study/test_renaming.py",
+    "tests/study/test_study.py",
+    "notebooks/01_quick_start.ipynb",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the longest files first (a stable reorder: tests keep their order within a
+    file)."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def key(item):
+        path = item.nodeid.split("::")[0]
+        return rank.get(path, len(rank))
+
+    items.sort(key=key)
+
+
 @pytest.fixture(scope="session")
 def small_population() -> SyntheticPopulation:
     """20,000 families, fixed seed: for behaviour tests."""
