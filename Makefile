@@ -44,6 +44,9 @@ bench: $(STAMP)
 	$(BIN)/python evaluation/bench_population.py
 	$(BIN)/python evaluation/bench_stages.py
 	$(BIN)/python evaluation/bench_prepare.py
+	$(BIN)/python evaluation/bench_disclosure.py
+	$(BIN)/python evaluation/bench_differencing.py
+	$(BIN)/python evaluation/fuzz_model_files.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
