@@ -6,12 +6,13 @@ a scheduler that gives a job one core, or a test runner with one worker per core
 it so that threads do not compete for the same core. The numbers do not depend on it:
 LightGBM is fitted with ``deterministic=True`` and row-wise histograms.
 
->>> import os
->>> os.environ["OMP_NUM_THREADS"] = "1"; capped(2)
+>>> from unittest import mock
+>>> with mock.patch.dict("os.environ", {"OMP_NUM_THREADS": "1"}):
+...     capped(2)
 1
->>> os.environ["OMP_NUM_THREADS"] = "many"; capped(2)
+>>> with mock.patch.dict("os.environ", {"OMP_NUM_THREADS": "many"}):
+...     capped(2)
 2
->>> del os.environ["OMP_NUM_THREADS"]
 """
 
 from __future__ import annotations
