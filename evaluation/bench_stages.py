@@ -3,6 +3,7 @@
     python evaluation/bench_stages.py                  # both sizes, 3 repetitions each
     python evaluation/bench_stages.py --sizes 100000   # one size
     python evaluation/bench_stages.py --profile        # and where the time goes, by function
+    python evaluation/bench_stages.py --sizes 8000000 --repeat 1 --name bench_stages_8m
 
 Side by side in each child process, on the same families: the whole run, the project's
 LightGBM fit and predict, a bare LightGBM (``LGBMClassifier``, 200 trees, on the same
@@ -196,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--repeat", type=int, default=3, help="repetitions per size (median reported)")
     ap.add_argument("--profile", action="store_true", help="one more repetition, profiled")
+    ap.add_argument("--name", default="bench_stages", help="results file name (results/NAME.json)")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--child-profile", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -244,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {stage:28s} {seconds:8.1f} s")
         for r in row.get("profile", {}).get("library_by_cumulative", [])[:15]:
             print(f"    {r['cumulative_seconds']:8.2f} s  {r['function']}")
-    write_results("bench_stages", {"results": rows})
+    write_results(args.name, {"results": rows})
     return 0
 
 
