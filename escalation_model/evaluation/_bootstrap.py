@@ -29,7 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import logit
 
-from ._metrics import _EPS, METRICS, NO_INTERVAL, _newton_logistic, resolve_capacity
+from .._selection import resolve_capacity
+from ._metrics import _EPS, METRICS, NO_INTERVAL, _newton_logistic
 
 __all__ = ["bootstrap_metrics", "bootstrap_differences"]
 

@@ -15,9 +15,10 @@ from .._publish import (
     publish_figure,
     publish_share,
 )
+from .._selection import resolve_capacity
 from ..schema import ColumnRoles
 from ._bootstrap import bootstrap_differences, bootstrap_metrics
-from ._metrics import METRICS, point_estimates, resolve_capacity
+from ._metrics import METRICS, point_estimates
 from ._splits import Split, check_split
 
 __all__ = ["ModelComparison", "compare_models", "evaluate_models", "ORACLE"]

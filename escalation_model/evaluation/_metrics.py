@@ -22,7 +22,6 @@ __all__ = [
     "capacity_metrics",
     "expected_calibration_error",
     "point_estimates",
-    "resolve_capacity",
 ]
 
 _EPS = 1e-6
