@@ -189,31 +189,17 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         say(f"  {out}/{path.relative_to(staging).as_posix()}")
     if info:
+        from ..tracking import absolute_store_uri
+
         say(
             f"MLflow run {info['run_id']}; model registered as {info['model_uri']} "
             f"(version {info['model_version']}; {info['alias_reason']}). See it with: "
-            f"mlflow ui --backend-store-uri {_absolute_store(args.tracking_uri)}"
+            f"mlflow ui --backend-store-uri {absolute_store_uri(args.tracking_uri)}"
         )
     card = Path(out) / "model_card.html"
     if card.exists():
         say(f"The model card: {card.resolve()}")
     return 0
-
-
-def _absolute_store(uri: str | None) -> str:
-    """The tracking store as a URI that works from any folder: a relative SQLite path
-    made absolute (``sqlite:///mlflow.db`` -> ``sqlite:////home/.../mlflow.db``).
-
-    >>> _absolute_store("http://localhost:5000")
-    'http://localhost:5000'
-    >>> _absolute_store("sqlite:////data/mlflow.db")
-    'sqlite:////data/mlflow.db'
-    """
-    uri = uri or "sqlite:///mlflow.db"
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
-        return prefix + str(Path(uri[len(prefix) :]).resolve())
-    return uri
 
 
 def _check_model_columns(model: Any, frame: Any, path: str) -> None:

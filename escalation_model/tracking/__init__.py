@@ -4,6 +4,7 @@ from ._mlflow import (
     DEFAULT_ALIAS,
     DEFAULT_MODEL_NAME,
     DEFAULT_TRACKING_URI,
+    absolute_store_uri,
     check_before_run,
     code_version,
     input_example,
@@ -15,6 +16,7 @@ from ._mlflow import (
 )
 
 __all__ = [
+    "absolute_store_uri",
     "check_before_run",
     "DEFAULT_ALIAS",
     "DEFAULT_MODEL_NAME",

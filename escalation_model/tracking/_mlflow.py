@@ -35,6 +35,7 @@ from ._store import error_tag, owner_tags, reap_dead_runs, sqlite_path, store_gu
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
+    "absolute_store_uri",
     "check_before_run",
     "code_version",
     "input_example",
@@ -49,6 +50,22 @@ __all__ = [
 #: The default store: a SQLite file in the working directory (artifacts in ./mlruns).
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "escalation_model"
+
+
+def absolute_store_uri(uri: str | None) -> str:
+    """The store (``DEFAULT_TRACKING_URI`` when ``None``) as a URI that works from any
+    folder: a relative SQLite path made absolute, any other URI unchanged.
+
+    >>> absolute_store_uri(None) == "sqlite:///" + str(Path("mlflow.db").resolve())
+    True
+    >>> absolute_store_uri("http://localhost:5000")
+    'http://localhost:5000'
+    """
+    uri = uri or DEFAULT_TRACKING_URI
+    db = sqlite_path(uri)
+    return uri if db is None else "sqlite:///" + str(db.resolve())
+
+
 DEFAULT_MODEL_NAME = "escalation_model"
 DEFAULT_ALIAS = "candidate"
 #: The tag on the run and the model version holding the model file's SHA-256.
