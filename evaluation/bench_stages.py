@@ -69,19 +69,18 @@ def _profiled(profiler: cProfile.Profile, top: int = 25) -> dict[str, list[dict]
     }
 
 
-def _side_by_side(data, config, split, tmp: str) -> dict:
+def _side_by_side(data, split, tmp: str) -> dict:
     """A bare LightGBM on the project's encoded matrix, and mlflow.models.evaluate of it on
     the test families, timed on the same families as the run."""
     import mlflow
     import pandas as pd
     from lightgbm import LGBMClassifier
 
-    from escalation_model.models import LightGBMRiskClassifier
+    from escalation_model.features import RolesEncoder
 
     frame = data.frame
     train = frame.iloc[split.train]
-    encoder = LightGBMRiskClassifier().fit(train.iloc[:2000], train["escalated"].iloc[:2000])
-    X_all = encoder.encoder_.transform(frame)
+    X_all = RolesEncoder(data.roles).fit(train).transform(frame)  # the models' own matrix
     columns = [f"x{i}" for i in range(X_all.shape[1])]
     X_train = pd.DataFrame(X_all[split.train], columns=columns)
     t0 = time.perf_counter()
@@ -152,7 +151,7 @@ def _one(n: int, profile: bool = False) -> dict:
         if profiler is not None:
             profiler.disable()
         split = temporal_split(data.frame, data.roles)
-        side = _side_by_side(data, config, split, tmp)
+        side = _side_by_side(data, split, tmp)
     run_seconds = t4 - t1
 
     train = data.frame.iloc[split.train]

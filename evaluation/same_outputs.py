@@ -1,16 +1,16 @@
 """Are two runs' outputs the same? For refactors that must not change a published figure.
 
-    git worktree add /tmp/before <commit>
-    (cd /tmp/before && PYTHONPATH=/tmp/before python -m escalation_model.cli run \\
-        --config training/configs/default.toml --output /tmp/out-before --no-tracking --quiet)
+    git worktree add ../before <commit>
+    (cd ../before && PYTHONPATH=. python -m escalation_model.cli run \\
+        --config training/configs/default.toml --output ../out-before --no-tracking --quiet)
     python -m escalation_model.cli run --config training/configs/default.toml \\
-        --output /tmp/out-after --no-tracking --quiet
-    python evaluation/same_outputs.py /tmp/out-before /tmp/out-after
+        --output ../out-after --no-tracking --quiet
+    python evaluation/same_outputs.py ../out-before ../out-after
 
 Compares ``summary.json`` field by field (the code version and the model file's SHA-256
 are expected to differ: the version names the commit, and the ``.skops`` archive holds
 the time it was written), every CSV byte for byte, and the card's Markdown line by line
-apart from the lines that quote the code version. Prints every difference; exits 1 if
+with each run's code version replaced by a placeholder. Prints every difference; exits 1 if
 there is one.
 """
 
@@ -43,6 +43,13 @@ def _differences(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b or path in EXPECTED else [f"{path}: {a!r} != {b!r}"]
 
 
+def _card_lines(folder: Path) -> list[str]:
+    """The card's Markdown lines, the run's code version replaced by a placeholder."""
+    version = json.loads((folder / "summary.json").read_text("utf-8"))["code_version"]
+    text = (folder / "model_card.md").read_text("utf-8")
+    return text.replace(version, "<code version>").splitlines()
+
+
 def compare(before: Path, after: Path) -> list[str]:
     """Every difference between two output folders that a refactor should not make."""
     found = _differences(
@@ -54,18 +61,14 @@ def compare(before: Path, after: Path) -> list[str]:
         x, y = before / name, after / name
         if not (x.exists() and y.exists()) or x.read_bytes() != y.read_bytes():
             found.append(f"{name}: differs")
-    card = [
-        (i, x, y)
-        for i, (x, y) in enumerate(
-            zip(
-                (before / "model_card.md").read_text("utf-8").splitlines(),
-                (after / "model_card.md").read_text("utf-8").splitlines(),
-                strict=False,
-            )
-        )
-        if x != y and "version" not in x.lower()
+    card_before, card_after = _card_lines(before), _card_lines(after)
+    if len(card_before) != len(card_after):
+        found.append(f"model_card.md: {len(card_before)} lines != {len(card_after)}")
+    found += [
+        f"model_card.md line {i + 1}: differs"
+        for i, (x, y) in enumerate(zip(card_before, card_after, strict=False))
+        if x != y
     ]
-    found += [f"model_card.md line {i + 1}: differs" for i, _, _ in card]
     return found
 
 
