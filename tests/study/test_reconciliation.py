@@ -5,6 +5,7 @@ figure in one place is caught."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 
 import numpy as np
@@ -38,7 +39,8 @@ def _run(folder, frame=None, roles: str | None = None, tracking: bool = False) -
     metrics = None
     if tracking:
         uri = f"sqlite:///{folder / 'mlflow.db'}"
-        assert main([*args, "--tracking-uri", uri]) == 0
+        with contextlib.chdir(folder):  # MLflow puts a new store's artifacts in ./mlruns
+            assert main([*args, "--tracking-uri", uri]) == 0
         import mlflow
 
         client = mlflow.MlflowClient(tracking_uri=uri)
