@@ -14,6 +14,16 @@ from ._engine import AUDIT_METRICS, Tolerances
 __all__ = ["family_statement", "summary_lines", "trade_offs"]
 
 
+#: The findings a comparison can end in, as the summary counts them.
+FINDINGS = (
+    "within tolerance",
+    "outside tolerance",
+    "too uncertain to say",
+    "too small to assess",
+    "too small to publish",
+)
+
+
 def family_statement(
     n_comparisons: int,
     by_characteristic: Mapping[str, int],
@@ -104,16 +114,6 @@ def summary_lines(
             + "."
         )
     return lines
-
-
-#: The findings a comparison can end in, as the summary counts them.
-FINDINGS = (
-    "within tolerance",
-    "outside tolerance",
-    "too uncertain to say",
-    "too small to assess",
-    "too small to publish",
-)
 
 
 def small_could_detect(row: Any, n_rounded: float, min_cell: int) -> str:
