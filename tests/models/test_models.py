@@ -192,3 +192,19 @@ def test_the_calibration_decision_does_not_depend_on_the_probability_floor(data)
     assert reports[0]["method"] == reports[1]["method"]
     for rep in reports:
         assert {"log_loss_raw", "log_loss_logistic", "log_loss_isotonic"} <= rep.keys()
+
+
+@pytest.mark.parametrize("limit", ["1", None], ids=["OMP_NUM_THREADS=1", "unset"])
+def test_the_thread_cap_changes_threads_not_numbers(data, monkeypatch, limit):
+    """LightGBM itself is the reference: the same model fitted on two threads, and on the
+    one thread OMP_NUM_THREADS allows, predicts exactly the same."""
+    f, y = data
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    two = LightGBMRiskClassifier(n_estimators=30, n_jobs=2).fit(f, y)
+    if limit is not None:
+        monkeypatch.setenv("OMP_NUM_THREADS", limit)
+    capped = LightGBMRiskClassifier(n_estimators=30, n_jobs=2).fit(f, y)
+    threads = 1 if limit is not None else 2
+    assert capped.booster_model_.get_params()["n_jobs"] == threads
+    assert capped.get_params()["n_jobs"] == 2  # the hyperparameter the run records
+    np.testing.assert_array_equal(capped.predict_proba(f), two.predict_proba(f))
