@@ -167,7 +167,11 @@ class PopulationConfig(_Section):
     for every column of the area role, coarsest first. ``risk_reduction`` holds the
     assumed relative reductions in escalation among families offered early help;
     ``unit_costs`` (per averted ``escalation`` and ``looked_after`` placement) must come
-    from the analyst: none is assumed.
+    from the analyst: none is assumed. ``current_rule`` says which simple rule the
+    council uses today to decide where early help goes (``"five_plus_rule"``: families
+    with 5+ Think Family indicators first; ``"area_rule"``: the most deprived areas
+    first); the card's first page compares the model with it, and says so when it is
+    not stated.
     """
 
     groupings: list[str] = Field(
@@ -182,6 +186,7 @@ class PopulationConfig(_Section):
         default_factory=lambda: {"low": 0.1, "central": 0.2, "high": 0.3}
     )
     unit_costs: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    current_rule: Literal["five_plus_rule", "area_rule"] | None = None
 
 
 class ExplainConfig(_Section):

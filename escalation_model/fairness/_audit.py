@@ -390,16 +390,22 @@ class FairnessAudit:
             np.array(keep, dtype=bool) & (f.metric != "false_negative_rate").to_numpy()
         ].reset_index(drop=True)
 
-    def finding_counts(self, rules: DisclosureRules | None = None) -> pd.DataFrame:
-        """How many comparisons of each criterion with a tolerance ended in each finding
-        (published findings; single characteristics and intersections together): one row
-        per criterion audited, the prioritised one first.
+    def finding_counts(
+        self, rules: DisclosureRules | None = None, by: str = "metric"
+    ) -> pd.DataFrame:
+        """How many comparisons of each criterion (``by="metric"``) or of each
+        characteristic (``by="characteristic"``) ended in each finding, among criteria
+        with a tolerance (published findings; single characteristics and intersections
+        together): one row per criterion, the prioritised one first, or per
+        characteristic, in the audit's order.
 
         >>> rng = np.random.default_rng(0)
         >>> p = rng.uniform(0, 0.2, 5000); y = (rng.random(5000) < p).astype(int)
         >>> audit = FairnessAudit(y, p, {"g": rng.choice(["A", "B"], 5000)}, n_bootstrap=50)
         >>> audit.finding_counts().columns.tolist()[:3]
         ['metric', 'criterion', 'outside tolerance']
+        >>> audit.finding_counts(by="characteristic").columns.tolist()[:3]
+        ['characteristic', 'label', 'outside tolerance']
         """
         f = self.counted_findings(rules)
         kinds = [
@@ -409,10 +415,14 @@ class FairnessAudit:
             "too small to assess",
             "too small to publish",
         ]
-        counts = pd.crosstab(f.metric, f.finding).reindex(columns=kinds, fill_value=0)
-        order = [self.prioritised] + [m for m in AUDIT_METRICS if m != self.prioritised]
-        counts = counts.reindex([m for m in order if m in counts.index])
-        counts.insert(0, "criterion", [AUDIT_METRICS[m] for m in counts.index])
+        counts = pd.crosstab(f[by], f.finding).reindex(columns=kinds, fill_value=0)
+        if by == "metric":
+            order = [self.prioritised] + [m for m in AUDIT_METRICS if m != self.prioritised]
+            counts = counts.reindex([m for m in order if m in counts.index])
+            counts.insert(0, "criterion", [AUDIT_METRICS[m] for m in counts.index])
+        else:
+            counts = counts.reindex([c for c in self.characteristics if c in counts.index])
+            counts.insert(0, "label", [self._named(c) for c in counts.index])
         return counts.rename_axis(columns=None).reset_index()
 
     def outside_tolerance(self, metric: str | None = None) -> pd.DataFrame:

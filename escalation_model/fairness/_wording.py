@@ -90,9 +90,10 @@ def summary_lines(
     for kind in ("outside tolerance", "too uncertain to say"):
         for r in main[main.finding == kind].itertuples(index=False):
             lines.append(
-                f"{named(r.characteristic)} = {r.group}: {AUDIT_METRICS[r.metric]} "
-                f"relative to {r.reference} is {r.value:.2f}, "
-                f"{_in_words(r, tolerances.band(r.metric), confidence)}; {kind}"
+                f"{named(r.characteristic)} = {shown(r.group, r.reference)}: "
+                f"{AUDIT_METRICS[r.metric]} relative to {shown(r.reference, r.group)} is "
+                f"{r.value:.2f}, "
+                f"{_in_words(r, tolerances.band(r.metric), confidence)}; {_kind_text(r, kind)}"
                 + (_could_detect(r) if kind == "too uncertain to say" else "")
                 + "."
             )
@@ -114,6 +115,37 @@ def summary_lines(
             + "."
         )
     return lines
+
+
+_FLAGS = {"1": "yes", "1.0": "yes", "True": "yes", "0": "no", "0.0": "no", "False": "no"}
+
+
+def shown(group: Any, reference: Any = None) -> str:
+    """A group's value as a reader sees it: in a 0/1 characteristic (the group and its
+    reference both 0 or 1) it reads yes/no; any other value as it is.
+
+    >>> shown(1, 0), shown("0", "1"), shown("3", "1"), shown("1", "3"), shown("White | 2")
+    ('yes', 'no', '3', '1', 'White | 2')
+    """
+    value, other = str(group), str(reference)
+    if value in _FLAGS and other in _FLAGS:
+        return _FLAGS[value]
+    return value
+
+
+def _kind_text(r: Any, kind: str) -> str:
+    """The finding; a 'too uncertain' one whose interval excludes no difference says the
+    difference is clear and only its size against the tolerance is not.
+
+    >>> from types import SimpleNamespace as R
+    >>> _kind_text(R(kind="ratio", lower=1.12, upper=1.36), "too uncertain to say")
+    'a clear difference, but too uncertain to say whether it is beyond the tolerance'
+    """
+    null = 1.0 if getattr(r, "kind", "ratio") == "ratio" else 0.0
+    clear = r.lower is not None and r.upper is not None and (r.lower > null or r.upper < null)
+    if kind == "too uncertain to say" and clear:
+        return "a clear difference, but too uncertain to say whether it is beyond the tolerance"
+    return kind
 
 
 def small_could_detect(row: Any, n_rounded: float, min_cell: int) -> str:

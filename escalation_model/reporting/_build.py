@@ -10,6 +10,7 @@ from ..population._strategies import EXPECTED_REACH_MEANING, STRATEGY_LABELS
 from ..schema import THINK_FAMILY
 from ._atrs import _atrs
 from ._content import NOT_FOR, CardContent
+from ._equality import equality_page
 from ._first_page import first_page
 from ._format import MISSING, SEGMENT_LABELS, _ci, _float, _fmt_int, _num, _pct
 from ._glossary import GLOSSARY
@@ -60,6 +61,7 @@ def build_card(cls: type[C], s: StudySummary, plots_dir: str | None) -> C:
     )
     first_page(card, s)
     _mitchell(card, s)
+    equality_page(card, s)
     _atrs(card, s)
     used = card.all_text(skip=("glossary",)).casefold()
     card.add_text(
@@ -358,17 +360,27 @@ def _quantitative_analyses(card: CardContent, s: StudySummary) -> None:
         card.add_figure(
             "quantitative_analyses", "Which targeting reaches most need", "strategies.png"
         )
-        on_page_one = {f["file"] for f in card.first_page_figures}
         labels = s.data.labels()
-        for area in s.population.highest_rates:
-            if f"funnel_{area}.png" not in on_page_one:
-                card.add_figure(
-                    "quantitative_analyses",
-                    f"Funnel plot by {labels.get(area, area)}: observed over expected "
-                    "escalations in the test period, with 95% and 99.8% limits",
-                    f"funnel_{area}.png",
-                )
+        for area, n in s.population.funnel.items():
+            card.add_figure(
+                "quantitative_analyses",
+                f"Funnel plot by {labels.get(area, area)}: observed over expected "
+                "escalations in the test period, with 95% and 99.8% limits. " + _funnel_caption(n),
+                f"funnel_{area}.png",
+            )
     _scenario_table(card, s.population)
+
+
+def _funnel_caption(n: dict[str, int]) -> str:
+    """'81 of 248 areas shown (167 with counts too small to publish); 3 above the 95%
+    limits, 1 below, 2 at a limit where rounding decides.'"""
+    text = f"{n['shown']:,} of {n['areas']:,} areas shown"
+    if n.get("not shown"):
+        text += f" ({n['not shown']:,} with counts too small to publish)"
+    return (
+        text + f"; {n['above']} above the 95% limits, {n['below']} below, {n['at the limit']} at "
+        "a limit where the published count's rounding decides."
+    )
 
 
 def _strategy_row(r: dict[str, Any]) -> dict[str, str]:

@@ -17,7 +17,10 @@ from .._errors import EscalationModelError
 __all__ = [
     "CardContent",
     "CardFieldsError",
+    "Headline",
     "NOT_FOR",
+    "NOT_FOR_SHORT",
+    "Panel",
     "Section",
     "PERSON_FIELDS",
     "SECTION_ORDER",
@@ -34,6 +37,7 @@ SECTION_ORDER: tuple[tuple[str, str], ...] = (
     ("evaluation_data", "Evaluation data"),
     ("training_data", "Training data"),
     ("quantitative_analyses", "Quantitative analyses"),
+    ("equality", "Equality page: every group checked"),
     ("ethical_considerations", "Ethical considerations"),
     ("published_statistics", "Published statistics (for information governance)"),
     ("caveats_and_recommendations", "Caveats and recommendations"),
@@ -64,6 +68,31 @@ NOT_FOR = (
     "statutory children's services, to shape commissioning of early help."
 )
 
+#: The prohibition as page one prints it, first and in two lines.
+NOT_FOR_SHORT = (
+    "Never use it to make, inform or prioritise a decision about a family or child, to refer "
+    "anyone, or to decide eligibility: it estimates how many families in an area or group "
+    "may need statutory services, to plan early help."
+)
+
+
+@dataclass
+class Headline:
+    """A figure page one prints in large type, with what it counts and its range."""
+
+    label: str
+    value: str
+    detail: str = ""
+
+
+@dataclass
+class Panel:
+    """One question of page one: at most three short sentences, and its chart."""
+
+    question: str
+    sentences: list[str] = field(default_factory=list)
+    figure: dict[str, str] | None = None
+
 
 @dataclass
 class Section:
@@ -86,8 +115,12 @@ class CardContent:
 
     title: str
     synthetic: bool
+    #: page one's notes: the prohibition first, then (synthetic data) what the figures are
     first_page: list[str] = field(default_factory=list)
-    first_page_figures: list[dict[str, str]] = field(default_factory=list)
+    headlines: list[Headline] = field(default_factory=list)
+    panels: list[Panel] = field(default_factory=list)
+    #: page one's last line: where the glossary and the detail are
+    footnote: str = ""
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     sections: dict[str, Section] = field(default_factory=dict)
     filled: dict[str, str] = field(default_factory=dict)
@@ -98,7 +131,7 @@ class CardContent:
     def all_text(self, *, skip: tuple[str, ...] = ()) -> str:
         """Every word the card prints (first page, sections but ``skip``, table captions
         and cells, figure captions), joined: what the glossary and the tests read."""
-        parts = [*self.first_page, *(f["caption"] for f in self.first_page_figures)]
+        parts = [self.page_one()]
         for key, section in self.sections.items():
             if key in skip:
                 continue
@@ -108,6 +141,22 @@ class CardContent:
                 parts.append(str(table["caption"]))
                 parts += [f"{k} {v}" for row in table["rows"] for k, v in row.items()]
         return "\n".join(parts)
+
+    def page_one(self) -> str:
+        """Every word of page one (notes, headline figures, questions, sentences, chart
+        captions, the footnote), a line each."""
+        parts = [*self.first_page, *(f"{h.value} {h.label} ({h.detail})" for h in self.headlines)]
+        for panel in self.panels:
+            parts += [panel.question, *panel.sentences]
+            parts += [panel.figure["caption"]] if panel.figure else []
+        return "\n".join([*parts, self.footnote])
+
+    def panel(self, question: str) -> Panel:
+        """Page one's panel answering ``question`` (KeyError if there is none)."""
+        for p in self.panels:
+            if p.question == question:
+                return p
+        raise KeyError(question)
 
     def add_fact(self, name: str, value: float | None, text: str) -> str:
         self.facts[name] = {"value": value, "text": text}
@@ -127,9 +176,10 @@ class CardContent:
         self.add_section(key).tables.append({"caption": caption, "rows": rows})
         return self
 
-    def add_first_page_figure(self, caption: str, filename: str) -> CardContent:
-        self.first_page_figures.append({"caption": caption, "file": filename})
-        return self
+    @property
+    def first_page_figures(self) -> list[dict[str, str]]:
+        """The charts of page one, in order."""
+        return [p.figure for p in self.panels if p.figure]
 
     def add_figure(self, key: str, caption: str, filename: str) -> CardContent:
         self.add_section(key).figures.append({"caption": caption, "file": filename})
@@ -168,7 +218,11 @@ class CardContent:
             "synthetic_data": self.synthetic,
             "not_for": NOT_FOR,
             "first_page": self.first_page,
-            "first_page_figures": self.first_page_figures,
+            "briefing": {
+                "headlines": [vars(h) for h in self.headlines],
+                "panels": [vars(p) for p in self.panels],
+                "footnote": self.footnote,
+            },
             "facts": self.facts,
             "sections": [
                 {

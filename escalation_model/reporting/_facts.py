@@ -12,7 +12,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["averted", "difference_of_printed", "per_100", "share", "top_group"]
+__all__ = [
+    "at_random",
+    "averted",
+    "difference",
+    "difference_of_printed",
+    "per_100",
+    "share",
+    "top_group",
+]
 
 
 def _known(*values: Any) -> bool:
@@ -47,6 +55,26 @@ def difference_of_printed(a: float | None, b: float | None) -> float | None:
     4.9
     """
     return None if not _known(a, b) else round(float(a) - float(b), 1)  # type: ignore[arg-type]
+
+
+def difference(a: float | None, b: float | None) -> float | None:
+    """``a - b`` of two published figures (what the extra places buy).
+
+    >>> difference(7260.0, 2985.0), difference(None, 1.0)
+    (4275.0, None)
+    """
+    return None if not _known(a, b) else float(a) - float(b)  # type: ignore[arg-type]
+
+
+def at_random(places: float, total_expected: float | None, families: float | None) -> float | None:
+    """The expected escalations that ``places`` spread at random over the families would
+    reach: the floor each extra block of places is compared with.
+
+    >>> round(at_random(1000, 1885.0, 59720.0), 1)
+    31.6
+    """
+    rate = share(total_expected, families)
+    return None if rate is None else places * rate
 
 
 def averted(reached: float | None, effect: float | None) -> float | None:

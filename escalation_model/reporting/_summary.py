@@ -127,6 +127,11 @@ class DataSection(_Section):
         """Column -> plain-English label."""
         return {v.column: v.label for v in self.variables}
 
+    def area_names(self) -> dict[str, str]:
+        """Area code -> the council's name for it (``[roles.area_names]``; may be empty)."""
+        names = self.roles.get("area_names") or {}
+        return {str(k): str(v) for k, v in names.items()}
+
 
 class SplitSection(_Section):
     """How training and test families were separated (counts published)."""
@@ -225,6 +230,12 @@ class FairnessSection(_Section):
     outside_tolerance: list[Record]
     #: per criterion audited: how many comparisons ended in each finding
     finding_counts: list[Record] = Field(default_factory=list)
+    #: per characteristic audited: how many comparisons ended in each finding
+    counts_by_characteristic: list[Record] = Field(default_factory=list)
+    #: the comparisons too uncertain to say, with their sizes and what was detectable
+    too_uncertain: list[Record] = Field(default_factory=list)
+    #: the intersections the configuration asked the audit to cover (none: not audited)
+    intersections: list[list[str]] = Field(default_factory=list)
     mitigation: list[Record] | None = None
 
 
@@ -270,6 +281,9 @@ class PopulationSection(_Section):
     highest_rates: dict[str, list[Record]] = Field(default_factory=dict)
     #: per area level, the areas with the most expected escalations in total
     highest_totals: dict[str, list[Record]] = Field(default_factory=dict)
+    #: per area level: the areas in the funnel plot (shown: a published ratio) and how
+    #: many lie above, below or at a 95% limit
+    funnel: dict[str, dict[str, int]] = Field(default_factory=dict)
     capacity_curve: CapacityCurve | None = None
     capacity_families: float | None
     strategies: list[Record]

@@ -35,13 +35,59 @@ def study_figures(result: Any) -> dict[str, Callable[[], Any]]:
     for area in roles.area if roles is not None else ():
         table = tables.get(f"population_by_{area}.csv")
         if table is not None and "ratio" in table.columns:
-            figures[f"funnel_{area}.png"] = partial(plot_funnel, table, label=roles.label(area))
+            figures[f"funnel_{area}.png"] = partial(
+                plot_funnel, table, label=roles.label(area).lower(), names=roles.area_names
+            )
+    figures |= briefing_figures(result)
     explanation = result.explanation
     if explanation is not None:
         figures["explain_importance.png"] = explanation.plot_importance
         figures["explain_dependence.png"] = explanation.plot_dependence
         if explanation.interactions is not None:
             figures["explain_interactions.png"] = explanation.plot_interactions
+    return figures
+
+
+#: The family groupings drawn on page one, with their short labels.
+_GROUP_LABELS = {
+    "n_think_family_band": "Indicators",
+    "family_type": "Family",
+    "deprivation_quintile": "Deprivation fifth",
+}
+
+
+def briefing_figures(result: Any) -> dict[str, Callable[[], Any]]:
+    """Page one's three charts (how much, where, for whom), from the published tables."""
+    from ..population import plot_areas_ranked, plot_groups, plot_place_blocks
+
+    figures: dict[str, Callable[[], Any]] = {}
+    tables, roles = result.population, result.roles
+    forecasts = {
+        name.removeprefix("demand_forecast_by_").removesuffix(".csv"): t
+        for name, t in tables.items()
+        if name.startswith("demand_forecast_by_")
+    }
+    any_forecast = next(iter(forecasts.values()), None)
+    curve = tables.get("capacity_curve.csv")
+    if curve is not None and any_forecast is not None:
+        figures["briefing_how_much.png"] = partial(
+            plot_place_blocks,
+            curve,
+            total_expected=float(any_forecast["expected"].sum()),
+            total_families=float(any_forecast["families"].sum()),
+        )
+    areas = [a for a in (roles.area[::-1] if roles is not None else ()) if a in forecasts]
+    if areas:
+        figures["briefing_where.png"] = partial(
+            plot_areas_ranked,
+            forecasts[areas[0]],
+            areas[0],
+            label=roles.label(areas[0]).lower(),
+            names=roles.area_names,
+        )
+    groups = [(label, forecasts[by], by) for by, label in _GROUP_LABELS.items() if by in forecasts]
+    if groups:
+        figures["briefing_for_whom.png"] = partial(plot_groups, groups)
     return figures
 
 

@@ -22,6 +22,7 @@ from ..evaluation import ORACLE, ModelComparison, Split
 from ..fairness import FairnessAudit
 from ..models import file_sha256, save_model
 from ..population import DisclosureRules, EntryHistory, Handover, publish_count, publish_share
+from ..population._plots import funnel_counts
 from ..reporting._summary import (
     CapacityCurve,
     DataSection,
@@ -255,6 +256,11 @@ class StudyResult:
                 "highest_totals": {
                     by: _highest(t, by, "expected") for by, t in forecasts.items() if by in areas
                 },
+                "funnel": {
+                    a: funnel_counts(self.population[f"population_by_{a}.csv"])
+                    for a in areas
+                    if "ratio" in self.population.get(f"population_by_{a}.csv", {})
+                },
                 "capacity_curve": None if curve is None else self._capacity(curve),
                 # the places as published: the same rounded figure as families offered
                 "capacity_families": publish_count(st.attrs["capacity"], self.disclosure)
@@ -330,6 +336,13 @@ class StudyResult:
                 "trade_offs": a.trade_offs(),
                 "outside_tolerance": out.to_dict(orient="records"),
                 "finding_counts": a.finding_counts(self.disclosure).to_dict(orient="records"),
+                "counts_by_characteristic": a.finding_counts(
+                    self.disclosure, by="characteristic"
+                ).to_dict(orient="records"),
+                "too_uncertain": counted[counted.finding == "too uncertain to say"].to_dict(
+                    orient="records"
+                ),
+                "intersections": [list(i) for i in self.config.fairness.intersections],
                 "mitigation": None
                 if self.mitigation is None
                 else self._published_mitigation().to_dict(orient="records"),

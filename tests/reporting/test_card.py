@@ -80,16 +80,19 @@ def test_every_number_on_the_first_page_comes_from_the_results(study):
         facts["need_outside_deprived"]
         == (s["population"]["share_of_observed_escalations_outside_most_deprived"])
     )
-    # every figure the how much, where, for whom and how sure paragraphs print is a fact
+    # every figure the headlines and the panels print is a fact
     printed = {v["text"].lstrip("+-") for v in card.facts.values()}
-    answers = ("**How much", "**Where", "**For whom", "**How sure")
-    for paragraph in [p for p in card.first_page if p.startswith(answers)]:
+    printed |= {f"{int(card.facts['capacity_recommended']['value']):,}"}  # repeated
+    paragraphs = [f"{h.value} {h.detail}" for h in card.headlines]
+    paragraphs += [t for p in card.panels[:4] for t in p.sentences]  # the four questions
+    for paragraph in paragraphs:
         body = re.sub(r"\d{4}-\d{2}-\d{2}", "", paragraph)  # dates of the profiles
         body = re.sub(r"\bLA\d\d(-W\d+)?", "", body)  # area codes
-        body = re.sub(r"\b(12 months|95%|5\+|1,000|every 100|quintile 1|1 = most)", "", body)
+        body = re.sub(r"\b(12 months|95%|5\+|1,000|every 100|1 = most)", "", body)
+        body = re.sub(r"per [\d,]+ places", "", body)  # the block of places
         numbers = re.findall(r"\d[\d,]*\.?\d*%?", body)
         for num in numbers:
-            num = num.rstrip(".")
+            num = num.rstrip(".,")
             assert num in printed or num.rstrip("%") in {"0"}, (num, paragraph)
     # and the metrics table prints the summary's figures
     table = next(t for t in card.sections["metrics"].tables)
@@ -219,7 +222,13 @@ def test_card_prints_to_a4_with_the_five_answers_on_page_one_and_nothing_cut(stu
     first = " ".join(pages[0].extract_text().split())
     for heading in QUESTIONS:
         assert heading in first, heading
-    assert "recommends as the capacity to plan for" in first
+    card = ModelCard.from_study(study[0])
+    for h in card.headlines:
+        assert h.value in first, h
+    assert "the point to plan for" in first  # the capacity trade-off
+    assert "Glossary at the end" in first  # the footnote: page one ends on page one
+    second = " ".join(pages[1].extract_text().split())
+    assert "Glossary at the end" not in second and second.find("Model details") < 200
     assert all("SYNTHETIC DATA" in p.extract_text() for p in pages)  # the print header
     shot = tmp_path / "page_one.png"
     subprocess.run([*flags, "--window-size=794,1123", f"--screenshot={shot}", url], **run)
@@ -238,6 +247,29 @@ def test_card_prints_to_a4_with_the_five_answers_on_page_one_and_nothing_cut(stu
     match = re.search(r'data-overflow="(\d+):([^"]*)"', dom)
     assert match, "the page's load script did not run"
     assert match.group(1) == "0", f"elements wider than the page: {match.group(2)}"
+    lines = re.search(r'data-first-page-lines="(\d+)"', dom)
+    assert lines and 1 <= int(lines.group(1)) <= 3, "a paragraph of page one over 3 lines"
+    cut = re.search(r'data-cut-cells="(\d+):([^"]*)"', dom)
+    assert cut and cut.group(1) == "0", f"table cells cut at A4 width: {cut.group(2)}"
+
+
+def test_no_table_cell_is_cut_on_a_phone(study, tmp_path):
+    """At a phone's width a wide table scrolls in its own box; no cell's word or number
+    is broken or spills, and nothing but a table's box is wider than the screen."""
+    flags = _browser_flags(tmp_path)
+    _, out = study
+    dom = subprocess.run(
+        [*flags, "--window-size=390,2000", "--virtual-time-budget=5000", "--dump-dom"]
+        + [(out / "model_card.html").as_uri()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    cut = re.search(r'data-cut-cells="(\d+):([^"]*)"', dom)
+    assert cut and cut.group(1) == "0", f"table cells cut on a phone: {cut.group(2)}"
+    wide = re.search(r'data-overflow="(\d+):([^"]*)"', dom)
+    assert wide and wide.group(1) == "0", f"wider than a phone: {wide.group(2)}"
 
 
 def test_card_states_what_the_model_learned_from(study):
@@ -321,9 +353,13 @@ def test_no_published_interval_excludes_its_own_estimate(study):
     assert checked > 500
 
 
-def test_page_one_counts_findings_for_every_criterion_audited(study):
-    """Not only the prioritised criterion: a selection-rate disparity outside tolerance
-    must be on page one too."""
+def test_the_equality_page_gives_every_finding_its_size_and_no_bare_code(study):
+    """Every comparison outside tolerance, on every criterion audited, is on the
+    equality page with its size and interval in words; each characteristic names its
+    reference group; intersections and 'too uncertain' are explained; page one counts
+    the findings on every criterion and states the largest."""
+    from escalation_model.reporting._equality import finding_in_words
+
     result, _ = study
     fairness = result.summary()["fairness"]
     counts = fairness["finding_counts"]
@@ -331,21 +367,35 @@ def test_page_one_counts_findings_for_every_criterion_audited(study):
     assert {"selection_rate", "true_positive_rate"} <= {r["metric"] for r in counts}
     assert "false_negative_rate" not in {r["metric"] for r in counts}  # the TPR's own test
     card = ModelCard.from_study(result)
-    para = next(p for p in card.first_page if p.startswith("**Fairness.**"))
-    for r in counts:
-        assert f"{r['criterion']}: " in para
-        if r["outside tolerance"]:
-            assert f"{r['criterion']}: {r['outside tolerance']} outside" in para
-    # every criterion with a comparison outside tolerance names its groups (up to four)
+    page = card.sections["equality"]
+    text = " ".join(page.text)
     outside = fairness["outside_tolerance"]
-    if not outside:
-        assert "Outside tolerance, on any criterion: none." in para
-    listed = para.split("Outside tolerance, by criterion: ")[-1]
-    from escalation_model.fairness import AUDIT_METRICS
+    assert outside, "the fixture's audit finds differences outside tolerance"
+    labels = result.summary()["data"]["variables"]
+    from escalation_model.reporting._format import SEGMENT_LABELS
 
-    for metric in {r["metric"] for r in outside}:
-        assert f"{AUDIT_METRICS[metric]}: " in listed, metric
-    assert "_" not in para  # no raw column names
+    labels = {**SEGMENT_LABELS, **{v["column"]: v["label"] for v in labels}}
+    for r in outside:
+        words = finding_in_words(r, labels)
+        assert words in text and "95% interval" in words, r
+    assert f"**Outside tolerance** ({len(outside)})" in text
+    (table,) = page.tables
+    assert [row["characteristic"] for row in table["rows"]][0] == "Child's ethnicity"
+    assert {row["reference group"] for row in table["rows"]} >= {"White", "no"}
+    assert sum(int(row["outside"]) for row in table["rows"]) == len(outside)
+    assert "None audited in this run" in text  # the fixture asks for no intersection
+    assert "reaches both inside and beyond the tolerance" in text  # 'too uncertain to say'
+    clear = [r for r in fairness["too_uncertain"] if r["lower"] > 1 or r["upper"] < 1]
+    assert ("For example, " in text) == any(r["kind"] == "ratio" for r in clear) or not clear
+    md = card.to_markdown()  # a 0/1 characteristic reads yes/no everywhere
+    for binary in ("Child has a disability", "Lone-parent household"):
+        assert not re.search(re.escape(binary) + r"(,| =) [01]\b", md), binary
+    assert not re.search(r"(relative to|against) 0(?![.\d])", md)
+    assert "_" not in text.replace("[fairness] intersections", "")
+    fair = card.panel("Fair to every group?").sentences
+    total = sum(int(r["outside tolerance"]) for r in counts)
+    assert f"on {len(counts)} criteria" in fair[0] and f": {total} outside tolerance" in fair[0]
+    assert fair[1].startswith("Largest: ") and "times the rate" in fair[1] + fair[1]
 
 
 def test_scenarios_are_in_the_card_with_their_assumptions(study):
@@ -403,7 +453,7 @@ def test_every_technical_term_on_page_one_is_in_the_glossary(study):
 
     result, _ = study
     card = ModelCard.from_study(result)
-    page_one = " ".join(card.first_page)
+    page_one = card.page_one().replace("[population] current_rule", "")
     assert "_" not in page_one  # no raw column or parameter names
     used = [term for term in _JARGON if term.lower() in page_one.lower()]
     assert len(used) >= 8  # the page does use them
@@ -438,10 +488,10 @@ def test_without_areas_page_one_still_answers_how_much_and_says_why_not_where(st
     s["population"]["demand_forecast"] = {}
     s["population"]["highest_rates"] = {}
     card = ModelCard.from_summary(s)
-    how_much = next(p for p in card.first_page if p.startswith("**How much early help.**"))
     total = s["population"]["demand_by_group"]["family_type"]["total_expected"]
-    assert f"about {total:,.0f} are expected" in how_much
-    assert "recommends as the capacity to plan for" in how_much
-    where = next(p for p in card.first_page if p.startswith("**Where.**"))
+    assert card.headlines[1].value == f"{total:,.0f}"
+    how_much = " ".join(card.panel("How much early help?").sentences)
+    assert "the point to plan for" in how_much
+    where = " ".join(card.panel("Where?").sentences)
     assert "Not answered" in where and "area" in where
-    assert not any(f["file"].startswith("funnel_") for f in card.first_page_figures)
+    assert card.panel("Where?").figure is None

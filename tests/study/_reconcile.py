@@ -141,7 +141,9 @@ def check_renderings_agree(run: Run) -> list[str]:
         re.sub(r"<[^>]+>", "", (run.folder / "model_card.html").read_text("utf-8"))
     )
     found = []
-    for paragraph in run.card["first_page"]:
+    briefing = run.card["briefing"]
+    sentences = [t for panel in briefing["panels"] for t in panel["sentences"]]
+    for paragraph in [*run.card["first_page"], *sentences, briefing["footnote"]]:
         plain = paragraph.replace("\\", "")
         if plain not in md:
             found.append(f"model_card.md does not print page one's paragraph {plain[:60]!r}...")
@@ -234,7 +236,7 @@ def check_words_follow_what_ran(run: Run) -> list[str]:
         chance = auc.lower <= 0.5 or auc.estimate < 0.6
         if chance != (claim["text"] == "chance"):
             found.append(f"ranking claim {claim['text']!r} does not follow ROC AUC {auc.estimate}")
-        if chance and "recommends as the capacity to plan for" in run.first_page:
+        if chance and "the point to plan for" in run.first_page:
             found.append("a chance-level model's card recommends a capacity")
     if "nan%" in text or " nan " in text:
         found.append("the card prints nan")

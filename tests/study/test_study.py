@@ -52,9 +52,9 @@ def test_missing_roles_are_allowed_and_said_plainly(small_population, tmp_path):
     result.write(tmp_path)
     assert_valid_summary(json.loads((tmp_path / "summary.json").read_text()))
     card = ModelCard.from_summary(result.summary())
-    page_one = " ".join(card.first_page)
-    assert "are expected to need statutory children's services" in page_one  # by group
-    assert "**Where.** Not answered: this run has no forecast by area" in page_one
+    page_one = card.page_one()
+    assert "expected to escalate within 12 months" in page_one  # the forecast by group
+    assert card.panel("Where?").sentences[0].startswith("Not answered: this run has no forecast")
     assert area_note in card.to_markdown()
 
 
