@@ -66,6 +66,31 @@ def plot_precision_recall(y: np.ndarray, predictions: Predictions, ax: Any = Non
     return fig
 
 
+#: The top group of risk split further (shares of all families, highest last), so that
+#: the calibration plot reaches the highest-risk families instead of averaging them in.
+_TOP_SPLIT = (0.05, 0.02, 0.02, 0.01)
+
+
+def calibration_groups(proba: np.ndarray, n_groups: int = 10) -> list[np.ndarray]:
+    """Families by predicted risk: ``n_groups`` equal groups, the highest of them split
+    into its 5%, 2%, 2% and the top 1% of all families (where the smallest holds 10 or more).
+
+    >>> sizes = [len(g) for g in calibration_groups(np.linspace(0, 1, 1000))]
+    >>> sizes
+    [100, 100, 100, 100, 100, 100, 100, 100, 100, 50, 20, 20, 10]
+    """
+    order = np.argsort(proba, kind="stable")
+    groups = [g for g in np.array_split(order, n_groups) if len(g)]
+    top = groups.pop()
+    n = len(order)
+    cuts = np.cumsum([round(share * n) for share in _TOP_SPLIT])
+    if len(cuts) and cuts[-1] <= len(top) and min(round(s * n) for s in _TOP_SPLIT) >= 10:
+        groups += [g for g in np.split(top, cuts[:-1]) if len(g)]
+    else:
+        groups.append(top)
+    return groups
+
+
 def plot_calibration(
     y: np.ndarray, predictions: Predictions, n_groups: int = 10, ax: Any = None
 ) -> Any:
@@ -73,8 +98,7 @@ def plot_calibration(
     z = norm.ppf(0.975)
     top = 0.0
     for name, (proba, _) in predictions.items():
-        order = np.argsort(proba, kind="stable")
-        groups = [g for g in np.array_split(order, n_groups) if len(g)]
+        groups = calibration_groups(proba, n_groups)
         pred = np.array([proba[g].mean() for g in groups])
         n = np.array([len(g) for g in groups], dtype=float)
         obs = np.array([y[g].mean() for g in groups])
@@ -98,7 +122,7 @@ def plot_calibration(
     ax.set(
         xlabel="Predicted probability (group mean, log scale)",
         ylabel="Observed escalation rate (95% interval)",
-        title=f"Calibration in {n_groups} equal-sized groups",
+        title=f"Calibration in {n_groups} equal groups, the highest split into 1%, 2%, 2%, 5%",
     )
     ax.legend(fontsize=8)
     return fig

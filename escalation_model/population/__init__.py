@@ -15,6 +15,7 @@ from ._aggregate import (
     monitoring_power,
     parent_area,
 )
+from ._briefing import plot_areas_ranked, plot_groups, plot_place_blocks
 from ._capacity import CAPACITY_POINT_MEANING, capacity_curve, diminishing_returns
 from ._disclosure import (
     FORBIDDEN_COLUMNS,
@@ -26,12 +27,17 @@ from ._disclosure import (
     publish_share,
 )
 from ._handover import DEMAND_AGE_BANDS, EntryHistory, Handover, age_band, hand_over
-from ._plots import plot_capacity_curve, plot_funnel, plot_strategies
+from ._plots import funnel_counts, funnel_flags, plot_capacity_curve, plot_funnel, plot_strategies
 from ._poisson_binomial import poisson_binomial_interval, poisson_binomial_pmf
 from ._profile import count_indicators, profile_table
 from ._strategies import Scenario, compare_strategies, scenario_table, strategy_scores
 
 __all__ = [
+    "funnel_counts",
+    "funnel_flags",
+    "plot_areas_ranked",
+    "plot_groups",
+    "plot_place_blocks",
     "CAPACITY_POINT_MEANING",
     "capacity_curve",
     "diminishing_returns",

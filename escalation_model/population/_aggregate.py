@@ -219,6 +219,7 @@ def aggregate(
     if y is not None:
         _observed_from_published(out, confidence)
     out.attrs["dispersion"] = count_dispersion(p)
+    out.attrs["round_to"] = (rules or DisclosureRules()).round_to
     return out
 
 

@@ -18,6 +18,7 @@ from escalation_model.population import (
     calibration_uncertainty,
     compare_strategies,
     demand_forecast,
+    funnel_counts,
     monitor,
     plot_funnel,
     plot_strategies,
@@ -280,8 +281,20 @@ def test_calibration_uncertainty_is_the_training_counts_noise_unless_the_test_sa
 
 def test_plots(fitted):
     pop, test, proba, oracle = fitted
-    fig = plot_funnel(aggregate(test, proba, "ward_code", outcome="escalated"), label="ward")
-    assert fig.axes[0].get_title() == "Funnel plot of wards"
+    table = aggregate(test, proba, "ward_code", outcome="escalated")
+    fig = plot_funnel(table, label="ward", names={str(table.ward_code[0]): "Northtown"})
+    n = funnel_counts(table)
+    assert n["not shown"] > 0 and n["shown"] + n["not shown"] == len(table)
+    title = fig.axes[0].get_title()
+    assert f"by ward: {n['shown']} of {len(table)} shown" in title
+    assert f"({n['not shown']} not shown: counts too small to publish)" in title
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert 5 <= len(labels) <= 5 + n["above"] + n["below"] + n["at the limit"]
+    # only published ratios are drawn: as many points as areas shown
+    assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == n["shown"]
+    # every area suppressed: the plot says so, no legend, no warning
+    empty = plot_funnel(table.assign(observed=np.nan, ratio=np.nan), label="ward")
+    assert "no ward's count can be published" in empty.axes[0].texts[0].get_text()
     fig = plot_strategies(compare_strategies(test, pop.roles, proba, capacity=0.05))
     assert len(fig.axes[0].patches) == 3
 
