@@ -32,6 +32,7 @@ def generate(args: argparse.Namespace) -> int:
 
 def prepare_returns(args: argparse.Namespace) -> int:
     from .._outputs import OutputFolderError
+    from .._progress import Stages
     from ..datasets import write_families
     from ..returns import load_prepare_config, preparation_path, prepare, write_preparation
     from ..schema import validate
@@ -43,11 +44,16 @@ def prepare_returns(args: argparse.Namespace) -> int:
                 f"{target} already exists; nothing was prepared. Fix: choose another "
                 "--output, or pass --overwrite to replace it."
             )
+    step = Stages(3)
+    step("reading, checking and linking the returns")
     frame, report = prepare(config)
+    step(f"validating the {len(frame):,} prepared family profiles")
     with _warnings_printed_not_raised():
         checked = validate(frame, report.roles)
+    step(f"writing {args.output}")
     path = write_families(frame, args.output, overwrite=args.overwrite)
     write_preparation(report, path)
+    step.close()
     for line in report.lines():
         print(line)
     for note in checked.warnings:
@@ -123,21 +129,17 @@ def validate_file(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     """Check everything (configuration, card fields, data, plan, output folder), then run
     the study, write its outputs as a whole and record it in MLflow."""
-    from .._outputs import staged_output
+    from .._outputs import check_output_dir, staged_output
+    from .._progress import Stages
     from ..config import load_config
     from ..models import check_hyperparameters
     from ..reporting import read_card_fields
     from ..study import load_study_data, plan_study, run_study
+    from ..study._study import study_stages
 
-    def say(msg: str) -> None:
-        if not args.quiet:
-            print(msg, flush=True)
-
-    def step(msg: str) -> None:  # each stage with the time since the command started
-        say(f"- [{time.perf_counter() - started:6.1f} s] {msg}")
-
-    from .._outputs import check_output_dir
-
+    # loading, validating, the study's own stages, writing, logging and registering
+    step = Stages(10 if not args.no_tracking else 8, quiet=args.quiet)
+    say = step.write
     started = time.perf_counter()
     config = load_config(args.config)
     check_hyperparameters(config.models)
@@ -155,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     step(f"validating {len(data.frame):,} families and planning the study")
     with _warnings_printed_not_raised():
         plan = plan_study(config, data)
+    step.expect(step.done + len(study_stages(plan)) + 1 + 2 * (not args.no_tracking))
     for line in plan.describe():
         say(line)
     info: dict[str, Any] = {}
@@ -184,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
 
             step("registering the model")
             info = register_model(result)
+    step.close()
     out = config.output
     say(f"done in {time.perf_counter() - started:.1f} s; wrote {len(written)} files to {out}:")
     for path in written:
@@ -225,6 +229,7 @@ def score(args: argparse.Namespace) -> int:
     """Score a file (with or without outcomes) and write population tables only."""
     from .._errors import EscalationModelError
     from .._outputs import staged_output
+    from .._progress import Stages
     from .._publish import write_csv
     from .._selection import capacity_problem
     from ..config import PopulationConfig
@@ -238,7 +243,9 @@ def score(args: argparse.Namespace) -> int:
             f"--capacity {args.capacity}: {problem}; nothing was read or written. Fix: a "
             "share of families below 1 (0.05) or a whole number of places (400)."
         )
+    step = Stages(5)
     roles = _roles(args.roles, args.data)
+    step(f"reading {args.data}")
     frame = read_families(args.data, roles)
     if problem := capacity_problem(args.capacity, len(frame)):
         raise EscalationModelError(
@@ -247,10 +254,12 @@ def score(args: argparse.Namespace) -> int:
         )
     if roles.outcome and roles.outcome not in frame.columns:  # next quarter: no outcome yet
         roles = replace(roles, outcome=None, outcome_level=None)
+    step(f"validating {len(frame):,} families")
     with _warnings_printed_not_raised():
         report = validate(frame, roles, require_outcome=False)
     for w in report.warnings:
         print(f"warning: {w}")
+    step(f"loading the model {args.model}")
     if args.model.startswith("models:/"):
         from ..tracking import load_registered_model
 
@@ -269,6 +278,7 @@ def score(args: argparse.Namespace) -> int:
     for what, why in skipped:
         print(f"skipped: {what} ({why})")
     with staged_output(args.output) as staging:
+        step("scoring in memory and aggregating (population tables only)")
         proba = model.predict_proba(frame)[:, 1]
         tables = population_tables(
             frame,
@@ -277,8 +287,10 @@ def score(args: argparse.Namespace) -> int:
             groupings=PopulationConfig().groupings,
             capacity=capacity,
         )
+        step(f"writing {len(tables)} tables")
         for name, table in tables.items():
             write_csv(table, staging / name)
+    step.close()
     for name in tables:
         print(f"  {args.output}/{name}")
     print(f"scored {len(frame):,} families; wrote population tables only (no family scores)")
@@ -380,8 +392,8 @@ def list_roles(args: argparse.Namespace) -> int:
         source = f"  [{var.source}]" if var else ""
         print(f"  {column:28s} {label_for(column)}{source}")
     for key, value in roles.to_dict().items():
-        if key == "labels":
-            continue  # a table of its own, written last
+        if key in ("labels", "area_names"):
+            continue  # tables of their own, written last
         if isinstance(value, list):
             items = ", ".join(f'"{v}"' for v in value)
             lines.append(f"{key} = [{items}]")
@@ -398,6 +410,10 @@ def list_roles(args: argparse.Namespace) -> int:
         "# Plain-English labels for your columns, shown in tables, plots and the card;",
         '# for example: WIMDDecile = "Area deprivation decile".',
         "[roles.labels]",
+        "",
+        "# Optional: your names for the area codes, shown beside them in tables, plots and",
+        '# the card; for example: "E08000001" = "Bolton".',
+        "[roles.area_names]",
     ]
     if args.template:
         path = Path(args.template)

@@ -93,6 +93,10 @@ class ColumnRoles:
         Plain-English labels for the analyst's columns, used in tables, plots and the
         card (``[roles.labels]`` in TOML). A column without one is shown by the
         library's own label for its default name, or else by its name.
+    area_names : dict of str to str
+        The council's names for its area codes (``[roles.area_names]`` in TOML, for
+        example ``E08000001 = "Bolton"``), shown beside the codes in tables, plots and
+        the card. Optional; a code without a name is shown as the code.
 
     Examples
     --------
@@ -117,6 +121,7 @@ class ColumnRoles:
     date_format: str | None = None
     lone_parent: str | None = "lone_parent"
     labels: dict[str, str] = field(default_factory=dict, compare=False)
+    area_names: dict[str, str] = field(default_factory=dict, compare=False)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +157,14 @@ class ColumnRoles:
             raise RoleError(
                 "labels must map column names to text. Fix: write them as a [roles.labels] "
                 'table, for example WIMDDecile = "Deprivation decile".'
+            )
+        if not isinstance(self.area_names, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip()
+            for k, v in self.area_names.items()
+        ):
+            raise RoleError(
+                "area_names must map area codes to names (text). Fix: write them as a "
+                '[roles.area_names] table, for example "E08000001" = "Bolton".'
             )
         for name in (*_SINGLE_ROLES, "date_format", "lone_parent"):
             value = getattr(self, name)
@@ -237,6 +250,16 @@ class ColumnRoles:
         from ._registry import label_for
 
         return self.labels.get(column) or label_for(column)
+
+    def area_name(self, code: Any) -> str | None:
+        """The council's name for an area code, if it gave one.
+
+        >>> ColumnRoles(area_names={"LA03": "Northtown"}).area_name("LA03")
+        'Northtown'
+        >>> ColumnRoles().area_name("LA03") is None
+        True
+        """
+        return self.area_names.get(str(code))
 
     def indicators(self) -> tuple[str, ...]:
         """Think Family and secondary indicators: the "vulnerability factors"."""

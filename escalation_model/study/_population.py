@@ -85,15 +85,19 @@ def population_tables(
     tables: dict[str, pd.DataFrame] = {}
     for by in expand_groupings(groupings, roles):
         if by in seg.columns:
-            tables[f"population_by_{by}.csv"] = aggregate(
-                seg,
-                proba,
+            tables[f"population_by_{by}.csv"] = _named(
+                aggregate(
+                    seg,
+                    proba,
+                    by,
+                    outcome=outcome,
+                    confidence=confidence,
+                    rules=rules,
+                    keys=keys,
+                    parent=parent_area(by, roles),
+                ),
                 by,
-                outcome=outcome,
-                confidence=confidence,
-                rules=rules,
-                keys=keys,
-                parent=parent_area(by, roles),
+                roles,
             )
     tables["strategies.csv"] = compare_strategies(
         frame,
@@ -163,17 +167,38 @@ def demand_forecasts(
         return {}
     seg = add_segments(frame, roles)
     return {
-        f"demand_forecast_by_{by}.csv": demand_forecast(
-            seg,
-            proba,
+        f"demand_forecast_by_{by}.csv": _named(
+            demand_forecast(
+                seg,
+                proba,
+                by,
+                roles,
+                confidence=confidence,
+                calibration_se=calibration_se,
+                rules=rules,
+            ),
             by,
             roles,
-            confidence=confidence,
-            calibration_se=calibration_se,
-            rules=rules,
         )
         for by in demand_groupings(seg, roles, groupings or [], segmented=True)
     }
+
+
+def _named(table: pd.DataFrame, by: str, roles: ColumnRoles) -> pd.DataFrame:
+    """An area table with the council's names beside the codes (``area_name``, empty
+    for a code it did not name), where the roles give names; else as it is.
+
+    >>> t = pd.DataFrame({"LA": ["A", "B"], "families": [10, 20]})
+    >>> _named(t, "LA", ColumnRoles(area=("LA",), area_names={"A": "Northtown"}))
+    ... # doctest: +NORMALIZE_WHITESPACE
+      LA  area_name  families
+    0  A  Northtown        10
+    1  B        NaN        20
+    """
+    if by in roles.area and roles.area_names and by in table.columns:
+        names = [roles.area_name(code) for code in table[by]]
+        table.insert(int(table.columns.get_loc(by)) + 1, "area_name", names)
+    return table
 
 
 def demand_groupings(

@@ -5,7 +5,6 @@ figure in one place is caught."""
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 
 import numpy as np
@@ -39,8 +38,7 @@ def _run(folder, frame=None, roles: str | None = None, tracking: bool = False) -
     metrics = None
     if tracking:
         uri = f"sqlite:///{folder / 'mlflow.db'}"
-        with contextlib.chdir(folder):  # MLflow puts a new store's artifacts in ./mlruns
-            assert main([*args, "--tracking-uri", uri]) == 0
+        assert main([*args, "--tracking-uri", uri]) == 0  # artifacts beside the store
         import mlflow
 
         client = mlflow.MlflowClient(tracking_uri=uri)
@@ -79,7 +77,12 @@ def runs(tmp_path_factory) -> dict[str, Run]:
             '[roles]\nfamily_id = "FamilyRef"\nprofile_date = "Profiled"\n'
             'date_format = "%d/%m/%Y"\n' + empty,
         ),
-        "chance": _run(base / "chance", chance, "[roles]\noutcome_level = ''\n"),
+        "chance": _run(
+            base / "chance",
+            chance,
+            "[roles]\noutcome_level = ''\n[roles.area_names]\n"
+            + "".join(f'LA0{i} = "Town {i}"\n' for i in range(1, 9)),
+        ),
         "one indicator": _run(
             base / "one",
             one,
@@ -98,8 +101,21 @@ def test_a_model_no_better_than_chance_says_so_and_recommends_nothing(runs):
     page = runs["chance"].first_page
     assert "no better than chance" in page and "ranks families well" not in page
     assert "recommends no number of places" in page
-    assert "recommends as the capacity to plan for" not in page
+    assert "the point to plan for" not in page
     assert "ranks families well" in runs["default"].first_page
+
+
+def test_the_councils_area_names_are_beside_the_codes(runs):
+    """Names from [roles.area_names]: a column beside the codes in the area tables, in
+    page one's sentences about areas; a code without a name (the wards) stays a code."""
+    run = runs["chance"]
+    forecast = run.csv("demand_forecast_by_authority_code.csv")
+    assert list(forecast.columns[:2]) == ["authority_code", "area_name"]
+    assert (forecast["area_name"] == "Town " + forecast["authority_code"].str[-1]).all()
+    assert run.csv("population_by_ward_code.csv")["area_name"].isna().all()
+    where = next(p for p in run.card["briefing"]["panels"] if p["question"] == "Where?")
+    assert "(Town " in where["sentences"][0]
+    assert "area_name" not in run.csv("demand_forecast_by_family_type.csv").columns
 
 
 def test_settings_of_analyses_that_did_not_run_say_so(runs):
@@ -136,10 +152,12 @@ def test_altering_one_figure_in_one_place_is_caught(runs, tmp_path):
         t.to_csv(folder / "strategies.csv", index=False)
 
     def page_one(folder):
-        _replace(folder / "model_card.md", f"{reach};", f"{float(reach) + 0.1:.1f};")
+        _replace(
+            folder / "model_card.md", f"{reach} of every", f"{float(reach) + 0.1:.1f} of every"
+        )
 
     def forecast_text(folder):
-        _replace(folder / "model_card.md", f"about {forecast} are", "about 1 are")
+        _replace(folder / "model_card.md", f"**{forecast}** expected", "**1** expected")
 
     def findings(folder):
         t = pd.read_csv(folder / "fairness_findings.csv")
