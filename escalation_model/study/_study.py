@@ -77,7 +77,7 @@ def run_study(
     data: StudyData | None = None,
     *,
     plan: StudyPlan | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | bool | None = None,
 ) -> StudyResult:
     """Run the study described by ``config``: the plan (validation, split, what is
     skipped), then each stage of :mod:`._stages` in turn.
@@ -90,14 +90,18 @@ def run_study(
     plan : StudyPlan, optional
         The plan made by :func:`plan_study` (validation, split, what is skipped); made
         here when not given.
-    progress : callable, optional
-        Called with a short message as each stage starts (the library itself never prints).
+    progress : callable or True, optional
+        Called with a short message as each stage starts (the library itself never
+        prints); ``True`` shows a progress bar of the stages (in a notebook, or a
+        terminal), each with the time since the study started.
 
     Returns
     -------
     StudyResult
         Aggregates only: no identifier or individual score leaves this function.
     """
+    if progress is True:  # a notebook's bar
+        return _with_bar(config, data, plan)
     say = progress or (lambda message: None)
     marks: list[tuple[str, float]] = []
 
@@ -152,3 +156,28 @@ def run_study(
         timings,
         handover=(handover, handover_notes),
     )
+
+
+def _with_bar(config: RunConfig, data: StudyData | None, plan: StudyPlan | None) -> StudyResult:
+    """``run_study(..., progress=True)``: the stages on a progress bar, their number known
+    once the plan is made."""
+    from .._progress import Stages
+
+    stages = Stages(6, notebook=True)
+    try:
+        check_hyperparameters(config.models)
+        data = data if data is not None else load_study_data(config)
+        if plan is None:
+            stages(f"validating {len(data.frame):,} families and planning the study")
+            plan = plan_study(config, data)
+        stages.expect(stages.done + len(study_stages(plan)))
+        return run_study(config, data, plan=plan, progress=stages)
+    finally:
+        stages.close()
+
+
+def study_stages(plan: StudyPlan) -> list[str]:
+    """The stages :func:`run_study` announces after its plan (fitting, transfer where it
+    runs, fairness, population, explanations)."""
+    keys = ["fit_and_evaluate", "transfer", "fairness", "population", "explain"]
+    return [k for k in keys if k != "transfer" or plan.transfer_authorities]
