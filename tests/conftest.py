@@ -14,6 +14,19 @@ from escalation_model.datasets import SyntheticPopulation, make_synthetic_popula
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+# The default MLflow store lives in $ESCALATION_MODEL_HOME: a fresh folder per test (and
+# one per worker for module fixtures), never the home folder of whoever runs the tests.
+if not os.environ.get("ESCALATION_MODEL_HOME"):
+    import tempfile
+
+    os.environ["ESCALATION_MODEL_HOME"] = tempfile.mkdtemp(prefix="escalation-model-home-")
+
+
+@pytest.fixture(autouse=True)
+def _own_store_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ESCALATION_MODEL_HOME", str(tmp_path / "escalation-model-home"))
+
+
 # CI gives the same verdict on every run: property tests draw their examples from a fixed
 # seed there (locally they explore afresh each time, and keep what failed in .hypothesis/)
 settings.register_profile("ci", derandomize=True, deadline=None)

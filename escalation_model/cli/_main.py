@@ -50,7 +50,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.add_argument(
         "--tracking-uri",
-        help="MLflow tracking store (default: sqlite:///mlflow.db in the working directory)",
+        help="MLflow tracking store (default: mlflow.db in $ESCALATION_MODEL_HOME, else in "
+        "~/.escalation_model)",
     )
     run.add_argument("--experiment", default="escalation_model", help="MLflow experiment")
     run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
@@ -67,7 +68,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     card = sub.add_parser("card", help="rebuild the model card from a tracked MLflow run")
     card.add_argument("run_id", help="the MLflow run id")
-    card.add_argument("--tracking-uri", help="MLflow store (default sqlite:///mlflow.db)")
+    card.add_argument("--tracking-uri", help="MLflow store (default: as for run)")
     card.add_argument("--output", default="outputs/card", help="output folder")
     card.add_argument("--card-fields", help="TOML file with a [card] table")
 

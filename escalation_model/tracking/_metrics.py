@@ -9,7 +9,7 @@ from typing import Any
 
 from .._escape import mlflow_text
 
-__all__ = ["run_description", "run_metrics"]
+__all__ = ["COMPARED", "HEADLINE", "run_description", "run_metrics", "run_name"]
 
 
 def _estimates(out: dict[str, float | None], prefix: str, v: Any, value: str = "estimate") -> None:
@@ -58,21 +58,67 @@ def _transfer_and_demand(summary: Any, out: dict[str, float | None]) -> None:
         out["looked_after.expected_entries.upper"] = handover.upper
 
 
+#: The primary model's headline figures, first on the run page (with their bounds).
+HEADLINE = ("roc_auc", "calibration_slope", "calibration_intercept", "recall_at_capacity")
+#: The group the other models' metrics (rules, oracle, the other learner) are logged in,
+#: after the primary model's and the study's findings.
+COMPARED = "compared/"
+
+
 def run_metrics(result: Any) -> dict[str, float]:
-    """Every metric a run logs (names ``MODEL.METRIC[.lower|.upper]``, differences to
-    the rule, and the study's findings), finite values only."""
+    """Every metric a run logs, in the order the run page lists them: the primary
+    model's headline figures (``PRIMARY.METRIC[.lower|.upper]``: ROC AUC, calibration,
+    reach at capacity), its other metrics and its differences to the 5+ rule, the study's
+    findings (fairness, transfer, demand, entries into care), then every other model's
+    metrics in the ``compared/`` group. Finite values only."""
     summary = result.study_summary()
     models = summary.models
+    primary = summary.primary_model
+    metrics = models.metrics if models is not None else {}
     out: dict[str, float | None] = {}
-    for model, table in (models.metrics if models is not None else {}).items():
-        for metric, v in table.items():
-            _estimates(out, f"{model}.{metric}", v)
+    own = metrics.get(primary, {})
+    for metric in [*(m for m in HEADLINE if m in own), *(m for m in own if m not in HEADLINE)]:
+        _estimates(out, f"{primary}.{metric}", own[metric])
     for model, diffs in (models.differences_to_reference if models is not None else {}).items():
+        group = "" if model == primary else COMPARED
         for metric, d in diffs.items():
-            _estimates(out, f"{model}.minus_reference.{metric}", d, "difference")
+            _estimates(out, f"{group}{model}.minus_reference.{metric}", d, "difference")
     _fairness(result, out)
     _transfer_and_demand(summary, out)
+    for model, table in metrics.items():
+        if model != primary:
+            for metric, v in table.items():
+                _estimates(out, f"{COMPARED}{model}.{metric}", v)
     return {k: float(v) for k, v in out.items() if v is not None and math.isfinite(float(v))}
+
+
+def run_name(result: Any) -> str:
+    """A run's name as the runs table shows it, telling runs apart where they differ:
+    families (published, rounded), the latest profile date, the data, the primary model.
+    Short enough for the table's column.
+
+    >>> from types import SimpleNamespace as NS
+    >>> s = NS(data=NS(n_families=300000.0, synthetic=True), primary_model="lightgbm",
+    ...        population=None, config={"data": {"seed": 2015}})
+    >>> run_name(NS(study_summary=lambda: s, data_source="synthetic population"))
+    '300k families · synthetic seed 2015 · lightgbm'
+    """
+    s = result.study_summary()
+    n = float(s.data.n_families or 0)
+    families = f"{n / 1000:,.0f}k" if n >= 10_000 else f"{n:,.0f}"
+    parts = [f"{families} families"]
+    forecast = (
+        next(iter({**s.population.demand_forecast, **s.population.demand_by_group}.values()), None)
+        if s.population is not None
+        else None
+    )
+    if forecast is not None and forecast.profiles_to:
+        parts[0] += f" to {forecast.profiles_to}"
+    if s.data.synthetic:
+        parts.append(f"synthetic seed {s.config.get('data', {}).get('seed')}")
+    else:
+        parts.append(mlflow_text(result.data_source.removeprefix("analyst file "), 40))
+    return " · ".join([*parts, s.primary_model])
 
 
 def run_description(result: Any) -> str:

@@ -21,7 +21,7 @@ from .._errors import ModelFileError, TrackingError, raise_if_interrupted
 from .._escape import mlflow_text
 from .._provenance import code_version
 from ..models._example import input_example
-from ._metrics import run_description, run_metrics
+from ._metrics import run_description, run_metrics, run_name
 from ._registry import (
     ALIAS_POLICY,
     MODEL_DESCRIPTION,
@@ -34,10 +34,11 @@ from ._registry import (
 from ._store import error_tag, owner_tags, reap_dead_runs, sqlite_path, store_guard, store_lock
 
 __all__ = [
-    "DEFAULT_TRACKING_URI",
+    "STORE_HOME_ENV",
     "absolute_store_uri",
     "check_before_run",
     "code_version",
+    "default_tracking_uri",
     "input_example",
     "load_registered_model",
     "log_outputs",
@@ -47,21 +48,35 @@ __all__ = [
     "tracked_run",
 ]
 
-#: The default store: a SQLite file in the working directory (artifacts in ./mlruns).
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+#: The environment variable naming the folder of the default store.
+STORE_HOME_ENV = "ESCALATION_MODEL_HOME"
 DEFAULT_EXPERIMENT = "escalation_model"
 
 
-def absolute_store_uri(uri: str | None) -> str:
-    """The store (``DEFAULT_TRACKING_URI`` when ``None``) as a URI that works from any
-    folder: a relative SQLite path made absolute, any other URI unchanged.
+def default_tracking_uri() -> str:
+    """The default store: ``mlflow.db`` in ``$ESCALATION_MODEL_HOME``, else in
+    ``~/.escalation_model`` (the same store from whichever folder a run starts; its
+    artifacts in ``mlartifacts/`` beside it).
 
-    >>> absolute_store_uri(None) == "sqlite:///" + str(Path("mlflow.db").resolve())
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {STORE_HOME_ENV: "/srv/em"}):
+    ...     print(default_tracking_uri())
+    sqlite:////srv/em/mlflow.db
+    """
+    home = os.environ.get(STORE_HOME_ENV) or str(Path.home() / ".escalation_model")
+    return "sqlite:///" + str(Path(home).resolve() / "mlflow.db")
+
+
+def absolute_store_uri(uri: str | None) -> str:
+    """The store (:func:`default_tracking_uri` when ``None``) as a URI that works from
+    any folder: a relative SQLite path made absolute, any other URI unchanged.
+
+    >>> absolute_store_uri("sqlite:///mlflow.db") == "sqlite:///" + str(Path("mlflow.db").resolve())
     True
     >>> absolute_store_uri("http://localhost:5000")
     'http://localhost:5000'
     """
-    uri = uri or DEFAULT_TRACKING_URI
+    uri = uri or default_tracking_uri()
     db = sqlite_path(uri)
     return uri if db is None else "sqlite:///" + str(db.resolve())
 
@@ -120,9 +135,9 @@ def check_before_run(config: Any, tracking_uri: str | None = None) -> None:
     """Everything MLflow would refuse at the end of a run, checked before it starts: the
     store (:func:`check_store_file`) and every parameter name the configuration becomes
     (a ``risk_reduction`` label MLflow rejects)."""
-    db = sqlite_path(tracking_uri or DEFAULT_TRACKING_URI)
+    db = sqlite_path(tracking_uri or default_tracking_uri())
     if db is not None:
-        check_store_file(db, tracking_uri or DEFAULT_TRACKING_URI)
+        check_store_file(db, tracking_uri or default_tracking_uri())
     from mlflow.exceptions import MlflowException
     from mlflow.utils.validation import _validate_param_name
 
@@ -143,17 +158,30 @@ def check_before_run(config: Any, tracking_uri: str | None = None) -> None:
 def open_store(tracking_uri: str | None = None, *, create: bool = True) -> str:
     """Point MLflow at the store and return its URI; with ``create=False`` a SQLite store
     that does not exist is an error naming it (nothing is created)."""
-    uri = tracking_uri or DEFAULT_TRACKING_URI
+    uri = tracking_uri or default_tracking_uri()
     db = sqlite_path(uri)
     if db is not None:
         check_store_file(db, uri)
     if not create and db is not None and not db.is_file():
         raise TrackingError(
-            f"tracking store {uri} does not exist (looked for {db.resolve()}). Fix: run from "
-            "the folder that holds mlflow.db, or give --tracking-uri sqlite:///PATH/mlflow.db."
+            f"tracking store {uri} does not exist (looked for {db.resolve()}). Fix: give the "
+            "store the run used, --tracking-uri sqlite:///PATH/mlflow.db (the default is "
+            f"{default_tracking_uri()}; {STORE_HOME_ENV} moves it)."
         )
     _mlflow().set_tracking_uri(uri)
     return uri
+
+
+def _experiment(mlflow: Any, name: str, uri: str) -> Any:
+    """The experiment, created on first use with its artifacts beside a SQLite store
+    (``mlartifacts/`` next to the file), not in ``./mlruns`` of whichever folder the
+    first run started in."""
+    client = mlflow.MlflowClient()
+    if client.get_experiment_by_name(name) is None:
+        db = sqlite_path(uri)
+        location = None if db is None else str(db.resolve().parent / "mlartifacts")
+        client.create_experiment(name, artifact_location=location)
+    return mlflow.set_experiment(name)
 
 
 @contextmanager
@@ -177,7 +205,7 @@ def tracked_run(
         # the run is started inside the try: a stop request that lands between its start
         # and the body still ends it KILLED (else MLflow's exit hook would mark it FINISHED)
         with store_lock(uri), store_guard(uri, "starting a run"):
-            exp = mlflow.set_experiment(experiment)
+            exp = _experiment(mlflow, experiment, uri)
             # classic ML runs, so that the UI opens on the runs table (MLflow 3)
             mlflow.MlflowClient().set_experiment_tag(
                 exp.experiment_id, "mlflow.experimentKind", "custom_model_development"
@@ -276,6 +304,7 @@ def _log_summary(mlflow: Any, result: Any, out: Path) -> None:
         }
     )
     mlflow.set_tag("mlflow.note.content", run_description(result))
+    mlflow.set_tag("mlflow.runName", run_name(result))
     _log_dataset(mlflow, result)
     mlflow.log_dict(result.roles_dict, "roles.json")
     files = read_manifest(out)
@@ -294,7 +323,8 @@ def _log_summary(mlflow: Any, result: Any, out: Path) -> None:
 def _log_metrics(mlflow: Any, result: Any, model_id: str) -> None:
     """The run's metrics, logged after the model so that only the registered model's own
     (``PRIMARY.*``) are attached to it: MLflow links every metric already on the run to a
-    model when it is logged, which put the rules' and the oracle's on LightGBM's."""
+    model when it is logged, which put the rules' and the oracle's on LightGBM's. The
+    model's own go first: the run page lists metrics in the order they were logged."""
     from mlflow import MlflowClient
     from mlflow.entities import Metric
 
@@ -302,13 +332,13 @@ def _log_metrics(mlflow: Any, result: Any, model_id: str) -> None:
     own = {k: v for k, v in metrics.items() if k.startswith(f"{result.config.models.primary}.")}
     run_id = mlflow.active_run().info.run_id
     now = int(time.time() * 1000)
+    mlflow.log_metrics(own, model_id=model_id)
     # the client, not mlflow.log_metrics: the fluent call links a run's new metrics to the
     # models it has logged at the same step
     MlflowClient().log_batch(
         run_id,
         metrics=[Metric(k, v, now, 0) for k, v in metrics.items() if k not in own],
     )
-    mlflow.log_metrics(own, model_id=model_id)
 
 
 def _log_dataset(mlflow: Any, result: Any) -> None:
@@ -388,19 +418,42 @@ def _describe_and_alias(
     client.update_model_version(
         model_name, version, description=describe_version(result, facts, run_id)
     )
-    client.update_registered_model(model_name, description=MODEL_DESCRIPTION)
     client.set_registered_model_tag(model_name, "intended_use", INTENDED_USE)
-    client.set_registered_model_tag(model_name, "alias_policy", ALIAS_POLICY)
+    client.set_registered_model_tag(
+        model_name, "alias_policy", "in the description, with which version holds which alias"
+    )
     try:
         held = client.get_model_version_by_alias(model_name, alias)
         current = RegistryFacts.from_tags(dict(held.tags))
     except MlflowException:
-        current = None
+        held, current = None, None
     decision = decide_alias(facts, current, alias)
     if decision.move:
         client.set_registered_model_alias(model_name, alias, version)
+        client.set_model_version_tag(model_name, version, f"registry.{alias}", decision.reason)
+    holder = version if decision.move else (held.version if held is not None else None)
+    why = decision.reason if decision.move else (held.tags or {}).get(f"registry.{alias}", "")
+    client.update_registered_model(model_name, description=registry_description(alias, holder, why))
     client.set_tag(run_id, f"registry.{alias}", decision.reason)
     return decision
+
+
+def registry_description(alias: str, holder: str | None, why: str) -> str:
+    """The registered model's description: what it is for, which version holds ``alias``
+    and why, and the alias policy in full (a tag's text is cut off in the UI).
+
+    >>> text = registry_description("candidate", "3", "comparable and not worse")
+    >>> "**'candidate' is version 3**: comparable and not worse." in text
+    True
+    >>> text.endswith("(see the README's MLflow section).")
+    True
+    """
+    held = (
+        f"**'{alias}' is version {holder}**" + (f": {why}." if why else ".")
+        if holder is not None
+        else f"No version holds '{alias}'."
+    )
+    return f"{MODEL_DESCRIPTION}\n\n{held}\n\n**Alias policy.** {ALIAS_POLICY}"
 
 
 def _skops_file(local: Path, uri: str) -> Path:

@@ -28,8 +28,9 @@ __all__ = [
     "store_lock",
 ]
 
-#: Tags naming the process that owns a run, so a dead owner can be recognised.
-OWNER_TAGS = ("escalation_model.pid", "escalation_model.host", "escalation_model.pid_started")
+#: Tags naming the process that owns a run, so a dead owner can be recognised: the
+#: store's bookkeeping, prefixed so that they sort after the tags a team reads.
+OWNER_TAGS = ("zz_bookkeeping.pid", "zz_bookkeeping.host", "zz_bookkeeping.pid_started")
 _LOCK_TIMEOUT_S = 300
 
 

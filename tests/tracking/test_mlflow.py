@@ -60,10 +60,11 @@ def test_registered_model_reloads_with_identical_predictions(tmp_path, store):
     for key, part in (("metrics", "estimate"), ("differences_to_reference", "difference")):
         for model, table in models[key].items():
             for metric, v in table.items():
+                group = "" if model == "lightgbm" else "compared/"  # the primary's first
                 name = (
-                    f"{model}.minus_reference.{metric}"
+                    f"{group}{model}.minus_reference.{metric}"
                     if part == "difference"
-                    else (f"{model}.{metric}")
+                    else (f"{group}{model}.{metric}")
                 )
                 published |= {
                     name: v[part],
@@ -95,7 +96,14 @@ def test_registered_model_reloads_with_identical_predictions(tmp_path, store):
     )
     own = {x.key for x in logged.metrics}
     assert own == {k for k in m if k.startswith("lightgbm.")}
-    assert "five_plus_rule.roc_auc" in m and "five_plus_rule.roc_auc" not in own
+    assert "compared/five_plus_rule.roc_auc" in m
+    assert "compared/five_plus_rule.roc_auc" not in own
+    # the run page lists metrics in the order logged: the primary's headline figures first
+    history = mlflow.MlflowClient().get_run(run.info.run_id).data.metrics
+    first = [k for k in history if not k.startswith(("compared/", "fairness", "demand"))][:12]
+    assert first[:3] == ["lightgbm.roc_auc", "lightgbm.roc_auc.lower", "lightgbm.roc_auc.upper"]
+    assert {"lightgbm.calibration_slope", "lightgbm.recall_at_capacity"} <= set(first)
+    assert finished.data.tags["mlflow.runName"].startswith("20k families to ")
     (dataset,) = finished.inputs.dataset_inputs
     assert dataset.dataset.digest == result.data_fingerprint[:32]
     client = mlflow.MlflowClient()
@@ -176,10 +184,20 @@ def test_candidate_moves_only_to_a_comparable_run_that_is_not_worse(tmp_path, st
     client = mlflow.MlflowClient()
     assert str(client.get_model_version_by_alias("escalation_model", "candidate").version) == "1"
     (trial,) = mlflow.search_runs(
-        filter_string="attributes.run_name LIKE '%20,000%'", output_format="list"
+        filter_string="attributes.run_name LIKE '20k families%'", output_format="list"
     )
     assert "fewer than 80%" in trial.data.tags["registry.candidate"]
-    assert trial.info.run_name.startswith("lightgbm on synthetic population (20,000 families")
+    # the runs table tells the two apart by their names alone
+    assert trial.info.run_name.startswith("20k families to ")
+    (full,) = mlflow.search_runs(
+        filter_string="attributes.run_name LIKE '40k families%'", output_format="list"
+    )
+    assert full.info.run_name.replace("40k", "20k") == trial.info.run_name
+    assert len(trial.info.run_name) <= 60
+    # the registered model says which version is 'candidate' and why, and the whole policy
+    described = client.get_registered_model("escalation_model").description
+    assert "**'candidate' is version 1**: " in described
+    assert "README's MLflow section" in described
     _check_registry_through_rest(store)
 
 
@@ -361,3 +379,28 @@ def test_a_failed_final_swap_leaves_the_run_failed_and_the_registry_untouched(
     assert len(versions) == 1  # nothing registered by the failed run
     assert client.get_model_version_by_alias("escalation_model", "candidate").version == before
     assert not (tmp_path / "out2").exists()
+
+
+def test_the_default_store_is_one_documented_folder_whatever_the_working_folder(
+    tmp_path, monkeypatch
+):
+    """No --tracking-uri: the store is mlflow.db in $ESCALATION_MODEL_HOME, its artifacts
+    beside it; the folder the run started in gets nothing (no ./mlruns, no mlflow.db)."""
+    import mlflow
+
+    from escalation_model.tracking import STORE_HOME_ENV, absolute_store_uri
+
+    home = tmp_path / "home"
+    monkeypatch.setenv(STORE_HOME_ENV, str(home))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    note = tmp_path / "note.txt"
+    note.write_text("an aggregate")
+    with tracked_run() as run:
+        mlflow.log_artifact(str(note))
+    assert list(work.iterdir()) == []
+    assert absolute_store_uri(None) == f"sqlite:///{home.resolve() / 'mlflow.db'}"
+    assert (home / "mlflow.db").is_file()
+    (logged,) = (home / "mlartifacts").rglob("note.txt")
+    assert run.info.run_id in str(logged)

@@ -157,7 +157,7 @@ def test_a_swapped_registered_model_is_refused(completed, monkeypatch):
     monkeypatch.chdir(tmp_path)
     store = "sqlite:///mlflow.db"
     model = load_registered_model("models:/escalation_model@candidate", tracking_uri=store)
-    artifacts = sorted(Path("mlruns").rglob("*.skops"))
+    artifacts = sorted(Path("mlartifacts").rglob("*.skops"))
     assert len(artifacts) == 1
     # an attacker (or an accident) replaces the artifact with another valid model file
     model.set_params(estimator__n_estimators=5)
@@ -211,7 +211,7 @@ def test_a_crafted_model_is_refused_through_the_cli_and_the_registry(completed, 
     assert main(["generate", str(new), "--n-families", "3000"]) == 0
     score = ["score", "--data", str(new), "--output", "scored"]
     assert main([*score, "--model", str(crafted)]) == 2
-    artifact = sorted(Path("mlruns").rglob("*.skops"))[0]
+    artifact = sorted(Path("mlartifacts").rglob("*.skops"))[0]
     artifact.write_bytes(crafted.read_bytes())
     MlflowClient("sqlite:///mlflow.db").set_model_version_tag(
         "escalation_model", "1", "model.sha256", file_sha256(artifact)
