@@ -102,10 +102,8 @@ class PopulationExplanation:
         )
         combined = self.combined_needs()
         if combined is not None:
-            clear = (combined["when_both_lower"] > 0) | (combined["when_both_upper"] < 0)
-            supported = combined[combined["supported"] & clear]
-            if len(supported):
-                i = supported.iloc[0]
+            i = self.headline_pair()
+            if i is not None:
                 lines.append(
                     "Needs combine: where a family has both "
                     f"{in_sentence(i.label_a)} and {in_sentence(i.label_b)}, the model adds "
@@ -160,14 +158,32 @@ class PopulationExplanation:
         fig.tight_layout()
         return fig
 
+    def headline_pair(self) -> Any:
+        """The combined need the summary headlines (the largest supported pair whose
+        interval is clear of zero), or None."""
+        combined = self.combined_needs()
+        if combined is None:
+            return None
+        clear = (combined["when_both_lower"] > 0) | (combined["when_both_upper"] < 0)
+        supported = combined[combined["supported"] & clear]
+        return supported.iloc[0] if len(supported) else None
+
     def plot_interactions(self, n: int = 10, ax: Any = None) -> Any:
-        """Heatmap of mean absolute interactions among the ``n`` most important features."""
+        """Heatmap of mean absolute interactions among the ``n`` most important features,
+        and the headlined pair's two features wherever they rank (their cells outlined)."""
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Rectangle
 
         if self.interactions is None:
             raise ValueError("this model has no interaction attributions (it is additive)")
-        top = self.importance.head(n)["feature"].tolist()
-        labels = self.importance.head(n)["label"].tolist()
+        pair = self.headline_pair()
+        shown = self.importance.head(n)
+        if pair is not None:
+            wanted = [pair.feature_a, pair.feature_b]
+            extra = self.importance[self.importance.feature.isin(wanted)]
+            shown = pd.concat([shown, extra[~extra.feature.isin(shown.feature)]])
+        top = shown["feature"].tolist()
+        labels = shown["label"].tolist()
         mat = np.zeros((len(top), len(top)))
         lookup = {
             (a, b): v
@@ -190,7 +206,15 @@ class PopulationExplanation:
         ax.set_xticks(range(len(top)), labels, rotation=60, ha="right", fontsize=7)
         ax.set_yticks(range(len(top)), labels, fontsize=7)
         fig.colorbar(im, ax=ax, label="mean |interaction| (log-odds)")
-        ax.set_title("How needs combine")
+        title = "How needs combine"
+        if pair is not None and pair.feature_a in top and pair.feature_b in top:
+            i, j = top.index(pair.feature_a), top.index(pair.feature_b)
+            for x, y in ((j, i), (i, j)):
+                ax.add_patch(
+                    Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="black", lw=2)
+                )
+            title += " (outlined: the pair the card headlines)"
+        ax.set_title(title, fontsize=9)
         fig.tight_layout()
         return fig
 
@@ -304,7 +328,7 @@ def _tree_interactions(
             if both is not None and n_both >= DISCLOSURE_MIN_CELL:
                 values = 2 * inter[both, a, b]
                 when_both = float(values.mean())
-                lo, hi = _mean_interval(values, np.random.default_rng([a, b, m]))
+                lo, hi = _mean_interval(values)
             rows.append(
                 (
                     names[a],
@@ -336,13 +360,21 @@ def _tree_interactions(
     ).sort_values("mean_abs_interaction", ascending=False, ignore_index=True)
 
 
-def _mean_interval(
-    values: np.ndarray, rng: np.random.Generator, n_boot: int = 500
-) -> tuple[float, float]:
-    """95% percentile bootstrap interval of the mean of ``values`` (sampled families)."""
-    means = rng.choice(values, size=(n_boot, values.size), replace=True).mean(axis=1)
-    lo, hi = np.quantile(means, [0.025, 0.975])
-    return float(lo), float(hi)
+def _mean_interval(values: np.ndarray) -> tuple[float, float]:
+    """95% Student-t interval of the mean of ``values`` (sampled families). Not the
+    percentile bootstrap: over 20 to 50 families it is too narrow (covered 92% at 25
+    families of a skewed quantity, the t interval 93%, and 87% against 92% at 10;
+    ``evaluation/bench_small_sample_intervals.py``).
+
+    >>> lo, hi = _mean_interval(np.array([1.0, 2.0, 3.0, 4.0]))
+    >>> round(lo, 3), round(hi, 3)
+    (0.446, 4.554)
+    """
+    from scipy import stats
+
+    n = values.size
+    half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)
+    return float(values.mean() - half), float(values.mean() + half)
 
 
 def explain_model(

@@ -106,7 +106,14 @@ def test_same_seed_same_summaries(small_population):
 def test_plots(gbm_explanation):
     _, ex = gbm_explanation
     assert ex.plot_importance().axes[0].get_title() == "What drives predicted risk"
-    assert ex.plot_interactions().axes[0].get_title() == "How needs combine"
+    pair = ex.headline_pair()
+    assert pair is not None  # the planted interaction is headlined
+    for n in (10, 2):  # the headlined pair is drawn and outlined however few are shown
+        ax = ex.plot_interactions(n=n).axes[0]
+        assert ax.get_title() == "How needs combine (outlined: the pair the card headlines)"
+        ticks = [t.get_text() for t in ax.get_yticklabels()]
+        assert {pair.label_a, pair.label_b} <= set(ticks)
+        assert len(ax.patches) == 2
     assert len(ex.plot_dependence(3).axes) == 3
     assert ex.plot_beeswarm() is not None
 
