@@ -31,7 +31,15 @@ from ._registry import (
     describe_version,
     registry_facts,
 )
-from ._store import error_tag, owner_tags, reap_dead_runs, sqlite_path, store_guard, store_lock
+from ._store import (
+    OWNER_TAGS,
+    error_tag,
+    owner_tags,
+    reap_dead_runs,
+    sqlite_path,
+    store_guard,
+    store_lock,
+)
 
 __all__ = [
     "STORE_HOME_ENV",
@@ -231,7 +239,19 @@ def tracked_run(
         raise
     else:
         with store_guard(uri, "finishing the run"):
+            _bookkeeping_last(mlflow)
             mlflow.end_run(status="FINISHED")
+
+
+def _bookkeeping_last(mlflow: Any) -> None:
+    """The owner tags, set first so that a dead run can be recognised, moved after the
+    tags a team reads (the run page lists tags in the order they were set)."""
+    client, run = mlflow.MlflowClient(), mlflow.active_run()
+    tags = client.get_run(run.info.run_id).data.tags
+    for key in OWNER_TAGS:
+        if key in tags:
+            client.delete_tag(run.info.run_id, key)
+            client.set_tag(run.info.run_id, key, tags[key])
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:

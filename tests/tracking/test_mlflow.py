@@ -399,7 +399,13 @@ def test_the_default_store_is_one_documented_folder_whatever_the_working_folder(
     note.write_text("an aggregate")
     with tracked_run() as run:
         mlflow.log_artifact(str(note))
+        mlflow.set_tag("data.synthetic", "True")
     assert list(work.iterdir()) == []
+    # the store's bookkeeping is listed after the tags a team reads
+    from escalation_model.tracking._store import OWNER_TAGS
+
+    tags = [k for k in mlflow.get_run(run.info.run_id).data.tags if not k.startswith("mlflow.")]
+    assert tags[-3:] == list(OWNER_TAGS) and tags.index("data.synthetic") < len(tags) - 3
     assert absolute_store_uri(None) == f"sqlite:///{home.resolve() / 'mlflow.db'}"
     assert (home / "mlflow.db").is_file()
     (logged,) = (home / "mlartifacts").rglob("note.txt")
