@@ -14,6 +14,7 @@ from ._equality import equality_page
 from ._first_page import first_page
 from ._format import MISSING, SEGMENT_LABELS, _ci, _float, _fmt_int, _num, _pct
 from ._glossary import GLOSSARY
+from ._impact import impact_section
 from ._summary import (
     HandoverSection,
     ModelsSection,
@@ -62,6 +63,7 @@ def build_card(cls: type[C], s: StudySummary, plots_dir: str | None) -> C:
     first_page(card, s)
     _mitchell(card, s)
     equality_page(card, s)
+    impact_section(card, s)
     _atrs(card, s)
     used = card.all_text(skip=("glossary",)).casefold()
     card.add_text(

@@ -38,6 +38,7 @@ SECTION_ORDER: tuple[tuple[str, str], ...] = (
     ("training_data", "Training data"),
     ("quantitative_analyses", "Quantitative analyses"),
     ("equality", "Equality page: every group checked"),
+    ("impact", "Has it made any difference?"),
     ("ethical_considerations", "Ethical considerations"),
     ("published_statistics", "Published statistics (for information governance)"),
     ("caveats_and_recommendations", "Caveats and recommendations"),

@@ -327,6 +327,41 @@ class ExplanationsSection(_Section):
     top_drivers: list[Driver]
 
 
+class Effect(_Section):
+    """An effect on the treated: a difference in escalation risk and a relative
+    reduction, with 95% intervals, and the recipients' risk with and without help."""
+
+    att: float
+    lower: float
+    upper: float
+    reduction: Figure
+    reduction_lower: Figure
+    reduction_upper: Figure
+    risk_with_help: float
+    risk_without_help: float
+
+
+class ImpactSection(_Section):
+    """The estimated effect of early help on its recipients (test period families)."""
+
+    families: Count
+    recipients: Count
+    set_aside: Count
+    estimate: Effect
+    matching: Effect
+    naive_difference: float
+    balanced: bool
+    largest_smd_before: float
+    largest_smd_after: float
+    e_value: Figure
+    e_value_interval: Figure
+    strongest_covariate: str
+    strongest_bias: float
+    explained_away: bool
+    sensitivity: str
+    by_group: list[Record] = Field(default_factory=list)
+
+
 class ModelFile(_Section):
     name: str
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
@@ -370,6 +405,7 @@ class StudySummary(_Section):
     population: PopulationSection | None = None
     monitoring: MonitoringSection | None = None
     explanations: ExplanationsSection | None = None
+    impact: ImpactSection | None = None
     disclosure_control: DisclosureSection
     model_file: ModelFile | None = None
     notes: list[str]

@@ -21,7 +21,14 @@ _LIST_ROLES = (
     "area_factors",
     "protected",
 )
-_SINGLE_ROLES = ("family_id", "profile_date", "deprivation", "outcome", "outcome_level")
+_SINGLE_ROLES = (
+    "family_id",
+    "profile_date",
+    "deprivation",
+    "outcome",
+    "outcome_level",
+    "early_help",
+)
 
 
 class RoleError(EscalationModelError):
@@ -81,6 +88,10 @@ class ColumnRoles:
         Binary escalation (1 = entered statutory care within the horizon).
     outcome_level : str or None
         Highest level reached (``none`` ... ``looked_after``); never a feature.
+    early_help : str or None
+        Whether the family received early help after its profile date (1) or not (0):
+        the effect of early help is estimated where it is named (``escalation_model.
+        impact``); never a feature. None by default.
     date_format : str or None
         How the profile dates are written, as a ``strftime`` format (for example
         ``"%d/%m/%Y"``). Not a role: by default ISO dates are read, and day/month dates
@@ -118,6 +129,7 @@ class ColumnRoles:
     protected: tuple[str, ...] = tuple(v.name for v in PROTECTED)
     outcome: str | None = "escalated"
     outcome_level: str | None = "outcome_level"
+    early_help: str | None = None
     date_format: str | None = None
     lone_parent: str | None = "lone_parent"
     labels: dict[str, str] = field(default_factory=dict, compare=False)

@@ -30,7 +30,11 @@ from ..schema import (
     parse_profile_dates,
     validate,
 )
+from ._impact import impact_plan
 from ._result import StudyData
+
+#: The analysis the early-help role enables, as the plan and the card name it.
+IMPACT = "the estimated effect of early help (every 'averted' figure uses an assumed one)"
 
 __all__ = ["StudyPlan", "plan_study"]
 
@@ -71,6 +75,11 @@ class StudyPlan:
     mitigation_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     skipped: list[tuple[str, str]] = field(default_factory=list)
     read_notes: list[str] = field(default_factory=list)
+
+    @property
+    def impact(self) -> bool:
+        """Whether the effect of early help is estimated."""
+        return not any(what == IMPACT for what, _ in self.skipped)
 
     @property
     def notes(self) -> list[str]:
@@ -292,6 +301,8 @@ def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
     if not roles.lone_parent:
         what = "tables by family type and the audit of lone-parent households"
         skipped.append((what, "the roles name no lone_parent household column"))
+    if (why := impact_plan(frame, roles)) is not None:
+        skipped.append((IMPACT, why))
     return StudyPlan(
         frame=frame,
         roles=roles,

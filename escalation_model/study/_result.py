@@ -29,6 +29,7 @@ from ..reporting._summary import (
     DisclosureSection,
     ExplanationsSection,
     FairnessSection,
+    ImpactSection,
     LookedAfterSection,
     ModelFile,
     ModelsSection,
@@ -112,6 +113,7 @@ class StudyResult:
     preparation: list[str] = field(default_factory=list)
     looked_after: ModelComparison | None = None
     handover: Handover | None = None
+    impact: dict[str, Any] | None = None  # published already (study/_impact.py)
 
     @property
     def roles_dict(self) -> dict[str, Any]:
@@ -494,6 +496,7 @@ class StudyResult:
             population=self._population_summary(),
             monitoring=self._monitoring_summary(),
             explanations=self._explain_summary(),
+            impact=None if self.impact is None else ImpactSection.model_validate(self.impact),
             disclosure_control=DisclosureSection(
                 min_cell=self.disclosure.min_cell,
                 round_to=self.disclosure.round_to,

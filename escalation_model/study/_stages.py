@@ -461,6 +461,7 @@ def assemble(
     timings: dict[str, float],
     *,
     handover: tuple[Handover | None, list[str]] = (None, []),
+    impact: tuple[dict[str, Any] | None, list[str]] = (None, []),
 ) -> StudyResult:
     """The stages' findings as one :class:`StudyResult` (aggregates only)."""
     data = ctx.data
@@ -485,8 +486,9 @@ def assemble(
         roles=ctx.roles,
         explanation=explanation,
         timings=timings,
-        notes=[*ctx.plan.notes, *evaluated.notes, *audited.notes, *handover[1]],
+        notes=[*ctx.plan.notes, *evaluated.notes, *audited.notes, *handover[1], *impact[1]],
         settings_in_run=settings_in_run(ctx.plan, ctx.config),
         looked_after=evaluated.looked_after,
         handover=handover[0],
+        impact=impact[0],
     )

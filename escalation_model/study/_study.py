@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .._errors import raise_if_interrupted
 from ..config import RunConfig
@@ -17,6 +18,7 @@ from ..datasets import fingerprint, make_synthetic_population, read_families
 from ..models import check_hyperparameters
 from ..returns import read_entry_history, read_preparation, read_prepared_roles
 from ..schema import ColumnRoles
+from ._impact import estimate_impact
 from ._plan import StudyPlan, _published, plan_study
 from ._population import population_tables
 from ._result import StudyData, StudyResult
@@ -141,6 +143,11 @@ def run_study(
     stage("population", f"aggregating by {by}; comparing targeting strategies")
     tables = population_figures(ctx, scored)
     handover, handover_notes = hand_over_entries(ctx, evaluated, scored)
+    impact: tuple[dict[str, Any] | None, list[str]] = (None, [])
+    if ctx.plan.impact:
+        stage("impact", "estimating the effect of early help on its recipients (test period)")
+        seed = config.evaluation.random_state
+        impact = estimate_impact(ctx.frame, ctx.roles, split.test, ctx.rules, seed)
     stage("explain", f"explaining the {primary} model with SHAP on sampled families")
     explanation = explain_primary(ctx, evaluated)
     marks.append(("end", time.perf_counter()))
@@ -155,6 +162,7 @@ def run_study(
         explanation,
         timings,
         handover=(handover, handover_notes),
+        impact=impact,
     )
 
 
@@ -179,5 +187,6 @@ def _with_bar(config: RunConfig, data: StudyData | None, plan: StudyPlan | None)
 def study_stages(plan: StudyPlan) -> list[str]:
     """The stages :func:`run_study` announces after its plan (fitting, transfer where it
     runs, fairness, population, explanations)."""
-    keys = ["fit_and_evaluate", "transfer", "fairness", "population", "explain"]
-    return [k for k in keys if k != "transfer" or plan.transfer_authorities]
+    keys = ["fit_and_evaluate", "transfer", "fairness", "population", "impact", "explain"]
+    optional = {"transfer": bool(plan.transfer_authorities), "impact": plan.impact}
+    return [k for k in keys if optional.get(k, True)]

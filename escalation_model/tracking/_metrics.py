@@ -85,6 +85,11 @@ def run_metrics(result: Any) -> dict[str, float]:
             _estimates(out, f"{group}{model}.minus_reference.{metric}", d, "difference")
     _fairness(result, out)
     _transfer_and_demand(summary, out)
+    if summary.impact is not None:
+        e = summary.impact.estimate
+        out |= {"impact.reduction": e.reduction, "impact.reduction.lower": e.reduction_lower}
+        out |= {"impact.reduction.upper": e.reduction_upper, "impact.att": e.att}
+        out["impact.e_value_interval"] = summary.impact.e_value_interval
     for model, table in metrics.items():
         if model != primary:
             for metric, v in table.items():

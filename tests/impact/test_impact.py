@@ -41,9 +41,7 @@ def test_the_world_plants_what_it_says(population, world):
     assert population.roles.outcome_level not in frame.columns  # not redrawn, not kept
 
 
-def test_the_doubly_robust_estimate_recovers_the_effect_the_naive_one_reverses(
-    population, world
-):
+def test_the_doubly_robust_estimate_recovers_the_effect_the_naive_one_reverses(population, world):
     est = estimate_att(world.frame, population.roles)
     assert est.lower <= world.true_att <= est.upper
     assert est.upper < 0  # fewer escalations, clearly
@@ -88,3 +86,43 @@ def test_e_value_against_vanderweele_and_ding():
     assert e_value(3.9) == pytest.approx(7.26, abs=0.01)
     assert e_value(1 / 3.9) == pytest.approx(7.26, abs=0.01)
     assert e_value(1.0) == 1.0
+
+
+def test_a_run_with_an_early_help_column_says_what_difference_it_made(world, tmp_path):
+    """The council's file names its early-help column: the run estimates the effect on
+    the test period's recipients, publishes it (counts rounded), the card says it in
+    words with its checks, and every artifact agrees."""
+    import json
+
+    from escalation_model.cli import main
+    from tests.study._reconcile import Run, reconcile
+    from tests.study.test_reconciliation import SMALL
+
+    world.frame.to_csv(tmp_path / "families.csv", index=False)
+    (tmp_path / "roles.toml").write_text('[roles]\nearly_help = "early_help"\noutcome_level = ""\n')
+    (tmp_path / "run.toml").write_text(
+        '[data]\nsource = "file"\npath = "families.csv"\nroles = "roles.toml"\n' + SMALL
+    )
+    out = tmp_path / "out"
+    args = ["run", "--config", str(tmp_path / "run.toml"), "--output", str(out), "--quiet"]
+    assert main([*args, "--no-tracking"]) == 0
+    impact = json.loads((out / "summary.json").read_text())["impact"]
+    assert impact["recipients"] % 5 == 0 and impact["families"] % 5 == 0
+    e = impact["estimate"]
+    assert e["lower"] <= world.true_att <= e["upper"]
+    assert impact["naive_difference"] > 0 and impact["balanced"]
+    assert {r["group"] for r in impact["by_group"]} <= {"0", "1-2", "3-4", "5+"}
+    card = (out / "model_card.md").read_text()
+    start = card.index("## Has it made any difference?")
+    section = card[start : card.index("\n## ", start + 5)]
+    assert "received early help" in section and "lowered their escalations" in section
+    assert "Propensity score matching" in section and "(the E-value)" in section
+    assert "school_attendance" not in section  # the strongest covariate by its label
+    assert "still use the configuration's assumed effects" in section
+    assert (
+        "early_help"
+        not in card.split("## Has it made any difference?")[0].split("## Technical specification")[
+            0
+        ]
+    )  # never a feature, never named on the front pages
+    assert reconcile(Run(out, None)) == []

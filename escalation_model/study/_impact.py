@@ -1,0 +1,98 @@
+"""The study's estimate of the effect of early help, where the roles name an early-help
+column: the doubly robust effect on the recipients among the test period's families
+(each family's latest profile there), matching beside it, by Think Family band, and the
+checks that decide whether it is shown. What leaves is published: counts rounded,
+groups with fewer recipients than the disclosure threshold withheld."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._publish import DisclosureRules, publish_count
+
+__all__ = ["estimate_impact", "impact_plan"]
+
+
+def impact_plan(frame: pd.DataFrame, roles: Any) -> str | None:
+    """Why the effect of early help cannot be estimated here (None: it can)."""
+    if not roles.early_help:
+        return "the roles name no early_help column ([roles] early_help)"
+    if not roles.outcome or roles.outcome not in frame.columns:
+        return "the data has no outcome"
+    return None
+
+
+def _families(frame: pd.DataFrame, roles: Any, rows: np.ndarray) -> pd.DataFrame:
+    """The test period's families, each once (its latest profile), with a known receipt."""
+    test = frame.iloc[rows]
+    if roles.family_id and roles.family_id in test.columns and roles.profile_date:
+        test = test.sort_values(roles.profile_date, kind="stable")
+        test = test.drop_duplicates(roles.family_id, keep="last")
+    return test[test[roles.early_help].notna()].reset_index(drop=True)
+
+
+def estimate_impact(
+    frame: pd.DataFrame, roles: Any, rows: np.ndarray, rules: DisclosureRules, seed: int
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The published impact section (or None) and notes on what was not shown."""
+    from ..impact import estimate_att, match_att, naive_difference
+
+    families = _families(frame, roles, rows)
+    treated = int(families[roles.early_help].sum())
+    if treated < rules.min_cell or len(families) - treated < rules.min_cell:
+        return None, [
+            "the effect of early help was not estimated: fewer than "
+            f"{rules.min_cell} recipients or non-recipients among the test period's families"
+        ]
+    by = "n_think_family_band" if roles.think_family else None
+    dr = estimate_att(families, roles, roles.early_help, by=by, random_state=seed)
+    psm = match_att(families, roles, roles.early_help, random_state=seed)
+    s = dr.sensitivity
+    section = {
+        "families": publish_count(len(families), rules),
+        "recipients": publish_count(dr.treated, rules),
+        "set_aside": publish_count(dr.set_aside, rules) if dr.set_aside else 0,
+        "estimate": _effect(dr),
+        "matching": _effect(psm),
+        "naive_difference": naive_difference(families, roles, roles.early_help),
+        "balanced": dr.balanced,
+        "largest_smd_before": float(dr.balance["smd_before"].abs().max()),
+        "largest_smd_after": float(dr.balance["smd_after"].abs().max()),
+        "e_value": s.e_value,
+        "e_value_interval": s.e_value_interval,
+        "strongest_covariate": s.strongest_covariate,
+        "strongest_bias": s.strongest_bias,
+        "explained_away": s.explained_away,
+        "sensitivity": s.sentence(),
+        "by_group": _groups(dr.groups, rules),
+    }
+    return section, []
+
+
+def _effect(e: Any) -> dict[str, float]:
+    return {
+        "att": e.att,
+        "lower": e.lower,
+        "upper": e.upper,
+        "reduction": e.reduction,
+        "reduction_lower": e.reduction_lower,
+        "reduction_upper": e.reduction_upper,
+        "risk_with_help": e.risk_with_help,
+        "risk_without_help": e.risk_without_help,
+    }
+
+
+def _groups(groups: pd.DataFrame | None, rules: DisclosureRules) -> list[dict[str, Any]]:
+    """Each group's effect; a group with fewer recipients than the threshold withheld."""
+    if groups is None:
+        return []
+    out = []
+    for r in groups.to_dict(orient="records"):
+        n = publish_count(int(r["recipients"]), rules)
+        if n is None or n == 0:
+            continue
+        out.append({**r, "recipients": n})
+    return out
