@@ -19,7 +19,10 @@ __all__ = ["estimate_impact", "impact_plan"]
 def impact_plan(frame: pd.DataFrame, roles: Any) -> str | None:
     """Why the effect of early help cannot be estimated here (None: it can)."""
     if not roles.early_help:
-        return "the roles name no early_help column ([roles] early_help)"
+        return (
+            "the roles name no early_help column ([roles] early_help), so every 'averted' "
+            "figure uses an assumed effect"
+        )
     if not roles.outcome or roles.outcome not in frame.columns:
         return "the data has no outcome"
     return None

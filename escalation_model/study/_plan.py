@@ -34,7 +34,7 @@ from ._impact import impact_plan
 from ._result import StudyData
 
 #: The analysis the early-help role enables, as the plan and the card name it.
-IMPACT = "the estimated effect of early help (every 'averted' figure uses an assumed one)"
+IMPACT = "the estimated effect of early help"
 
 __all__ = ["StudyPlan", "plan_study"]
 
