@@ -13,6 +13,15 @@ GLOSSARY: dict[str, str] = {
     "95% range": "For a count such as next year's escalations: the range the count falls "
     "in 95 times in 100 if the model's chances are right, widened for the model's own "
     "uncertainty where the card says so.",
+    "doubly robust": "An estimate of an effect that combines a model of who received the "
+    "help with a model of who would have escalated without it; it is right if either "
+    "model is.",
+    "E-value": "How strongly a factor the records do not show would have to be tied to both "
+    "receiving help and escalating (as a risk ratio) to explain an estimated effect away.",
+    "propensity score matching": "Comparing each family that received help with the "
+    "family most like it, in its recorded chance of receiving help, that did not.",
+    "standardised difference": "The gap between two groups' averages of a characteristic, "
+    "in units of its spread; under 0.1 counts as balanced.",
     "attribution": "How much each factor moved a family's predicted risk (from SHAP), "
     "averaged over many families: a description of the model, not a cause.",
     "calibration": "Whether predicted numbers come true on average: a group with 100 "
