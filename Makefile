@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python evaluation/bench_disclosure.py
 	$(BIN)/python evaluation/bench_differencing.py
 	$(BIN)/python evaluation/fuzz_model_files.py
+	$(BIN)/python evaluation/bench_small_sample_intervals.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

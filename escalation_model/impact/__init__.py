@@ -6,6 +6,7 @@ a synthetic world that knows the true effect, to test the estimators against."""
 from ._estimate import (
     ImpactEstimate,
     balance,
+    compare_targeting,
     e_value,
     estimate_att,
     match_att,
@@ -18,6 +19,7 @@ __all__ = [
     "EarlyHelpWorld",
     "ImpactEstimate",
     "balance",
+    "compare_targeting",
     "e_value",
     "estimate_att",
     "match_att",

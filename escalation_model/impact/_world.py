@@ -37,6 +37,10 @@ class EarlyHelpWorld:
     recipients: int
     risk_without_help: float
     true_by_band: pd.DataFrame
+    #: every family's true risk without help and the reduction help would bring it (in
+    #: memory only: what targeting by expected benefit is checked against)
+    true_risk: np.ndarray
+    true_effect: np.ndarray
 
 
 #: Think Family bands, as the population tables write them.
@@ -137,4 +141,6 @@ def plant_early_help(
         recipients=int(treated.sum()),
         risk_without_help=risk,
         true_by_band=by_band,
+        true_risk=p,
+        true_effect=r,
     )

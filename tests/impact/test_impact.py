@@ -126,3 +126,16 @@ def test_a_run_with_an_early_help_column_says_what_difference_it_made(world, tmp
         ]
     )  # never a feature, never named on the front pages
     assert reconcile(Run(out, None)) == []
+
+
+def test_targeting_by_expected_benefit_is_targeting_by_risk_when_effects_do_not_differ(
+    population, world
+):
+    from escalation_model.impact import compare_targeting
+
+    table = compare_targeting(world.frame, population.roles, places=1500)
+    assert table["targeting"].tolist() == ["risk alone", "expected benefit"]
+    chosen = table.attrs["chosen"]
+    overlap = (chosen["risk alone"] & chosen["expected benefit"]).sum() / 1500
+    assert overlap > 0.9  # one planted effect: the same families, give or take ties
+    assert table["averted"].iloc[1] >= table["averted"].iloc[0] - 1e-9
