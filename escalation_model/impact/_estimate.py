@@ -193,14 +193,13 @@ def balance(
     return pd.DataFrame(rows, columns=["covariate", "smd_before", "smd_after"])
 
 
-def _relative(att: float, se: float, y_treated: float) -> tuple[float, float, float, float]:
-    """The relative reduction and its interval (delta method on the risk without help,
-    ``y_treated - att``, treated as known), and the risk without help."""
+def _relative(att: float, lo: float, hi: float, y_treated: float) -> tuple[float, ...]:
+    """The relative reduction and its interval (the risk without help, ``y_treated -
+    att``, treated as known), and the risk without help."""
     without = y_treated - att
-    z = stats.norm.ppf(0.975)
     if without <= 0:
         return float("nan"), float("nan"), float("nan"), without
-    return -att / without, -(att + z * se) / without, -(att - z * se) / without, without
+    return -att / without, -hi / without, -lo / without, without
 
 
 def _bias_factor(a: float, b: float) -> float:
@@ -238,17 +237,15 @@ def _strongest(
 
 def _estimate(
     method: str,
-    att: float,
-    se: float,
+    effect: tuple[float, float, float],
     y1: float,
     counts: tuple[int, int],
     table: pd.DataFrame,
     strongest: tuple[str, float],
 ) -> ImpactEstimate:
-    z = stats.norm.ppf(0.975)
-    reduction, r_lo, r_hi, without = _relative(att, se, y1)
+    att, lo, hi = effect
+    reduction, r_lo, r_hi, without = _relative(att, lo, hi, y1)
     rr = y1 / without if without > 0 else float("nan")
-    lo, hi = att - z * se, att + z * se
     near = 0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi))
     rr_near = (without - near) / without if att < 0 else (without + near) / without
     return ImpactEstimate(
@@ -270,25 +267,29 @@ def _estimate(
     )
 
 
-#: Fewer escalations than this among a group's recipients: the normal interval is floored.
+#: Fewer escalations than this among recipients: the normal interval is widened.
 FEW_EVENTS = 10
 
 
-def _floored(se: float, y_treated: np.ndarray) -> float:
-    """The standard error; where the recipients had fewer than :data:`FEW_EVENTS`
-    escalations, never below their own escalation rate's (one escalation and one
-    non-escalation added, Agresti-Coull style): with few recipients and no escalation
-    among them the influence function's variance is near zero, and its interval would be
-    falsely sure.
+def _few_events_interval(
+    att: float, se: float, y_treated: np.ndarray, z: float
+) -> tuple[float, float]:
+    """The interval ``att +/- z se``; where the recipients had fewer than
+    :data:`FEW_EVENTS` escalations, widened by the Wilson interval of their own rate
+    (whose normal approximation fails there: with no escalation among them the influence
+    function puts no uncertainty on it at all). Conservative, never narrower.
 
-    >>> round(_floored(0.0, np.zeros(100)), 4), _floored(0.01, np.ones(100))
-    (0.0099, 0.01)
+    >>> lo, hi = _few_events_interval(-0.0076, 0.001, np.zeros(366), 2.5)
+    >>> round(lo, 4), round(hi, 4)
+    (-0.0101, 0.0117)
     """
-    if y_treated.sum() >= FEW_EVENTS:
-        return se
-    n = len(y_treated)
-    rate = (y_treated.sum() + 1) / (n + 2)
-    return max(se, float(np.sqrt(rate * (1 - rate) / n)))
+    if y_treated.sum() >= FEW_EVENTS or len(y_treated) == 0:
+        return att - z * se, att + z * se
+    n, rate = len(y_treated), float(y_treated.mean())
+    centre = (rate + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    low, high = float(centre - half), float(centre + half)
+    return att - z * se - max(rate - low, 0.0), att + z * se + (high - rate)
 
 
 def _by_group(
@@ -306,18 +307,19 @@ def _by_group(
         score = tg * (yg - mg) - (1 - tg) * og * (yg - mg)
         att = float(score.sum() / n1)
         psi = (score - tg * att) * len(tg) / n1
-        se = _floored(float(np.sqrt(np.mean(psi**2) / len(tg))), yg[tg == 1])
+        se = float(np.sqrt(np.mean(psi**2) / len(tg)))
+        lo, hi = _few_events_interval(att, se, yg[tg == 1], z)
         without = float(yg[tg == 1].mean() - att)
         rows.append(
             {
                 "group": g,
                 "recipients": int(n1),
                 "att": att,
-                "lower": att - z * se,
-                "upper": att + z * se,
+                "lower": lo,
+                "upper": hi,
                 "reduction": -att / without if without > 0 else np.nan,
-                "reduction_lower": -(att + z * se) / without if without > 0 else np.nan,
-                "reduction_upper": -(att - z * se) / without if without > 0 else np.nan,
+                "reduction_lower": -hi / without if without > 0 else np.nan,
+                "reduction_upper": -lo / without if without > 0 else np.nan,
             }
         )
     return pd.DataFrame(rows)
@@ -352,12 +354,12 @@ def estimate_att(
     p = t_k.mean()
     psi = (t_k * (y_k - m_k) - (1 - t_k) * odds * (y_k - m_k)) / p
     att = float(psi.mean())
-    se = _floored(float(np.sqrt(np.mean((psi - t_k * att / p) ** 2) / len(psi))), y_k[t_k == 1])
+    se = float(np.sqrt(np.mean((psi - t_k * att / p) ** 2) / len(psi)))
+    lo, hi = _few_events_interval(att, se, y_k[t_k == 1], float(stats.norm.ppf(0.975)))
     weights = np.where(t_k == 1, 1.0, odds)
     estimate = _estimate(
         "doubly robust (AIPW, cross-fitted)",
-        att,
-        se,
+        (att, lo, hi),
         float(y_k[t_k == 1].mean()),
         (int(t_k.sum()), int((~keep).sum())),
         balance(frame[keep], roles, t_k, weights),
@@ -415,10 +417,10 @@ def match_att(
     sub[pairs_t] = True
     sub[np.unique(pairs_c)] = True
     table = balance(frame[sub], roles, t[sub], weights[sub])
+    lo, hi = _few_events_interval(att, se, y[pairs_t], float(stats.norm.ppf(0.975)))
     return _estimate(
         "propensity score matching (1:1, caliper 0.2 SD)",
-        att,
-        se,
+        (att, lo, hi),
         float(y[pairs_t].mean()),
         (int(len(pairs_t)), int((~within).sum())),
         table,
