@@ -25,6 +25,7 @@ def impact_section(card: CardContent, s: StudySummary) -> None:
             ),
             "it was not run",
         )
+        why = why.split(", so every")[0]  # the card says it in full below
         card.add_text(
             KEY,
             f"Not estimated in this run: {why}. Every escalation 'averted' in this card "

@@ -111,6 +111,16 @@ def test_a_run_without_analyses_gets_a_card_that_says_so(study):
     jsonschema.validate(json.loads(card.to_json()), SCHEMA)
 
 
+def test_a_run_without_early_help_says_its_averted_figures_are_assumed(study):
+    result, _ = study
+    text = " ".join(ModelCard.from_study(result).sections["impact"].text)
+    assert text == (
+        "Not estimated in this run: the roles name no early_help column ([roles] "
+        "early_help). Every escalation 'averted' in this card rests on an assumed effect of "
+        "early help (10%, 20%, 30%), not on evidence from this data."
+    )
+
+
 def test_person_fields_are_marked_gaps_until_filled(study, tmp_path):
     result, _ = study
     card = ModelCard.from_study(result)
