@@ -133,6 +133,18 @@ def shown(group: Any, reference: Any = None) -> str:
     return value
 
 
+def clear_difference(kind: Any, lower: Any, upper: Any) -> bool:
+    """Whether an interval excludes no difference (1 for a ratio, 0 for a difference).
+
+    >>> clear_difference("ratio", 1.12, 1.36), clear_difference("difference", -0.01, 0.02)
+    (True, False)
+    """
+    if lower is None or upper is None:
+        return False
+    null = 1.0 if kind == "ratio" else 0.0
+    return bool(lower > null or upper < null)
+
+
 def _kind_text(r: Any, kind: str) -> str:
     """The finding; a 'too uncertain' one whose interval excludes no difference says the
     difference is clear and only its size against the tolerance is not.
@@ -141,8 +153,7 @@ def _kind_text(r: Any, kind: str) -> str:
     >>> _kind_text(R(kind="ratio", lower=1.12, upper=1.36), "too uncertain to say")
     'a clear difference, but too uncertain to say whether it is beyond the tolerance'
     """
-    null = 1.0 if getattr(r, "kind", "ratio") == "ratio" else 0.0
-    clear = r.lower is not None and r.upper is not None and (r.lower > null or r.upper < null)
+    clear = clear_difference(getattr(r, "kind", "ratio"), r.lower, r.upper)
     if kind == "too uncertain to say" and clear:
         return "a clear difference, but too uncertain to say whether it is beyond the tolerance"
     return kind

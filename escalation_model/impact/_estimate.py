@@ -285,10 +285,11 @@ def _few_events_interval(
     """
     if y_treated.sum() >= FEW_EVENTS or len(y_treated) == 0:
         return att - z * se, att + z * se
-    n, rate = len(y_treated), float(y_treated.mean())
-    centre = (rate + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    low, high = float(centre - half), float(centre + half)
+    rate = float(y_treated.mean())
+    wilson = stats.binomtest(int(y_treated.sum()), len(y_treated)).proportion_ci(
+        confidence_level=2 * stats.norm.cdf(z) - 1, method="wilson"
+    )
+    low, high = float(wilson.low), float(wilson.high)
     return att - z * se - max(rate - low, 0.0), att + z * se + (high - rate)
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._audit_metrics import AUDIT_METRICS
-from ..fairness._wording import shown
+from ..fairness._wording import clear_difference, shown
 from ._content import CardContent
-from ._format import MISSING, SEGMENT_LABELS, _fmt_int, _num
+from ._format import MISSING, SEGMENT_LABELS, _fmt_int, _num, in_prose
 from ._summary import FairnessSection, StudySummary
 
 __all__ = ["equality_page", "equality_sentences", "finding_in_words"]
@@ -35,12 +35,10 @@ def _name(characteristic: str, labels: dict[str, str]) -> str:
     >>> _name("a x b", {"a": "Child's ethnicity", "b": "Area deprivation quintile"})
     "Child's ethnicity by area deprivation quintile"
     """
-    names = []
-    for i, c in enumerate(str(characteristic).split(" x ")):
-        label = labels.get(c) or c
-        if label != c and not label[1:2].isupper():
-            label = (label[:1].lower() if i else label[:1].upper()) + label[1:]
-        names.append(label)
+    first, *rest = str(characteristic).split(" x ")
+    label = labels.get(first) or first
+    names = [label if label == first else label[:1].upper() + label[1:]]
+    names += [in_prose(c, labels) for c in rest]
     return " by ".join(names)
 
 
@@ -212,7 +210,11 @@ def _uncertain(f: FairnessSection, labels: dict[str, str]) -> str:
         "tolerance: a difference may be clear (the interval excludes none) and still not "
         "show whether it passes the tolerance."
     )
-    clear = [r for r in f.too_uncertain if _excludes_none(r)]
+    clear = [
+        r
+        for r in f.too_uncertain
+        if clear_difference(r.get("kind"), r.get("lower"), r.get("upper"))
+    ]
     if clear:
         r = max(clear, key=_distance)
         text += " For example, " + finding_in_words(r, labels)
@@ -225,14 +227,6 @@ def _uncertain(f: FairnessSection, labels: dict[str, str]) -> str:
             )
         text += "."
     return text
-
-
-def _excludes_none(r: dict[str, Any]) -> bool:
-    lo, hi = r.get("lower"), r.get("upper")
-    if lo is None or hi is None:
-        return False
-    null = 1.0 if r.get("kind") == "ratio" else 0.0
-    return bool(lo > null or hi < null)
 
 
 def _number(value: Any) -> float | None:

@@ -16,7 +16,7 @@ from . import _facts as facts
 from ._claims import better_than_rule, ranking
 from ._content import NOT_FOR_SHORT, CardContent, Headline, Panel
 from ._equality import equality_sentences
-from ._format import MISSING, SEGMENT_LABELS, _float, _fmt_int, _num, _pct
+from ._format import MISSING, SEGMENT_LABELS, _float, _fmt_int, _num, _pct, in_prose
 from ._summary import Forecast, ModelsSection, PopulationSection, StudySummary
 
 __all__ = ["QUESTIONS", "first_page"]
@@ -65,19 +65,6 @@ def _targeting_supported(s: StudySummary) -> bool:
     auc = m.get("roc_auc")
     claim = None if auc is None else ranking(auc.estimate, auc.lower, auc.upper)
     return claim is None or claim.supports_targeting
-
-
-def _in_prose(column: str, labels: dict[str, str]) -> str:
-    """A column's label as it reads mid-sentence ('lone-parent household'); a column the
-    analyst gave no label keeps its own name as written ('LALoneParent').
-
-    >>> _in_prose("lone_parent", {"lone_parent": "Lone-parent household"}), _in_prose("LACode", {})
-    ('lone-parent household', 'LACode')
-    """
-    label = labels.get(column)
-    if not label or label == column:
-        return column
-    return label[:1].lower() + label[1:] if not label[1:2].isupper() else label
 
 
 def _forecast(
@@ -318,7 +305,7 @@ def _where(
     if rates:
         top = rates[0]
         panel.sentences.append(
-            f"Highest expected rate by {_in_prose(coarse, labels)}: "
+            f"Highest expected rate by {in_prose(coarse, labels)}: "
             + _area(top[coarse], names)
             + ", "
             + _figure(card, f"rate_{top[coarse]}", top, "per_1000", ".0f")
@@ -346,12 +333,12 @@ def _where(
     if finer and population.highest_rates[finer[0]]:
         r = population.highest_rates[finer[0]][0]
         panel.sentences.append(
-            f"By {_in_prose(finer[0], labels)}, {_area(r[finer[0]], names)} is highest: "
+            f"By {in_prose(finer[0], labels)}, {_area(r[finer[0]], names)} is highest: "
             + _figure(card, f"rate_{r[finer[0]]}", r, "per_1000", ".0f")
             + " per 1,000; small areas' ranges are wide."
         )
     panel.figure = {
-        "caption": f"Expected per 1,000 families by {_in_prose(coarse, labels)}, 95% ranges "
+        "caption": f"Expected per 1,000 families by {in_prose(coarse, labels)}, 95% ranges "
         "(the top ten)",
         "file": "briefing_where.png",
     }

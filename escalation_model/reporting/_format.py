@@ -17,6 +17,20 @@ SEGMENT_LABELS = {
 }
 
 
+def in_prose(column: str, labels: dict[str, str]) -> str:
+    """A column's label as it reads mid-sentence ('lone-parent household'); a column the
+    analyst gave no label keeps its own name as written ('LACode'), and so does a label
+    that starts with an acronym.
+
+    >>> in_prose("lone_parent", {"lone_parent": "Lone-parent household"}), in_prose("LACode", {})
+    ('lone-parent household', 'LACode')
+    """
+    label = labels.get(column)
+    if not label or label == column:
+        return column
+    return label[:1].lower() + label[1:] if not label[1:2].isupper() else label
+
+
 def _fmt_int(x: float | None) -> str:
     """A published count as printed: ``_fmt_int(7285.0)`` is ``'7,285'``."""
     return "not published" if x is None else f"{x:,.0f}"

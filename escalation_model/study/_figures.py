@@ -7,6 +7,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..reporting._format import in_prose
+
 __all__ = ["save_figures", "study_figures"]
 
 
@@ -36,7 +38,10 @@ def study_figures(result: Any) -> dict[str, Callable[[], Any]]:
         table = tables.get(f"population_by_{area}.csv")
         if table is not None and "ratio" in table.columns:
             figures[f"funnel_{area}.png"] = partial(
-                plot_funnel, table, label=_in_prose(roles, area), names=roles.area_names
+                plot_funnel,
+                table,
+                label=in_prose(area, {area: roles.label(area)}),
+                names=roles.area_names,
             )
     figures |= briefing_figures(result)
     explanation = result.explanation
@@ -82,20 +87,13 @@ def briefing_figures(result: Any) -> dict[str, Callable[[], Any]]:
             plot_areas_ranked,
             forecasts[areas[0]],
             areas[0],
-            label=_in_prose(roles, areas[0]),
+            label=in_prose(areas[0], {areas[0]: roles.label(areas[0])}),
             names=roles.area_names,
         )
     groups = [(label, forecasts[by], by) for by, label in _GROUP_LABELS.items() if by in forecasts]
     if groups:
         figures["briefing_for_whom.png"] = partial(plot_groups, groups)
     return figures
-
-
-def _in_prose(roles: Any, column: str) -> str:
-    """A column's label as it reads mid-sentence ('local authority'); a column without a
-    label keeps its own name as written ('LACode')."""
-    label = roles.label(column)
-    return label if label == column else label[:1].lower() + label[1:]
 
 
 def save_figures(figures: dict[str, Callable[[], Any]], folder: Path) -> list[Path]:

@@ -183,6 +183,12 @@ def _browser_flags(tmp_path: Path) -> list[str]:
     ]
 
 
+def _dom(flags: list[str], url: str, *extra: str) -> str:
+    """The page as Chromium leaves it once its load script has run."""
+    command = [*flags, *extra, "--virtual-time-budget=5000", "--dump-dom", url]
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
+
+
 def test_html_renders_in_headless_chromium(study, tmp_path):
     flags = _browser_flags(tmp_path)
     _, out = study
@@ -195,13 +201,7 @@ def test_html_renders_in_headless_chromium(study, tmp_path):
         timeout=120,
     )
     assert shot.stat().st_size > 50_000
-    dom = subprocess.run(
-        [*flags, "--virtual-time-budget=5000", "--dump-dom", url],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+    dom = _dom(flags, url)
     match = re.search(r'data-images="(\d+):(\w+)"', dom)
     assert match, "the page's load script did not run"
     assert int(match.group(1)) >= 8 and match.group(2) == "loaded"
@@ -243,17 +243,7 @@ def test_card_prints_to_a4_with_the_five_answers_on_page_one_and_nothing_cut(stu
     shot = tmp_path / "page_one.png"
     subprocess.run([*flags, "--window-size=794,1123", f"--screenshot={shot}", url], **run)
     assert shot.stat().st_size > 30_000
-    dom = subprocess.run(
-        [
-            *flags,
-            f"--window-size={_A4_WIDTH_PX},1000",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            url,
-        ],
-        text=True,
-        **run,
-    ).stdout
+    dom = _dom(flags, url, f"--window-size={_A4_WIDTH_PX},1000")
     match = re.search(r'data-overflow="(\d+):([^"]*)"', dom)
     assert match, "the page's load script did not run"
     assert match.group(1) == "0", f"elements wider than the page: {match.group(2)}"
@@ -268,14 +258,7 @@ def test_no_table_cell_is_cut_on_a_phone(study, tmp_path):
     is broken or spills, and nothing but a table's box is wider than the screen."""
     flags = _browser_flags(tmp_path)
     _, out = study
-    dom = subprocess.run(
-        [*flags, "--window-size=390,2000", "--virtual-time-budget=5000", "--dump-dom"]
-        + [(out / "model_card.html").as_uri()],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+    dom = _dom(flags, (out / "model_card.html").as_uri(), "--window-size=390,2000")
     cut = re.search(r'data-cut-cells="(\d+):([^"]*)"', dom)
     assert cut and cut.group(1) == "0", f"table cells cut on a phone: {cut.group(2)}"
     wide = re.search(r'data-overflow="(\d+):([^"]*)"', dom)
