@@ -1,6 +1,6 @@
 """The Poisson-binomial distribution: the number of escalations among families whose
-probabilities differ. Exact, by multiplying the families' generating polynomials
-``(1 - p_i) + p_i z`` pairwise with FFTs, all pairs of a level at once."""
+probabilities differ. Exact to float precision, by multiplying the families' generating
+polynomials ``(1 - p_i) + p_i z`` pairwise with FFTs, all pairs of a level at once."""
 
 from __future__ import annotations
 
@@ -10,10 +10,21 @@ from scipy.fft import irfft, next_fast_len, rfft
 __all__ = ["poisson_binomial_pmf", "poisson_binomial_interval", "count_limits", "chance_outside"]
 
 
+#: Coefficients further than this many standard deviations (plus ``_MARGIN`` counts) from
+#: a product's mean are dropped as it is built: by Bernstein's inequality their mass is
+#: under 6e-20 at every step (below the float64 rounding of the rest; the limits are
+#: those of the untruncated product, ``tests/population/test_population.py``).
+_SDS, _MARGIN = 12.0, 30
+
+
 def poisson_binomial_pmf(p: np.ndarray) -> np.ndarray:
     """Probability of 0, 1, ... escalations among independent families with probabilities
-    ``p`` (truncated where the remaining mass is negligible: beyond the mean plus 12
-    standard deviations).
+    ``p``, up to the mean plus 12 standard deviations (the mass beyond is negligible).
+
+    The families' generating polynomials ``(1 - p_i) + p_i z`` are multiplied pairwise
+    with FFTs, all pairs of a level at once; each partial product keeps only its window of
+    the mean plus or minus 12 standard deviations (and an offset saying where the window
+    starts), so the work grows with the spread of the count, not with the families.
 
     Examples
     --------
@@ -23,22 +34,90 @@ def poisson_binomial_pmf(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=float).ravel(), 0.0, 1.0)
     if p.size == 0:
         return np.array([1.0])
-    mean = p.sum()
-    sd = np.sqrt((p * (1 - p)).sum())
-    cap = int(min(p.size, np.ceil(mean + 12 * sd + 30))) + 1
-    polys = np.stack([1 - p, p], axis=1)
+    cap = int(min(p.size, np.ceil(p.sum() + _SDS * np.sqrt((p * (1 - p)).sum()) + _MARGIN)))
+    if p.size < _MANY:  # few families: the plain product tree, cut at ``cap`` only
+        polys = np.stack([1 - p, p], axis=1)
+        while polys.shape[0] > 1:
+            polys = _pairs(_odd_out(polys))[:, : cap + 1]
+        return polys[0] / polys[0].sum()
+    polys, stats = _blocks(p)
     while polys.shape[0] > 1:
         if polys.shape[0] % 2:
-            one = np.zeros((1, polys.shape[1]))
-            one[0, 0] = 1.0
-            polys = np.vstack([polys, one])
-        a, b = polys[0::2], polys[1::2]
-        length = a.shape[1] + b.shape[1] - 1
-        n_fft = next_fast_len(length, real=True)
-        prod = irfft(rfft(a, n_fft, axis=1) * rfft(b, n_fft, axis=1), n_fft, axis=1)
-        polys = np.clip(prod[:, : min(length, cap)], 0.0, None)
-    pmf = polys[0]
+            stats = np.vstack([stats, np.zeros((1, 4))])
+        polys = _pairs(_odd_out(polys))
+        stats = stats[0::2] + stats[1::2]
+        polys, stats = _window(polys, stats, cap)
+    start = int(stats[0, 0])
+    pmf = np.zeros(start + polys.shape[1])
+    pmf[start:] = polys[0]
+    pmf = pmf[: cap + 1]
     return pmf / pmf.sum()
+
+
+def _odd_out(polys: np.ndarray) -> np.ndarray:
+    """An even number of rows: the odd one out is paired with the polynomial 1."""
+    if polys.shape[0] % 2 == 0:
+        return polys
+    return np.vstack([polys, np.eye(1, polys.shape[1])])
+
+
+def _pairs(polys: np.ndarray) -> np.ndarray:
+    """The products of rows 0 and 1, 2 and 3, ... by FFT (negative rounding noise set to 0)."""
+    length = 2 * polys.shape[1] - 1
+    n_fft = next_fast_len(length, real=True)
+    a, b = polys[0::2], polys[1::2]
+    prod = irfft(rfft(a, n_fft, axis=1) * rfft(b, n_fft, axis=1), n_fft, axis=1)[:, :length]
+    return np.clip(prod, 0.0, None)
+
+
+#: Among ``_MANY`` families or more, blocks of ``_BLOCK`` are multiplied directly, one
+#: family at a time, before the FFT levels take over, and the partial products are cut to
+#: their windows (at 500,000 families twice as fast; among a few thousand the bookkeeping
+#: costs more than it saves).
+_BLOCK, _MANY = 16, 20_000
+
+
+def _blocks(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The generating polynomials of blocks of ``_BLOCK`` families (the last padded with
+    families of probability 0), multiplied directly; per block: where its coefficients
+    start (0), its mean, variance and number of families (the columns of ``stats``)."""
+    size = min(_BLOCK, p.size)
+    padded = np.zeros(-(-p.size // size) * size)
+    padded[: p.size] = p
+    q = padded.reshape(-1, size)
+    poly = np.zeros((q.shape[0], size + 1))
+    poly[:, 0] = 1.0
+    for j in range(size):
+        pj = q[:, j : j + 1]
+        poly[:, 1 : j + 2] = poly[:, 1 : j + 2] * (1 - pj) + poly[:, : j + 1] * pj
+        poly[:, 0] *= 1 - q[:, j]
+    stats = np.zeros((q.shape[0], 4))
+    stats[:, 1], stats[:, 2], stats[:, 3] = q.sum(axis=1), (q * (1 - q)).sum(axis=1), size
+    return poly, stats
+
+
+def _window(prod: np.ndarray, stats: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's coefficients within ``_SDS`` standard deviations (plus ``_MARGIN``) of its
+    mean, not beyond its number of families nor the whole count's ``cap``, cut to one
+    common width (products narrower than a window's margins, or whose window is most of
+    them, are only cut at ``cap``)."""
+    prod = prod[:, : max(1, cap + 1 - int(stats[:, 0].min()))]
+    if prod.shape[1] <= 4 * _MARGIN:
+        return prod, stats
+    start, mean, var, top = stats.T
+    reach = _SDS * np.sqrt(var) + _MARGIN
+    lo = np.maximum(start, np.floor(mean - reach))
+    hi = np.minimum(np.minimum(start + prod.shape[1] - 1, top), np.ceil(mean + reach))
+    hi = np.minimum(hi, cap)
+    width = int((hi - lo).max()) + 1
+    if width > 0.75 * prod.shape[1]:  # too little to cut to repay the copy
+        return prod, stats
+    padded = np.zeros((prod.shape[0], prod.shape[1] + width))
+    padded[:, : prod.shape[1]] = prod
+    cols = (lo - start).astype(np.int64)[:, None] + np.arange(width)
+    stats = stats.copy()
+    stats[:, 0] = lo
+    return np.take_along_axis(padded, cols, axis=1), stats
 
 
 def poisson_binomial_interval(p: np.ndarray, confidence: float = 0.95) -> tuple[int, int]:

@@ -51,6 +51,33 @@ def test_poisson_binomial_is_exact_against_convolution():
     np.testing.assert_allclose(pmf, direct[: pmf.size], atol=1e-14)
 
 
+@pytest.mark.parametrize("blocks", [False, True])
+@pytest.mark.parametrize("shape", ["rare", "uniform", "certain_and_impossible"])
+def test_the_windowed_product_is_the_direct_convolution(monkeypatch, blocks, shape):
+    """Partial products cut to their mean +- 12 sd, with and without the first blocks
+    multiplied directly: the same distribution and limits as multiplying in one family at
+    a time (the reference)."""
+    from escalation_model.population import _poisson_binomial as pb
+
+    if blocks:
+        monkeypatch.setattr(pb, "_MANY", 1)
+    rng = np.random.default_rng(5)
+    p = {
+        "rare": rng.beta(0.5, 12, 3_001),
+        "uniform": rng.random(3_001),
+        "certain_and_impossible": rng.choice([0.0, 1.0, 0.3, 0.01], 3_001),
+    }[shape]
+    direct = np.array([1.0])
+    for q in p:
+        direct = np.convolve(direct, [1 - q, q])
+    pmf = poisson_binomial_pmf(p)
+    assert direct[pmf.size :].sum() < 1e-15
+    np.testing.assert_allclose(pmf, direct[: pmf.size], atol=1e-13)
+    cdf = np.cumsum(direct)
+    limits = (int(np.searchsorted(cdf, 0.025, "right")), int(np.searchsorted(cdf, 0.975)))
+    assert pb.count_limits(p) == limits
+
+
 def test_interval_coverage_of_totals_by_simulation():
     rng = np.random.default_rng(1)
     p = rng.beta(0.5, 12, 3000)
