@@ -319,10 +319,14 @@ def evaluate_models(
     models: Mapping[str, Any],
     *,
     oracle: np.ndarray | pd.Series | None = None,
+    train_weight: np.ndarray | None = None,
     **kwargs: Any,
 ) -> tuple[ModelComparison, dict[str, Any]]:
     """Fit every model on the split's training families and compare them on its test
     families. The split is checked first (no family on both sides).
+
+    ``train_weight`` (aligned with ``split.train``) weights each training family in the
+    fits, as for a case-control sample (:func:`escalation_model.models.case_control_sample`).
 
     Returns the comparison and the fitted models (in memory).
     """
@@ -333,7 +337,8 @@ def evaluate_models(
     train = frame.iloc[split.train]
     test = frame.iloc[split.test]
     y_train = train[roles.outcome].to_numpy()
-    fitted = {name: clone(model).fit(train, y_train) for name, model in models.items()}
+    weight = {} if train_weight is None else {"sample_weight": train_weight}
+    fitted = {name: clone(model).fit(train, y_train, **weight) for name, model in models.items()}
     o = None if oracle is None else np.asarray(oracle)[split.test]
     comparison = compare_models(fitted, test, test[roles.outcome].to_numpy(), oracle=o, **kwargs)
     return comparison, fitted

@@ -9,13 +9,16 @@ from ._learned import (
 )
 from ._persist import file_sha256, load_model, save_model
 from ._rules import AreaDeprivationRuleClassifier, FivePlusRuleClassifier
+from ._sampling import CaseControlSample, case_control_sample
 
 __all__ = [
     "AreaDeprivationRuleClassifier",
     "CalibratedRiskClassifier",
+    "CaseControlSample",
     "FivePlusRuleClassifier",
     "LightGBMRiskClassifier",
     "LogisticRiskClassifier",
+    "case_control_sample",
     "check_hyperparameters",
     "file_sha256",
     "level_rows",

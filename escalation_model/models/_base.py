@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..features import RolesEncoder, uses_roles
 from ..schema import ColumnRoles
@@ -95,10 +95,13 @@ class RiskClassifierBase(ClassifierMixin, BaseEstimator):
         return self.feature_names_
 
     # ------------------------------------------------------------------ the contract
-    def fit(self, X: Any, y: Any) -> RiskClassifierBase:
-        """Fit on families ``X`` (frame in roles, or array) and outcomes ``y``."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> RiskClassifierBase:
+        """Fit on families ``X`` (frame in roles, or array) and outcomes ``y``, each family
+        counting ``sample_weight`` times (default 1: the weights of a case-control sample,
+        for example, are the inverse of each family's chance of being drawn)."""
         matrix, y01 = self._matrix_for_fit(X, y)
-        self._fit_matrix(matrix, y01)
+        weight = None if sample_weight is None else _check_sample_weight(sample_weight, matrix)
+        self._fit_matrix(matrix, y01, weight)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -117,7 +120,9 @@ class RiskClassifierBase(ClassifierMixin, BaseEstimator):
         p = np.clip(self.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
         return np.log(p) - np.log1p(-p)
 
-    def _fit_matrix(self, X: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover
+    def _fit_matrix(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def _proba_matrix(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover

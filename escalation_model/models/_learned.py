@@ -63,7 +63,9 @@ class LogisticRiskClassifier(RiskClassifierBase):
         self.include_protected = include_protected
         self.max_iter = max_iter
 
-    def _fit_matrix(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit_matrix(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> None:
         self.pipeline_ = Pipeline(
             [
                 (
@@ -78,7 +80,7 @@ class LogisticRiskClassifier(RiskClassifierBase):
                 ("scale", StandardScaler()),
                 ("model", LogisticRegression(C=self.C, max_iter=self.max_iter)),
             ]
-        ).fit(X, y)
+        ).fit(X, y, scale__sample_weight=sample_weight, model__sample_weight=sample_weight)
         self.n_iter_ = self.pipeline_.named_steps["model"].n_iter_
 
     def _proba_matrix(self, X: np.ndarray) -> np.ndarray:
@@ -173,7 +175,9 @@ class LightGBMRiskClassifier(RiskClassifierBase):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _fit_matrix(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit_matrix(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> None:
         from lightgbm import LGBMClassifier
 
         params: dict[str, Any] = dict(
@@ -194,7 +198,7 @@ class LightGBMRiskClassifier(RiskClassifierBase):
         if self.monotone and self.encoder_ is not None:
             params["monotone_constraints"] = list(self.encoder_.monotone_)
             params["monotone_constraints_method"] = "advanced"
-        self.booster_model_ = LGBMClassifier(**params).fit(X, y)
+        self.booster_model_ = LGBMClassifier(**params).fit(X, y, sample_weight=sample_weight)
 
     def _proba_matrix(self, X: np.ndarray) -> np.ndarray:
         proba = np.asarray(self.booster_model_.predict_proba(X))
@@ -261,7 +265,8 @@ class CalibratedRiskClassifier(RiskClassifierBase):
     def roles(self) -> ColumnRoles | None:  # type: ignore[override]
         return getattr(self.estimator, "roles", None)
 
-    def fit(self, X: Any, y: Any) -> CalibratedRiskClassifier:
+    # no sample weights: the held-out check and the calibrations are unweighted
+    def fit(self, X: Any, y: Any) -> CalibratedRiskClassifier:  # type: ignore[override]
         unknown = set(self.methods) - {"logistic", "isotonic"}
         if unknown:
             raise ValueError(

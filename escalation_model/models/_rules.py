@@ -26,11 +26,13 @@ class _RuleBase(RiskClassifierBase):
     def _score_matrix(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
-    def _fit_matrix(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit_matrix(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> None:
         score = self._score_matrix(X)
         self.isotonic_ = IsotonicRegression(
             y_min=1e-6, y_max=1 - 1e-6, increasing=True, out_of_bounds="clip"
-        ).fit(score, y)
+        ).fit(score, y, sample_weight=sample_weight)
 
     def _proba_matrix(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.isotonic_.predict(self._score_matrix(X)))

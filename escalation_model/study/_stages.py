@@ -16,7 +16,7 @@ from .._limits import FIVE_OR_MORE, MIN_SPLIT_ESCALATIONS, MOST_DEPRIVED_DECILE
 from ..config import RunConfig
 from ..evaluation import ModelComparison, evaluate_models, transfer_by_authority
 from ..fairness import FairnessAudit, compare_mitigations, sensitive_features_from
-from ..models import level_rows, make_models
+from ..models import case_control_sample, level_rows, make_models
 from ..population import (
     DisclosureRules,
     Handover,
@@ -146,16 +146,20 @@ def fit_looked_after(ctx: Context) -> tuple[ModelComparison | None, Any, list[st
         )
     la_roles = replace(roles, outcome=_LOOKED_AFTER)
     oracle = getattr(ctx.data, "oracle_looked_after", None)
+    # every entry into care and a weighted sample of the other training families: what
+    # the ranking of a rare outcome needs (evaluation/bench_case_control.py)
+    sample = case_control_sample(y[split.train], random_state=ctx.config.models.random_state)
     comparison, fitted = evaluate_models(
         frame.assign(**{_LOOKED_AFTER: y.astype(np.int8)}),
         la_roles,
-        split,
+        replace(split, train=split.train[sample.rows]),
         # uncalibrated: isotonic calibration's ties would blunt the ranking of a rare
         # outcome, and what is reported here is the ranking
         {ctx.primary: ctx.models(calibrate=False)[ctx.primary]},
         oracle=oracle,
         reference=ctx.primary,
         metrics=("roc_auc", "average_precision", "brier", "calibration_slope"),
+        train_weight=sample.weight,
         **ctx.bootstrap(),
     )
     return comparison, fitted[ctx.primary], []
