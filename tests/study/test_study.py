@@ -12,6 +12,7 @@ from escalation_model.datasets import fingerprint
 from escalation_model.reporting import ModelCard
 from escalation_model.schema import ColumnRoles
 from escalation_model.study import StudyData, run_study
+from escalation_model.study._figures import save_figures, study_figures
 
 
 def test_missing_roles_are_allowed_and_said_plainly(small_population, tmp_path):
@@ -141,8 +142,26 @@ def test_writing_a_study_leaves_the_plotting_backend_alone(small_population, tmp
         result.write(tmp_path)
         assert matplotlib.get_backend() == "svg"
         assert (tmp_path / "plots" / "funnel_ward_code.png").exists()
+        # drawn by forked workers or here, one after another: the same files, byte for byte
+        for workers in (1, 3):
+            save_figures(study_figures(result), tmp_path / f"by{workers}", workers=workers)
+        assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(before)
+    names = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert len(names) >= 12
+    for name in names:
+        drawn = [(tmp_path / f / name).read_bytes() for f in ("plots", "by1", "by3")]
+        assert drawn[0] == drawn[1] == drawn[2], name
+
+
+def test_a_figure_that_fails_in_a_worker_fails_here_with_its_own_error(tmp_path):
+    def broken():
+        raise ValueError("no data to draw")
+
+    figures = {f"f{i}.png": broken for i in range(4)}
+    with pytest.raises(ValueError, match="no data to draw"):
+        save_figures(figures, tmp_path, workers=2)
 
 
 def test_reference_groups_are_the_largest_in_the_whole_data(small_population):
