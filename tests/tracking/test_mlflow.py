@@ -137,15 +137,16 @@ def test_failed_run_is_recorded_as_failed(tmp_path, store):
     assert "FAM-000123" not in str(failed.data.tags)
 
 
-def test_cli_run_tracks_and_score_reads_the_registry(tmp_path, store, capsys):
-    cfg = tmp_path / "run.toml"
-    cfg.write_text(
-        "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
-        "[split]\nleave_one_authority_out = false\n" + LIGHT_EXPLAIN
-    )
-    assert main(["run", "--config", str(cfg), "--output", "out", "--tracking-uri", store]) == 0
-    assert "models:/escalation_model@candidate" in capsys.readouterr().out
-    new = tmp_path / "new.csv"
+def test_cli_run_tracks_and_score_reads_the_registry(completed, monkeypatch):
+    monkeypatch.chdir(completed)
+    store = "sqlite:///mlflow.db"
+    # the run registered its model as the candidate (what it prints is checked in
+    # test_candidate_moves_only_to_a_comparable_run_that_is_not_worse)
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=store)
+    assert str(client.get_model_version_by_alias("escalation_model", "candidate").version) == "1"
+    new = completed / "new.csv"
     main(["generate", str(new), "--n-families", "10000", "--seed", "5"])
     args = [
         "score",
@@ -159,7 +160,7 @@ def test_cli_run_tracks_and_score_reads_the_registry(tmp_path, store, capsys):
         "scored",
     ]
     assert main(args) == 0
-    assert (tmp_path / "scored" / "strategies.csv").exists()
+    assert (completed / "scored" / "strategies.csv").exists()
 
 
 def test_candidate_moves_only_to_a_comparable_run_that_is_not_worse(tmp_path, store, capsys):
@@ -298,27 +299,21 @@ def test_default_config_is_valid():
     assert isinstance(RunConfig(), RunConfig)
 
 
-def test_card_is_rebuilt_from_a_tracked_run(tmp_path, store, capsys):
+def test_card_is_rebuilt_from_a_tracked_run(completed, monkeypatch):
     import json
 
     import mlflow
 
-    cfg = tmp_path / "run.toml"
-    cfg.write_text(
-        "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 50\n"
-        "[split]\nleave_one_authority_out = false\n" + LIGHT_EXPLAIN
-    )
-    assert (
-        main(["run", "--config", str(cfg), "--output", "out", "--tracking-uri", store, "--quiet"])
-        == 0
-    )
-    run_id = mlflow.search_runs(experiment_names=["escalation_model"]).run_id.iloc[0]
-    assert main(["card", run_id, "--tracking-uri", store, "--output", "rebuilt"]) == 0
-    original = json.loads((tmp_path / "out" / "model_card.json").read_text())
-    rebuilt = json.loads((tmp_path / "rebuilt" / "model_card.json").read_text())
+    monkeypatch.chdir(completed)
+    store = "sqlite:///mlflow.db"
+    client = mlflow.MlflowClient(tracking_uri=store)
+    (run,) = client.search_runs([client.get_experiment_by_name("escalation_model").experiment_id])
+    assert main(["card", run.info.run_id, "--tracking-uri", store, "--output", "rebuilt"]) == 0
+    original = json.loads((completed / "out" / "model_card.json").read_text())
+    rebuilt = json.loads((completed / "rebuilt" / "model_card.json").read_text())
     assert rebuilt["facts"] == original["facts"]
     assert rebuilt["first_page"] == original["first_page"]
-    assert (tmp_path / "rebuilt" / "model_card.html").read_text().count("data:image/png") >= 8
+    assert (completed / "rebuilt" / "model_card.html").read_text().count("data:image/png") >= 8
     assert main(["card", "no-such-run", "--tracking-uri", store, "--output", "x"]) == 2
 
 
@@ -345,23 +340,18 @@ def test_a_logistic_primary_model_runs_end_to_end(tmp_path, store, capsys):
 
 
 def test_a_failed_final_swap_leaves_the_run_failed_and_the_registry_untouched(
-    tmp_path, store, capsys, monkeypatch
+    completed, monkeypatch
 ):
-    """The output folder cannot be put in place (a read-only target): the command fails,
-    the MLflow run is FAILED, no model version is registered and the alias stays where
-    it was."""
+    """After a completed run, the next one's output folder cannot be put in place (a
+    read-only target): the command fails, the MLflow run is FAILED, no model version is
+    registered and the alias stays where it was."""
     import mlflow
 
     import escalation_model._outputs as outputs
 
-    cfg = tmp_path / "run.toml"
-    cfg.write_text(
-        "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 20\n"
-        "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 300\n"
-        "interaction_sample = 0\n"
-    )
-    args = ["run", "--config", str(cfg), "--tracking-uri", store, "--quiet"]
-    assert main([*args, "--output", "out"]) == 0
+    monkeypatch.chdir(completed)
+    store = "sqlite:///mlflow.db"
+    args = ["run", "--config", "run.toml", "--tracking-uri", store, "--quiet"]
     client = mlflow.MlflowClient(tracking_uri=store)
     before = client.get_model_version_by_alias("escalation_model", "candidate").version
 
@@ -374,11 +364,11 @@ def test_a_failed_final_swap_leaves_the_run_failed_and_the_registry_untouched(
         client.get_experiment_by_name("escalation_model").experiment_id,
         order_by=["attributes.start_time DESC"],
     )
-    assert runs[0].info.status == "FAILED"
+    assert [r.info.status for r in runs] == ["FAILED", "FINISHED"]
     versions = client.search_model_versions("name='escalation_model'")
     assert len(versions) == 1  # nothing registered by the failed run
     assert client.get_model_version_by_alias("escalation_model", "candidate").version == before
-    assert not (tmp_path / "out2").exists()
+    assert not (completed / "out2").exists()
 
 
 def test_the_default_store_is_one_documented_folder_whatever_the_working_folder(

@@ -5,90 +5,16 @@ These start real ``escalation-model run`` processes."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from ._runs import _start, _statuses, _wait_running
+
 pytest.importorskip("mlflow")
-
-CONFIG = (
-    "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 30\n"
-    "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 500\n"
-    "interaction_sample = 0\n"
-)
-
-
-def _start(tmp_path: Path, out: str, *extra: str) -> subprocess.Popen:
-    cfg = tmp_path / "run.toml"
-    cfg.write_text(CONFIG)
-    cmd = [sys.executable, "-m", "escalation_model.cli", "run", "--config", str(cfg)]
-    cmd += ["--output", out, "--quiet", "--tracking-uri", "sqlite:///mlflow.db", *extra]
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    return subprocess.Popen(
-        cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-
-
-def _statuses(db: Path) -> list[str]:
-    if not db.exists():
-        return []
-    try:
-        with sqlite3.connect(db, timeout=5) as con:
-            return [r[0] for r in con.execute("select status from runs order by start_time")]
-    except sqlite3.OperationalError:  # schema not created yet
-        return []
-
-
-def _wait_running(db: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if "RUNNING" in _statuses(db):
-            return
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.1)
-    raise AssertionError("the run never started")
-
-
-def _move_store(db: Path, old: str, new: str) -> None:
-    """Point a copied store at its copied artifacts: MLflow records absolute paths, so
-    every text field beginning with the old folder is rewritten to the new one."""
-    with sqlite3.connect(db) as con:
-        tables = [r[0] for r in con.execute("select name from sqlite_master where type='table'")]
-        for table in tables:
-            for _, column, kind, *_ in con.execute(f"pragma table_info('{table}')").fetchall():
-                if "CHAR" in kind.upper() or "TEXT" in kind.upper():
-                    con.execute(
-                        f'update "{table}" set "{column}" = replace("{column}", ?, ?) '
-                        f'where "{column}" like ?',
-                        (old, new, f"%{old}%"),
-                    )
-
-
-@pytest.fixture(scope="module")
-def _completed_once(tmp_path_factory) -> Path:
-    """One completed tracked run (its output folder, store and artifacts), made once for
-    the tests that start from a completed run."""
-    folder = tmp_path_factory.mktemp("completed")
-    run = _start(folder, "out")
-    _, err = run.communicate(timeout=600)
-    assert run.returncode == 0, err
-    return folder
-
-
-@pytest.fixture()
-def completed(_completed_once: Path, tmp_path: Path) -> Path:
-    """A private copy of the completed run in ``tmp_path``, its store moved with it (a
-    test may tamper with its copy without touching another test's)."""
-    shutil.copytree(_completed_once, tmp_path, dirs_exist_ok=True)
-    _move_store(tmp_path / "mlflow.db", str(_completed_once), str(tmp_path))
-    return tmp_path
 
 
 def test_the_copied_store_points_at_its_own_artifacts(completed):
@@ -224,7 +150,6 @@ def test_a_crafted_model_is_refused_through_the_cli_and_the_registry(completed, 
 def test_a_store_that_is_not_mlflow_s_is_refused_in_seconds_without_being_written(tmp_path, capsys):
     """Another application's SQLite file, and a folder, given as the store."""
     import sqlite3
-    import time
 
     from escalation_model.cli import main
 
