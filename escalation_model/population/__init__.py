@@ -26,6 +26,7 @@ from ._disclosure import (
     publish_count,
     publish_share,
 )
+from ._effect import ESTIMATED, EstimatedEffect
 from ._handover import DEMAND_AGE_BANDS, EntryHistory, Handover, age_band, hand_over
 from ._plots import funnel_counts, funnel_flags, plot_capacity_curve, plot_funnel, plot_strategies
 from ._poisson_binomial import poisson_binomial_interval, poisson_binomial_pmf
@@ -33,6 +34,8 @@ from ._profile import count_indicators, profile_table
 from ._strategies import Scenario, compare_strategies, scenario_table, strategy_scores
 
 __all__ = [
+    "ESTIMATED",
+    "EstimatedEffect",
     "funnel_counts",
     "funnel_flags",
     "plot_areas_ranked",

@@ -12,6 +12,7 @@ from .._cellkey import KEY_RANGE, perturbation
 from .._selection import resolve_capacity
 from ._aggregate import round_protected
 from ._disclosure import DisclosureRules, publish_count
+from ._effect import ESTIMATED, EstimatedEffect
 from ._poisson_binomial import count_limits
 
 __all__ = ["CAPACITY_POINT_MEANING", "capacity_curve", "diminishing_returns"]
@@ -48,6 +49,7 @@ def capacity_curve(
     rules: DisclosureRules | None = None,
     points: int = 24,
     keys: np.ndarray | None = None,
+    estimated: EstimatedEffect | None = None,
 ) -> pd.DataFrame:
     """Expected escalations reached, and averted under each assumed effect, for a range of
     early-help places offered in the model's order (highest probability first).
@@ -64,7 +66,10 @@ def capacity_curve(
     ``attrs``: ``recommended_places`` (:func:`diminishing_returns`, rounded), what it
     reaches, ``assumed_places`` (the configuration's capacity: an assumption, not a
     finding) and what that reaches. The curve runs to twice the recommended capacity (at
-    least twice the assumed one).
+    least twice the assumed one). With an ``estimated`` effect (from this data),
+    ``averted_estimated`` and its ``_lower`` and ``_upper`` (the effect's interval with
+    the count's range) stand beside the assumed ones, and ``attrs["estimated_effect"]``
+    holds it.
 
     >>> p = np.r_[np.full(2_000, 0.3), np.full(18_000, 0.01)]
     >>> t = capacity_curve(p, capacity=0.05, risk_reduction={"central": 0.2})
@@ -106,6 +111,10 @@ def capacity_curve(
         }
         for name, rrr in risk_reduction.items():
             row[f"averted_{name}"] = rrr * float(cum[k])
+        if estimated is not None:
+            low, high = estimated.averted_range(float(lo), float(hi))
+            row[f"averted_{ESTIMATED}"] = estimated.averted(float(cum[k]))
+            row[f"averted_{ESTIMATED}_lower"], row[f"averted_{ESTIMATED}_upper"] = low, high
         rows.append(row)
     table = pd.DataFrame(rows)
 
@@ -122,5 +131,6 @@ def capacity_curve(
         total_expected=float(cum[-1]),
         meaning=CAPACITY_POINT_MEANING,
         risk_reduction=dict(risk_reduction),
+        estimated_effect=None if estimated is None else vars(estimated).copy(),
     )
     return table

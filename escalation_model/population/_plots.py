@@ -195,6 +195,21 @@ def plot_capacity_curve(table: pd.DataFrame, ax: Any = None) -> Any:
             ax.fill_between(
                 x, table["averted_low"], table["averted_high"], color="tab:green", alpha=0.15
             )
+    estimated = table.attrs.get("estimated_effect")
+    if estimated and "averted_estimated" in table.columns:
+        ax.plot(
+            x,
+            table["averted_estimated"],
+            color="tab:purple",
+            label=f"escalations averted (estimated {estimated['reduction']:.0%} fewer)",
+        )
+        ax.fill_between(
+            x,
+            table["averted_estimated_lower"],
+            table["averted_estimated_upper"],
+            color="tab:purple",
+            alpha=0.12,
+        )
     marks = (
         ("recommended_places", "recommended", "-", "black", -12),
         ("assumed_places", "assumed in the configuration", ":", "dimgrey", -24),

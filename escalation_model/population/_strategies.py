@@ -20,6 +20,7 @@ from ._aggregate import (
     round_protected,
 )
 from ._disclosure import DisclosureRules, apply_disclosure_control, publish_count
+from ._effect import ESTIMATED, EstimatedEffect
 from ._poisson_binomial import poisson_binomial_interval
 from ._profile import count_indicators
 
@@ -217,6 +218,10 @@ class Scenario:
     looked_after_share : float, optional
         Share of escalations that end in a looked-after placement; by default taken from the
         outcome levels of the families offered help, where known.
+    estimated : EstimatedEffect, optional
+        The effect estimated from this data, where an evaluation ran: its rows (labelled
+        ``"estimated"``) stand beside the assumed ones, their range combining the effect's
+        interval with the expected count's.
     """
 
     risk_reduction: Mapping[str, float] = field(
@@ -224,6 +229,7 @@ class Scenario:
     )
     unit_costs: Mapping[str, float] = field(default_factory=dict)
     looked_after_share: float | None = None
+    estimated: EstimatedEffect | None = None
 
     def __post_init__(self) -> None:
         for name, value in self.risk_reduction.items():
@@ -237,6 +243,47 @@ class Scenario:
                 f"unit_costs: unknown outcome(s) {sorted(unknown)}; use 'escalation' and/or "
                 "'looked_after'"
             )
+
+
+def _scenario_row(
+    strategy: str,
+    label: str,
+    effect: EstimatedEffect,
+    k: int,
+    counts: tuple[float, float, float],
+    la_share: float | None,
+    scenario: Scenario,
+) -> dict[str, object]:
+    """One strategy under one effect: escalations (placements, costs) averted, with the
+    range from the expected count's range and the effect's interval (none for an
+    assumed effect)."""
+    expected, lo, hi = counts
+    rrr = effect.reduction
+    low, high = effect.averted_range(lo, hi)
+    row: dict[str, object] = {
+        "strategy": strategy,
+        "assumption": label,
+        "risk_reduction": rrr,
+        "families_offered": k,
+        "expected_escalations_among_offered": expected,
+        "escalations_averted": rrr * expected,
+        "escalations_averted_lower": low,
+        "escalations_averted_upper": high,
+        "looked_after_share_assumed": la_share,
+    }
+    if la_share is not None:
+        row["placements_averted"] = rrr * expected * la_share
+    if "escalation" in scenario.unit_costs:
+        c = scenario.unit_costs["escalation"]
+        row["cost_per_escalation_assumed"] = c
+        row["escalation_cost_averted"] = rrr * expected * c
+        row["escalation_cost_averted_lower"] = low * c
+        row["escalation_cost_averted_upper"] = high * c
+    if "looked_after" in scenario.unit_costs and la_share is not None:
+        c = scenario.unit_costs["looked_after"]
+        row["cost_per_placement_assumed"] = c
+        row["placement_cost_averted"] = rrr * expected * la_share * c
+    return row
 
 
 def scenario_table(
@@ -255,7 +302,9 @@ def scenario_table(
 
     Averted escalations = assumed relative reduction x expected escalations among the
     families offered help; the interval carries the Poisson-binomial uncertainty of the
-    expected count. Each row states its assumptions.
+    expected count. Each row states its assumptions; where ``scenario.estimated`` is
+    given, rows labelled "estimated" use the effect estimated from the data, their
+    interval also carrying the effect's.
     """
     roles = roles or ColumnRoles()
     p = np.asarray(model_proba, dtype=float)
@@ -284,31 +333,15 @@ def scenario_table(
             la = publish_count(float((w * (levels == "looked_after")).sum()), rules)
             esc = publish_count(float(escalated.sum()), rules)
             la_share = round(la / esc, 2) if la and esc else None
-        for label, rrr in scenario.risk_reduction.items():
-            row: dict[str, object] = {
-                "strategy": name,
-                "assumption": label,
-                "risk_reduction": rrr,
-                "families_offered": k,
-                "expected_escalations_among_offered": expected,
-                "escalations_averted": rrr * expected,
-                "escalations_averted_lower": rrr * lo,
-                "escalations_averted_upper": rrr * hi,
-                "looked_after_share_assumed": la_share,
-            }
-            if la_share is not None:
-                row["placements_averted"] = rrr * expected * la_share
-            if "escalation" in scenario.unit_costs:
-                c = scenario.unit_costs["escalation"]
-                row["cost_per_escalation_assumed"] = c
-                row["escalation_cost_averted"] = rrr * expected * c
-                row["escalation_cost_averted_lower"] = rrr * lo * c
-                row["escalation_cost_averted_upper"] = rrr * hi * c
-            if "looked_after" in scenario.unit_costs and la_share is not None:
-                c = scenario.unit_costs["looked_after"]
-                row["cost_per_placement_assumed"] = c
-                row["placement_cost_averted"] = rrr * expected * la_share * c
-            rows.append(row)
+        effects = {
+            label: EstimatedEffect(rrr, rrr, rrr) for label, rrr in scenario.risk_reduction.items()
+        }
+        if scenario.estimated is not None:
+            effects[ESTIMATED] = scenario.estimated
+        for label, effect in effects.items():
+            rows.append(
+                _scenario_row(name, label, effect, k, (expected, lo, hi), la_share, scenario)
+            )
     table = pd.DataFrame(rows)
     return apply_disclosure_control(
         table, count_columns=["families_offered"], size_column="families_offered", rules=rules

@@ -178,7 +178,7 @@ def _how_much(card: CardContent, population: PopulationSection | None, ranks: bo
             _pct(c.recommended_share_of_expected),
         )
         + " of the expected escalations"
-        + _averted(card, c.recommended_reached, c.risk_reduction)
+        + _averted(card, c.recommended_reached, c.risk_reduction, c.estimated_effect)
         + "."
     )
     block = _block(card, f)
@@ -229,22 +229,49 @@ def _trade_off(card: CardContent, c: Any) -> str:
         + card.add_fact("capacity_extra_reached", more, _num(more, ",.0f"))
         + " more"
     )
-    effect = c.risk_reduction.get("central")
+    estimated = c.estimated_effect
+    effect = estimated["reduction"] if estimated else c.risk_reduction.get("central")
     averted = facts.averted(more, effect)
     if averted is not None:
         text += (
             " (about "
             + card.add_fact("capacity_extra_averted", averted, _num(averted, ",.0f"))
-            + " more averted at the assumed "
+            + f" more averted at the {'estimated' if estimated else 'assumed'} "
             + _pct(effect)
             + ")"
         )
     return text + "."
 
 
-def _averted(card: CardContent, reached: float | None, effects: dict[str, float]) -> str:
+def _averted_estimated(card: CardContent, reached: float, effect: dict[str, float]) -> str:
+    """', averting about 379 (135 to 609) at the effect estimated from this data (28%
+    fewer escalations among recipients, 95% interval 10% to 45%)'."""
+    central, lo, hi = (facts.averted(reached, effect[k]) for k in ("reduction", "lower", "upper"))
+    return (
+        ", averting about "
+        + card.add_fact("averted_estimated", central, _num(central, ",.0f"))
+        + " ("
+        + card.add_fact("averted_estimated_lower", lo, _num(lo, ",.0f"))
+        + " to "
+        + card.add_fact("averted_estimated_upper", hi, _num(hi, ",.0f"))
+        + ") at the effect estimated from this data ("
+        + card.add_fact("effect_estimated", effect["reduction"], _pct(effect["reduction"]))
+        + f" fewer escalations among recipients, 95% interval {_pct(effect['lower'])} to "
+        + f"{_pct(effect['upper'])})"
+    )
+
+
+def _averted(
+    card: CardContent,
+    reached: float | None,
+    effects: dict[str, float],
+    estimated: dict[str, float] | None = None,
+) -> str:
     """', averting about 271 if early help prevents 20% of them (136 to 406 at 10% to
-    30%, assumed effects)'; empty without a central effect."""
+    30%, assumed effects)'; with an effect ``estimated`` from this data, that one instead
+    (:func:`_averted_estimated`); empty without either."""
+    if reached is not None and estimated:
+        return _averted_estimated(card, reached, estimated)
     if reached is None or "central" not in effects:
         return ""
     c = effects["central"]

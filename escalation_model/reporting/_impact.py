@@ -52,11 +52,31 @@ def impact_section(card: CardContent, s: StudySummary) -> None:
                 for r in i.by_group
             ],
         )
-    card.add_text(
-        KEY,
-        f"The 'averted' figures elsewhere in this card still use the configuration's assumed "
-        f"effects ({effects}); this estimate stands beside them, to check them against.",
-    )
+    if _used(s):
+        card.add_text(
+            KEY,
+            "The 'averted' figures on page one, in the capacity curve and in the scenarios "
+            "use this estimate, with its interval; the configuration's assumed effects "
+            f"({effects}) stand beside it in the scenarios, to compare.",
+        )
+    else:
+        card.add_text(
+            KEY,
+            "The 'averted' figures elsewhere in this card use the configuration's assumed "
+            f"effects ({effects}), not this estimate: "
+            + (
+                "the recipients and the comparison families did not balance, so it is not "
+                "used for planning."
+                if not i.balanced
+                else "its interval could not be computed."
+            ),
+        )
+
+
+def _used(s: StudySummary) -> bool:
+    """Whether the planning figures use the estimate (the capacity curve says so)."""
+    curve = s.population.capacity_curve if s.population is not None else None
+    return bool(curve is not None and curve.estimated_effect)
 
 
 def _interval(v: object, lo: object, hi: object) -> str:

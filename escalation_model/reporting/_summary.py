@@ -266,6 +266,9 @@ class CapacityCurve(_Section):
     assumed_reached: Figure
     assumed_share_of_expected: Figure
     risk_reduction: dict[str, float]
+    #: the effect estimated from this data (``reduction``, ``lower``, ``upper``) where the
+    #: evaluation of early help ran and balanced: the rows' ``averted_estimated`` use it
+    estimated_effect: dict[str, float] | None = None
     rows: list[Record]
 
 

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from .._publish import DisclosureRules, publish_count
+from ..population import EstimatedEffect
 
-__all__ = ["estimate_impact", "impact_plan"]
+__all__ = ["estimate_impact", "estimated_effect", "impact_plan"]
 
 
 def impact_plan(frame: pd.DataFrame, roles: Any) -> str | None:
@@ -73,6 +74,27 @@ def estimate_impact(
         "by_group": _groups(dr.groups, rules),
     }
     return section, []
+
+
+def estimated_effect(section: dict[str, Any] | None) -> EstimatedEffect | None:
+    """The effect the planning tables use beside the assumed ones: the doubly robust
+    estimate, where it was made and the recipients and comparison families balance (a
+    reduction beyond 100% is read as 100%); None otherwise.
+
+    >>> e = {"reduction": 0.3, "reduction_lower": 0.1, "reduction_upper": 1.2}
+    >>> estimated_effect({"balanced": True, "estimate": e})
+    EstimatedEffect(reduction=0.3, lower=0.1, upper=1.0)
+    >>> estimated_effect({"balanced": False, "estimate": e}) is None
+    True
+    """
+    if not section or not section.get("balanced"):
+        return None
+    e = section["estimate"]
+    ends = [e.get(k) for k in ("reduction_lower", "reduction", "reduction_upper")]
+    if not all(isinstance(v, int | float) and np.isfinite(v) for v in ends):
+        return None
+    lower, reduction, upper = (min(float(v), 1.0) for v in ends)
+    return EstimatedEffect(reduction, lower, upper)
 
 
 def _effect(e: Any) -> dict[str, float]:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..population import (
     DisclosureRules,
+    EstimatedEffect,
     Scenario,
     add_segments,
     aggregate,
@@ -224,6 +225,7 @@ def planning_curve(
     calibration_se: float = 0.0,
     rules: DisclosureRules | None = None,
     otherwise: str = "given",
+    estimated: EstimatedEffect | None = None,
 ) -> pd.DataFrame:
     """The capacity curve for the families a service plans for: each family's latest
     profile where there are profile dates, else every family given (``attrs["families"]``
@@ -245,6 +247,7 @@ def planning_curve(
         calibration_se=calibration_se,
         rules=rules,
         keys=family_keys(frame, roles)[recent],
+        estimated=estimated,
     )
     table.attrs["families"] = families
     table.attrs["n_families"] = int(recent.sum())

@@ -19,6 +19,7 @@ from ..fairness import FairnessAudit, compare_mitigations, sensitive_features_fr
 from ..models import case_control_sample, level_rows, make_models
 from ..population import (
     DisclosureRules,
+    EstimatedEffect,
     Handover,
     Scenario,
     calibration_uncertainty,
@@ -361,9 +362,13 @@ def _mitigation(ctx: Context, scored: Scored, test: pd.DataFrame) -> pd.DataFram
     return table
 
 
-def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
+def population_figures(
+    ctx: Context, scored: Scored, estimated: EstimatedEffect | None = None
+) -> dict[str, pd.DataFrame]:
     """Tables by grouping, strategies and scenarios on the test families; the demand
-    forecast from the latest profiles; monitoring in the quarters after training."""
+    forecast from the latest profiles; monitoring in the quarters after training. With
+    an effect of early help ``estimated`` from this data, the scenarios and the capacity
+    curve use it beside the assumed effects."""
     ev, pc = ctx.config.evaluation, ctx.config.population
     split = ctx.plan.split
     oracle = ctx.data.oracle
@@ -373,7 +378,7 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
         scored.p_test,
         groupings=list(pc.groupings),
         capacity=ev.capacity,
-        scenario=Scenario(dict(pc.risk_reduction), dict(pc.unit_costs)),
+        scenario=Scenario(dict(pc.risk_reduction), dict(pc.unit_costs), estimated=estimated),
         oracle=None if oracle is None else oracle.to_numpy()[split.test],
         confidence=ev.confidence,
         random_state=ev.random_state,
@@ -406,6 +411,7 @@ def population_figures(ctx: Context, scored: Scored) -> dict[str, pd.DataFrame]:
         confidence=ev.confidence,
         calibration_se=se,
         rules=ctx.rules,
+        estimated=estimated,
     )
     tables["monitoring_by_quarter.csv"] = monitor(
         later, p_later, ctx.roles, confidence=ev.confidence, calibration_se=se, rules=ctx.rules

@@ -18,7 +18,7 @@ from ..datasets import fingerprint, make_synthetic_population, read_families
 from ..models import check_hyperparameters
 from ..returns import read_entry_history, read_preparation, read_prepared_roles
 from ..schema import ColumnRoles
-from ._impact import estimate_impact
+from ._impact import estimate_impact, estimated_effect
 from ._plan import StudyPlan, _published, plan_study
 from ._population import population_tables
 from ._result import StudyData, StudyResult
@@ -139,15 +139,15 @@ def run_study(
     )
     scored = score_later_families(ctx, evaluated)
     audited = audit_fairness(ctx, scored)
-    by = "area and segment" if data.roles.area else "segment"
-    stage("population", f"aggregating by {by}; comparing targeting strategies")
-    tables = population_figures(ctx, scored)
-    handover, handover_notes = hand_over_entries(ctx, evaluated, scored)
     impact: tuple[dict[str, Any] | None, list[str]] = (None, [])
     if ctx.plan.impact:
         stage("impact", "estimating the effect of early help on its recipients (test period)")
         seed = config.evaluation.random_state
         impact = estimate_impact(ctx.frame, ctx.roles, split.test, ctx.rules, seed)
+    by = "area and segment" if data.roles.area else "segment"
+    stage("population", f"aggregating by {by}; comparing targeting strategies")
+    tables = population_figures(ctx, scored, estimated_effect(impact[0]))
+    handover, handover_notes = hand_over_entries(ctx, evaluated, scored)
     stage("explain", f"explaining the {primary} model with SHAP on sampled families")
     explanation = explain_primary(ctx, evaluated)
     marks.append(("end", time.perf_counter()))
@@ -186,7 +186,7 @@ def _with_bar(config: RunConfig, data: StudyData | None, plan: StudyPlan | None)
 
 def study_stages(plan: StudyPlan) -> list[str]:
     """The stages :func:`run_study` announces after its plan (fitting, transfer where it
-    runs, fairness, population, explanations)."""
-    keys = ["fit_and_evaluate", "transfer", "fairness", "population", "impact", "explain"]
+    runs, fairness, the effect of early help where it runs, population, explanations)."""
+    keys = ["fit_and_evaluate", "transfer", "fairness", "impact", "population", "explain"]
     optional = {"transfer": bool(plan.transfer_authorities), "impact": plan.impact}
     return [k for k in keys if optional.get(k, True)]

@@ -121,7 +121,28 @@ def test_a_run_with_an_early_help_column_says_what_difference_it_made(world, tmp
     assert "received early help" in section and "lowered their escalations" in section
     assert "Propensity score matching" in section and "(the E-value)" in section
     assert "school_attendance" not in section  # the strongest covariate by its label
-    assert "still use the configuration's assumed effects" in section
+    # the planning figures use the estimate, with its interval, beside the assumed effects
+    assert "use this estimate, with its interval" in section
+    summary = json.loads((out / "summary.json").read_text())
+    used = summary["population"]["capacity_curve"]["estimated_effect"]
+    assert used == {
+        "reduction": e["reduction"],
+        "lower": e["reduction_lower"],
+        "upper": min(e["reduction_upper"], 1.0),
+    }
+    import pandas as pd
+
+    curve = pd.read_csv(out / "capacity_curve.csv")
+    assert (curve.averted_estimated_lower <= curve.averted_estimated).all()
+    assert (curve.averted_estimated <= curve.averted_estimated_upper).all()
+    assert curve.averted_estimated.iloc[-1] == pytest.approx(
+        e["reduction"] * curve.expected_reached.iloc[-1], abs=1e-3
+    )
+    scenarios = pd.read_csv(out / "scenarios.csv")
+    assert set(scenarios.assumption) == {"low", "central", "high", "estimated"}
+    first = card.index("## For commissioners")
+    page_one = card[first : card.index("\n## ", first + 5)]
+    assert "at the effect estimated from this data" in page_one
     assert (
         "early_help"
         not in card.split("## Has it made any difference?")[0].split("## Technical specification")[

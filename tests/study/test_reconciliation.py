@@ -105,6 +105,17 @@ def test_a_model_no_better_than_chance_says_so_and_recommends_nothing(runs):
     assert "ranks families well" in runs["default"].first_page
 
 
+@pytest.mark.parametrize("name", ["default", "council"])
+def test_without_early_help_data_nothing_claims_an_estimated_effect(runs, name):
+    run = runs[name]
+    assert run.summary["impact"] is None
+    assert run.summary["population"]["capacity_curve"]["estimated_effect"] is None
+    assert not any(c.startswith("averted_estimated") for c in run.csv("capacity_curve.csv"))
+    assert "estimated" not in set(run.csv("scenarios.csv")["assumption"])
+    assert "estimated from this data" not in run.markdown
+    assert "assumed" in run.first_page
+
+
 def test_the_councils_area_names_are_beside_the_codes(runs):
     """Names from [roles.area_names]: a column beside the codes in the area tables, in
     page one's sentences about areas; a code without a name (the wards) stays a code."""
