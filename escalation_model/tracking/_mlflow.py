@@ -165,8 +165,11 @@ def check_before_run(config: Any, tracking_uri: str | None = None) -> None:
 
 def open_store(tracking_uri: str | None = None, *, create: bool = True) -> str:
     """Point MLflow at the store and return its URI; with ``create=False`` a SQLite store
-    that does not exist is an error naming it (nothing is created)."""
-    uri = tracking_uri or default_tracking_uri()
+    that does not exist is an error naming it (nothing is created). A relative SQLite
+    path is made absolute first: MLflow keeps one store per URI for the life of the
+    process, so ``sqlite:///mlflow.db`` would otherwise stay the first folder's store
+    after a notebook (or a test) changed folder."""
+    uri = absolute_store_uri(tracking_uri)
     db = sqlite_path(uri)
     if db is not None:
         check_store_file(db, uri)

@@ -139,7 +139,7 @@ def test_failed_run_is_recorded_as_failed(tmp_path, store):
 
 def test_cli_run_tracks_and_score_reads_the_registry(completed, monkeypatch):
     monkeypatch.chdir(completed)
-    store = "sqlite:///mlflow.db"
+    store = f"sqlite:///{completed / 'mlflow.db'}"  # absolute: MLflow keeps a store per URI
     # the run registered its model as the candidate (what it prints is checked in
     # test_candidate_moves_only_to_a_comparable_run_that_is_not_worse)
     import mlflow
@@ -305,7 +305,7 @@ def test_card_is_rebuilt_from_a_tracked_run(completed, monkeypatch):
     import mlflow
 
     monkeypatch.chdir(completed)
-    store = "sqlite:///mlflow.db"
+    store = f"sqlite:///{completed / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=store)
     (run,) = client.search_runs([client.get_experiment_by_name("escalation_model").experiment_id])
     assert main(["card", run.info.run_id, "--tracking-uri", store, "--output", "rebuilt"]) == 0
@@ -350,7 +350,7 @@ def test_a_failed_final_swap_leaves_the_run_failed_and_the_registry_untouched(
     import escalation_model._outputs as outputs
 
     monkeypatch.chdir(completed)
-    store = "sqlite:///mlflow.db"
+    store = f"sqlite:///{completed / 'mlflow.db'}"
     args = ["run", "--config", "run.toml", "--tracking-uri", store, "--quiet"]
     client = mlflow.MlflowClient(tracking_uri=store)
     before = client.get_model_version_by_alias("escalation_model", "candidate").version
@@ -400,3 +400,20 @@ def test_the_default_store_is_one_documented_folder_whatever_the_working_folder(
     assert (home / "mlflow.db").is_file()
     (logged,) = (home / "mlartifacts").rglob("note.txt")
     assert run.info.run_id in str(logged)
+
+
+def test_a_relative_store_is_the_current_folder_s_after_a_change_of_folder(tmp_path, monkeypatch):
+    """MLflow keeps one store per URI in a process: the same relative SQLite URI in a
+    second folder must not reach the first folder's store."""
+    import mlflow
+
+    from escalation_model.tracking._mlflow import open_store
+
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        uri = open_store("sqlite:///mlflow.db")
+        assert uri == f"sqlite:///{tmp_path / name / 'mlflow.db'}"
+        mlflow.MlflowClient().create_experiment(f"made in {name}")
+    names = {e.name for e in mlflow.MlflowClient().search_experiments()}
+    assert "made in second" in names and "made in first" not in names

@@ -81,7 +81,7 @@ def test_a_swapped_registered_model_is_refused(completed, monkeypatch):
 
     tmp_path = completed
     monkeypatch.chdir(tmp_path)
-    store = "sqlite:///mlflow.db"
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"  # absolute: MLflow keeps a store per URI
     model = load_registered_model("models:/escalation_model@candidate", tracking_uri=store)
     artifacts = sorted(Path("mlartifacts").rglob("*.skops"))
     assert len(artifacts) == 1
@@ -139,10 +139,15 @@ def test_a_crafted_model_is_refused_through_the_cli_and_the_registry(completed, 
     assert main([*score, "--model", str(crafted)]) == 2
     artifact = sorted(Path("mlartifacts").rglob("*.skops"))[0]
     artifact.write_bytes(crafted.read_bytes())
-    MlflowClient("sqlite:///mlflow.db").set_model_version_tag(
+    MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").set_model_version_tag(
         "escalation_model", "1", "model.sha256", file_sha256(artifact)
     )
-    uri = ["--model", "models:/escalation_model@candidate", "--tracking-uri", "sqlite:///mlflow.db"]
+    uri = [
+        "--model",
+        "models:/escalation_model@candidate",
+        "--tracking-uri",
+        f"sqlite:///{tmp_path}/mlflow.db",
+    ]
     assert main([*score, *uri]) == 2
     assert not marker.exists() and not Path("scored").exists()
 
