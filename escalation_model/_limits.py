@@ -23,3 +23,7 @@ MOST_DEPRIVED_DECILE: int = 2
 #: least this many sampled families; below it, it is in the tables, flagged, never headlined
 #: (a combined need is headlined only with an interval that excludes zero, too).
 MIN_EXPLANATION_SUPPORT: int = 20
+#: A roll-out estimate over fewer areas than this carries a warning: with 40-48 areas the
+#: multiplier bootstrap's intervals covered the truth in 87-93% of simulated roll-outs
+#: (README, "The roll-out across areas").
+FEW_ROLLOUT_AREAS: int = 100

@@ -43,6 +43,7 @@ __all__ = [
     "EvaluationConfig",
     "ExplainConfig",
     "FairnessConfig",
+    "ImpactConfig",
     "ModelsConfig",
     "PopulationConfig",
     "RunConfig",
@@ -189,6 +190,22 @@ class PopulationConfig(_Section):
     current_rule: Literal["five_plus_rule", "area_rule"] | None = None
 
 
+class ImpactConfig(_Section):
+    """The effect of early help where it started area by area at different dates.
+
+    ``rollout`` is a CSV file (relative to this file) with one row per area where early
+    help started: the area's code (column ``area``) and the date it started (column
+    ``started``, ISO or UK day/month/year). Areas of the data not in it are the
+    comparison: early help never started there within the data. ``rollout_area`` names
+    the area column those codes belong to (by default the finest column of the area
+    role). The estimate is a staggered difference in differences by quarter of profile
+    (``impact.staggered_did``).
+    """
+
+    rollout: str | None = None
+    rollout_area: str | None = None
+
+
 class ExplainConfig(_Section):
     """SHAP summaries: families sampled for attributions and for interactions."""
 
@@ -216,6 +233,7 @@ class RunConfig(_Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     population: PopulationConfig = Field(default_factory=PopulationConfig)
+    impact: ImpactConfig = Field(default_factory=ImpactConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
     output: Annotated[str, Field(min_length=1)] = "outputs/run"
@@ -265,6 +283,7 @@ _TABLES = (
     "evaluation",
     "fairness",
     "population",
+    "impact",
     "explain",
     "disclosure",
 )
@@ -294,6 +313,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "evaluation": EvaluationConfig,
     "fairness": FairnessConfig,
     "population": PopulationConfig,
+    "impact": ImpactConfig,
     "explain": ExplainConfig,
     "disclosure": DisclosureConfig,
 }
@@ -318,6 +338,11 @@ def _file_config(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
             data[key] = str((path.parent / data[key]).resolve())
     out: dict[str, Any] = {k: v for k, v in raw.items() if k in _SECTIONS}
     out["data"] = data
+    impact = dict(raw.get("impact", {}))
+    if isinstance(impact.get("rollout"), str) and not Path(impact["rollout"]).is_absolute():
+        impact["rollout"] = str((path.parent / impact["rollout"]).resolve())
+    if impact:
+        out["impact"] = impact
     if "dir" in output:
         out["output"] = output["dir"]
     out["source_file"] = str(path)

@@ -1,7 +1,9 @@
 """Has early help made any difference? The effect of early help on the families who
 received it, estimated from the council's own records with the checks that decide
-whether a number is shown (overlap, balance, sensitivity to unmeasured confounding), and
-a synthetic world that knows the true effect, to test the estimators against."""
+whether a number is shown (overlap, balance, sensitivity to unmeasured confounding); where
+early help started area by area, the staggered-adoption difference in differences with
+its event study; and synthetic worlds that know the true effect, to test the estimators
+against."""
 
 from ._estimate import (
     ImpactEstimate,
@@ -12,12 +14,24 @@ from ._estimate import (
     match_att,
     naive_difference,
 )
-from ._world import TREATMENT, EarlyHelpWorld, plant_early_help
+from ._plots import plot_event_study
+from ._staggered import StaggeredEffect, staggered_did, true_staggered_att
+from ._world import (
+    QUARTER,
+    TREATMENT,
+    EarlyHelpWorld,
+    RolloutWorld,
+    plant_early_help,
+    plant_rollout,
+)
 
 __all__ = [
+    "QUARTER",
     "TREATMENT",
     "EarlyHelpWorld",
     "ImpactEstimate",
+    "RolloutWorld",
+    "StaggeredEffect",
     "balance",
     "compare_targeting",
     "e_value",
@@ -25,4 +39,8 @@ __all__ = [
     "match_att",
     "naive_difference",
     "plant_early_help",
+    "plant_rollout",
+    "plot_event_study",
+    "staggered_did",
+    "true_staggered_att",
 ]

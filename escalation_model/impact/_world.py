@@ -17,7 +17,7 @@ from scipy.special import expit, logit
 from ..datasets import SyntheticPopulation
 from ..population import count_indicators
 
-__all__ = ["EarlyHelpWorld", "plant_early_help"]
+__all__ = ["EarlyHelpWorld", "RolloutWorld", "plant_early_help", "plant_rollout"]
 
 #: The column the world adds: 1 for a family that received early help.
 TREATMENT = "early_help"
@@ -144,3 +144,71 @@ def plant_early_help(
         true_risk=p,
         true_effect=r,
     )
+
+
+#: The column of a family's period in a roll-out world: the quarter of its profile date.
+QUARTER = "quarter"
+
+
+@dataclass(frozen=True)
+class RolloutWorld:
+    """Families whose ward started early help in a given quarter (``started``: ward ->
+    first quarter; wards not in it never started), with outcomes redrawn so that early
+    help prevents ``reduction`` of escalations in a started ward, and the truth: each
+    family's change in escalation risk (``true_effect``, 0 before the start or where it
+    never started), which :func:`true_staggered_att` aggregates as the estimator does."""
+
+    frame: pd.DataFrame
+    started: dict[str, pd.Period]
+    true_effect: np.ndarray
+    reduction: float
+    pre_trend: float
+
+
+def plant_rollout(
+    pop: SyntheticPopulation,
+    *,
+    reduction: float = 0.3,
+    starts: tuple[str, ...] = ("2012Q3", "2013Q3", "2014Q3"),
+    never_share: float = 0.25,
+    pre_trend: float = 0.0,
+    random_state: int = 0,
+) -> RolloutWorld:
+    """Start early help ward by ward: each ward draws one of ``starts`` (quarters) or,
+    with probability ``never_share``, none; escalations of families profiled in a ward
+    on or after its start are thinned by ``reduction``.
+
+    ``pre_trend`` breaks parallel trends: the risk in wards that will start rises by that
+    share per quarter relative to the others (before and after the start), which the
+    event study's pre-start coefficients should show.
+
+    >>> from escalation_model.datasets import make_synthetic_population
+    >>> w = plant_rollout(make_synthetic_population(20_000, random_state=1), random_state=1)
+    >>> len(w.started) > 0, bool((w.true_effect <= 0).all())
+    (True, True)
+    """
+    rng = np.random.default_rng([random_state, 11])
+    roles = pop.roles
+    frame = pop.frame.copy()
+    quarter = pd.to_datetime(frame[roles.profile_date]).dt.to_period("Q")
+    wards = np.sort(frame["ward_code"].astype(str).unique())
+    choice = rng.choice(len(starts) + 1, size=len(wards), p=_start_shares(len(starts), never_share))
+    started = {w: pd.Period(starts[c - 1], "Q") for w, c in zip(wards, choice, strict=True) if c}
+    start = frame["ward_code"].astype(str).map(started)
+    later = start.notna().to_numpy()
+    steps = np.zeros(len(frame))
+    steps[later] = (quarter[later] - start[later]).map(lambda d: d.n).to_numpy(dtype=float)
+    p = pop.oracle.to_numpy(dtype=float) * np.where(later, np.exp(pre_trend * steps), 1.0)
+    p = np.clip(p, 0.0, 1.0)
+    treated = later & (steps >= 0)
+    effect = np.where(treated, -reduction * p, 0.0)
+    frame[roles.outcome] = (rng.random(len(frame)) < p + effect).astype(np.int8)
+    if roles.outcome_level and roles.outcome_level in frame.columns:
+        frame = frame.drop(columns=roles.outcome_level)  # not redrawn: not kept
+    frame[QUARTER] = quarter
+    return RolloutWorld(frame, started, effect, reduction, pre_trend)
+
+
+def _start_shares(n_starts: int, never_share: float) -> np.ndarray:
+    """Never first, then each start equally likely."""
+    return np.r_[never_share, np.full(n_starts, (1 - never_share) / n_starts)]

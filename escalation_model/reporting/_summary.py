@@ -365,6 +365,30 @@ class ImpactSection(_Section):
     by_group: list[Record] = Field(default_factory=list)
 
 
+class RolloutSection(_Section):
+    """Where early help started area by area: the staggered difference in differences by
+    quarter (the effect on the escalation rate of the areas after they started, against
+    the areas that never started), its event study and the pre-start trend check."""
+
+    area: str
+    periods: str
+    areas: int
+    areas_started: int
+    start_dates: int
+    first_start: str
+    last_start: str
+    families: Count
+    att: float
+    lower: float
+    upper: float
+    reduction: float
+    reduction_lower: float
+    reduction_upper: float
+    pre_trend_p: float
+    pre_trends_flat: bool
+    event_study: list[Record] = Field(default_factory=list)
+
+
 class ModelFile(_Section):
     name: str
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
@@ -409,6 +433,7 @@ class StudySummary(_Section):
     monitoring: MonitoringSection | None = None
     explanations: ExplanationsSection | None = None
     impact: ImpactSection | None = None
+    rollout: RolloutSection | None = None
     disclosure_control: DisclosureSection
     model_file: ModelFile | None = None
     notes: list[str]

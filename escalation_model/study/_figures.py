@@ -47,6 +47,10 @@ def study_figures(result: Any) -> dict[str, Callable[[], Any]]:
                 names=roles.area_names,
             )
     figures |= briefing_figures(result)
+    if getattr(result, "rollout_estimate", None) is not None:
+        from ..impact import plot_event_study
+
+        figures["rollout_event_study.png"] = partial(plot_event_study, result.rollout_estimate)
     explanation = result.explanation
     if explanation is not None:
         figures["explain_importance.png"] = explanation.plot_importance

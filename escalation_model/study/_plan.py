@@ -32,6 +32,7 @@ from ..schema import (
 )
 from ._impact import impact_plan
 from ._result import StudyData
+from ._rollout import ROLLOUT, RolloutPlan, rollout_plan
 
 #: The analysis the early-help role enables, as the plan and the card name it.
 IMPACT = "the estimated effect of early help"
@@ -75,6 +76,8 @@ class StudyPlan:
     mitigation_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     skipped: list[tuple[str, str]] = field(default_factory=list)
     read_notes: list[str] = field(default_factory=list)
+    #: the areas and their start dates, where the roll-out estimate runs
+    rollout: RolloutPlan | None = None
 
     @property
     def impact(self) -> bool:
@@ -271,6 +274,8 @@ def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
                 "set a share below 1 or a number of places no larger than the test families",
             )
         )
+    rollout, why_not, found = rollout_plan(config, frame, roles)
+    problems += found
     if problems:
         raise SchemaError(problems)
     skipped: list[tuple[str, str]] = []
@@ -303,6 +308,8 @@ def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
         skipped.append((what, "the roles name no lone_parent household column"))
     if (why := impact_plan(frame, roles)) is not None:
         skipped.append((IMPACT, why))
+    if why_not is not None:
+        skipped.append((ROLLOUT, why_not))
     return StudyPlan(
         frame=frame,
         roles=roles,
@@ -314,4 +321,5 @@ def plan_study(config: RunConfig, data: StudyData) -> StudyPlan:
         mitigation_rows=rows,
         skipped=skipped,
         read_notes=list(data.frame.attrs.get("read_notes", [])),
+        rollout=rollout,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import platform
 import re
@@ -20,7 +19,6 @@ from .._publish import publish_figure
 from ..config import RunConfig
 from ..evaluation import ORACLE, ModelComparison, Split
 from ..fairness import FairnessAudit
-from ..models import file_sha256, save_model
 from ..population import DisclosureRules, EntryHistory, Handover, publish_count, publish_share
 from ..population._plots import funnel_counts
 from ..reporting._summary import (
@@ -35,15 +33,13 @@ from ..reporting._summary import (
     ModelsSection,
     MonitoringSection,
     PopulationSection,
+    RolloutSection,
     StudySummary,
 )
 from ..schema import ColumnRoles, ValidationReport
-from ._figures import save_figures, study_figures
+from ._write import MODEL_FILE, write_outputs
 
 __all__ = ["MODEL_FILE", "StudyData", "StudyResult"]
-
-#: The fitted primary model, in the output folder (skops format).
-MODEL_FILE = "model.skops"
 
 
 @dataclass(eq=False)
@@ -114,6 +110,9 @@ class StudyResult:
     looked_after: ModelComparison | None = None
     handover: Handover | None = None
     impact: dict[str, Any] | None = None  # published already (study/_impact.py)
+    rollout: dict[str, Any] | None = None  # published already (study/_rollout.py)
+    #: the roll-out estimate itself, for its figure (in memory only)
+    rollout_estimate: Any = None
 
     @property
     def roles_dict(self) -> dict[str, Any]:
@@ -497,6 +496,7 @@ class StudyResult:
             monitoring=self._monitoring_summary(),
             explanations=self._explain_summary(),
             impact=None if self.impact is None else ImpactSection.model_validate(self.impact),
+            rollout=None if self.rollout is None else RolloutSection.model_validate(self.rollout),
             disclosure_control=DisclosureSection(
                 min_cell=self.disclosure.min_cell,
                 round_to=self.disclosure.round_to,
@@ -522,51 +522,7 @@ class StudyResult:
         ``[card]`` table fills the card's person-only fields. Use
         :func:`escalation_model._outputs.staged_output` for a folder that is replaced whole
         or not at all."""
-        from .._outputs import write_manifest
-        from .._publish import write_csv
-
-        folder = Path(folder)
-        written = []
-        primary = self.config.models.primary
-        if primary in self.models:
-            path = save_model(self.models[primary], folder / MODEL_FILE, overwrite=True)
-            self.model_sha256 = file_sha256(path)
-            written.append(path)
-        path = folder / "summary.json"
-        summary = self.study_summary()  # made once: the file and the card read the same
-        text = json.dumps(summary.to_json_dict(), indent=2, default=str, allow_nan=False)
-        path.write_text(text + "\n", "utf-8")
-        written.append(path)
-        written.append(write_csv(self.profile, folder / "profile_table.csv", float_format="%.4f"))
-        published = self.comparison.published(self.disclosure) if self.comparison else None
-        tables = {
-            "model_comparison.csv": published[0] if published else None,
-            "model_differences.csv": published[1] if published else None,
-            "looked_after_model.csv": self.looked_after.published(self.disclosure)[0]
-            if self.looked_after is not None
-            else None,
-            "looked_after_handover.csv": None if self.handover is None else self.handover.table,
-            "odds_ratios.csv": self.odds_ratios,
-            "transfer_by_authority.csv": self.transfer,
-            "fairness_mitigation.csv": None
-            if self.mitigation is None
-            else self._published_mitigation(),
-            **self.fairness_tables(),
-            **self.population,
-            **self.explain_tables(),
-        }
-        for name, table in tables.items():
-            if table is not None:
-                written.append(write_csv(table, folder / name))
-        written += save_figures(study_figures(self), folder / "plots")
-        from ..reporting import ModelCard
-
-        card = ModelCard.from_summary(summary, plots_dir=folder / "plots")
-        if card_fields is not None:
-            card.fill_from_toml(card_fields)
-        written += card.write(folder)
-        written.append(write_manifest(folder, written))
-        return written
+        return write_outputs(self, Path(folder), card_fields)
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
         o = self.overview

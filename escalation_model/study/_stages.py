@@ -472,6 +472,7 @@ def assemble(
     *,
     handover: tuple[Handover | None, list[str]] = (None, []),
     impact: tuple[dict[str, Any] | None, list[str]] = (None, []),
+    rollout: tuple[dict[str, Any] | None, Any, list[str]] = (None, None, []),
 ) -> StudyResult:
     """The stages' findings as one :class:`StudyResult` (aggregates only)."""
     data = ctx.data
@@ -496,9 +497,18 @@ def assemble(
         roles=ctx.roles,
         explanation=explanation,
         timings=timings,
-        notes=[*ctx.plan.notes, *evaluated.notes, *audited.notes, *handover[1], *impact[1]],
+        notes=[
+            *ctx.plan.notes,
+            *evaluated.notes,
+            *audited.notes,
+            *handover[1],
+            *impact[1],
+            *rollout[2],
+        ],
         settings_in_run=settings_in_run(ctx.plan, ctx.config),
         looked_after=evaluated.looked_after,
         handover=handover[0],
         impact=impact[0],
+        rollout=rollout[0],
+        rollout_estimate=rollout[1],
     )

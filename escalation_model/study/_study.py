@@ -22,6 +22,7 @@ from ._impact import estimate_impact, estimated_effect
 from ._plan import StudyPlan, _published, plan_study
 from ._population import population_tables
 from ._result import StudyData, StudyResult
+from ._rollout import estimate_rollout
 from ._stages import (
     Context,
     assemble,
@@ -144,6 +145,11 @@ def run_study(
         stage("impact", "estimating the effect of early help on its recipients (test period)")
         seed = config.evaluation.random_state
         impact = estimate_impact(ctx.frame, ctx.roles, split.test, ctx.rules, seed)
+    rollout: tuple[dict[str, Any] | None, Any, list[str]] = (None, None, [])
+    if ctx.plan.rollout is not None:
+        stage("rollout", "estimating the effect of the roll-out across areas (staggered DiD)")
+        seed = config.evaluation.random_state
+        rollout = estimate_rollout(ctx.frame, ctx.roles, ctx.plan.rollout, ctx.rules, seed)
     by = "area and segment" if data.roles.area else "segment"
     stage("population", f"aggregating by {by}; comparing targeting strategies")
     tables = population_figures(ctx, scored, estimated_effect(impact[0]))
@@ -163,6 +169,7 @@ def run_study(
         timings,
         handover=(handover, handover_notes),
         impact=impact,
+        rollout=rollout,
     )
 
 
@@ -187,6 +194,11 @@ def _with_bar(config: RunConfig, data: StudyData | None, plan: StudyPlan | None)
 def study_stages(plan: StudyPlan) -> list[str]:
     """The stages :func:`run_study` announces after its plan (fitting, transfer where it
     runs, fairness, the effect of early help where it runs, population, explanations)."""
-    keys = ["fit_and_evaluate", "transfer", "fairness", "impact", "population", "explain"]
-    optional = {"transfer": bool(plan.transfer_authorities), "impact": plan.impact}
+    keys = ["fit_and_evaluate", "transfer", "fairness", "impact", "rollout", "population"]
+    keys.append("explain")
+    optional = {
+        "transfer": bool(plan.transfer_authorities),
+        "impact": plan.impact,
+        "rollout": plan.rollout is not None,
+    }
     return [k for k in keys if optional.get(k, True)]

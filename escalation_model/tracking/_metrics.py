@@ -90,6 +90,10 @@ def run_metrics(result: Any) -> dict[str, float]:
         out |= {"impact.reduction": e.reduction, "impact.reduction.lower": e.reduction_lower}
         out |= {"impact.reduction.upper": e.reduction_upper, "impact.att": e.att}
         out["impact.e_value_interval"] = summary.impact.e_value_interval
+    if summary.rollout is not None:
+        r = summary.rollout
+        out |= {"rollout.att": r.att, "rollout.att.lower": r.lower, "rollout.att.upper": r.upper}
+        out |= {"rollout.reduction": r.reduction, "rollout.pre_trend_p": r.pre_trend_p}
     for model, table in metrics.items():
         if model != primary:
             for metric, v in table.items():
