@@ -16,8 +16,9 @@ from ._common import parse_return_dates, read_text_csv
 from ._early_help import early_help_families, read_early_help_tables
 from ._entries import birth_dates, care_entries
 from ._labels import label_families
-from ._prepare_config import PrepareConfig, families_roles, load_prepare_config
+from ._prepare_config import PrepareConfig, PrepareInputs, families_roles, load_prepare_config
 from ._profiles import IndicatorRule, family_profiles, read_indicator_mapping
+from ._receipt import early_help_receipt
 from ._record import (
     PrepareReport,
     preparation_path,
@@ -291,8 +292,11 @@ def _recorded(rules: list[IndicatorRule], records: pd.DataFrame) -> list[Indicat
     return [r for r in rules if codes.intersection(r.codes)]
 
 
-def _output_roles(roles: ColumnRoles, rules: list[IndicatorRule]) -> ColumnRoles:
-    """The prepared file's roles: the families table's, the indicators made, the label."""
+def _output_roles(
+    roles: ColumnRoles, rules: list[IndicatorRule], *, receipt: bool = False
+) -> ColumnRoles:
+    """The prepared file's roles: the families table's, the indicators made, the label,
+    and early-help receipt with its aligned outcome where an early-help export was read."""
     kind = {r.indicator: REGISTRY[r.indicator].role for r in rules}
     return replace(
         roles,
@@ -300,8 +304,41 @@ def _output_roles(roles: ColumnRoles, rules: list[IndicatorRule]) -> ColumnRoles
         secondary=tuple(i for i, k in kind.items() if k == "secondary"),
         outcome="escalated",
         outcome_level="outcome_level",
+        early_help="early_help" if receipt else roles.early_help,
+        early_help_outcome="early_help_outcome" if receipt else roles.early_help_outcome,
         date_format=None,
     )
+
+
+def _with_receipt(
+    frame: pd.DataFrame,
+    inputs: _Inputs,
+    spells: pd.DataFrame,
+    c: PrepareInputs,
+    labelled_to: pd.Timestamp | None,
+) -> tuple[pd.DataFrame, list[tuple[str, tuple[int, ...]]]]:
+    """The prepared rows with early-help receipt and its aligned outcome
+    (:func:`early_help_receipt`), and what the report says of them."""
+    assert inputs.early_help is not None
+    receipt, r = early_help_receipt(
+        frame[["family_id", "profile_date"]],
+        inputs.early_help,
+        inputs.membership,
+        spells,
+        within_months=c.early_help_within_months,
+        horizon_months=c.horizon_months,
+        reference_date=labelled_to,
+    )
+    cols = ["early_help", "early_help_start", "early_help_outcome"]
+    frame = pd.concat([frame, receipt[cols]], axis=1)
+    note = (
+        f"early help: {{}} profiles followed by early help within "
+        f"{c.early_help_within_months} months (their outcome window starts at its start), "
+        f"{{}} not (theirs starts {r.median_delay_days} days after the profile, the "
+        "recipients' median delay); {} windows without an outcome (already in statutory "
+        "care at the window's start, or past the returns) are left out of the evaluation"
+    )
+    return frame, [(note, (r.recipients, r.comparison, r.without_outcome))]
 
 
 def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
@@ -342,6 +379,9 @@ def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
         .merge(profiles, on=keys, how="left")
         .reset_index(drop=True)
     )
+    receipt_notes: list[tuple[str, tuple[int, ...]]] = []
+    if inputs.early_help is not None:
+        frame, receipt_notes = _with_receipt(frame, inputs, spells, c, labelled_to)
     for rule in made:
         frame[rule.indicator] = frame[rule.indicator].astype("Int8")
     roles = inputs.roles
@@ -368,8 +408,8 @@ def prepare(config: PrepareConfig) -> tuple[pd.DataFrame, PrepareReport]:
         definitions=definitions.describe(supplied_levels(s903, cin)),
         returns=ends,
         labelled_to=labelled_to,
-        notes=_return_notes(s903, cin),
-        roles=_output_roles(roles, made),
+        notes=_return_notes(s903, cin) + receipt_notes,
+        roles=_output_roles(roles, made, receipt=inputs.early_help is not None),
         entries_into_care=EntryHistory.from_entries(entries, horizon_months=c.horizon_months)
         if s903 is not None
         else None,

@@ -56,6 +56,8 @@ class PrepareInputs(_Strict):
     cin_census: list[str] = Field(default_factory=list)
     early_help: str | list[str] | None = None
     early_help_columns: dict[str, str] = Field(default_factory=dict)
+    #: a profile followed by early help within this many months is a recipient's
+    early_help_within_months: int = Field(3, ge=1, le=12)
     horizon_months: int = Field(12, ge=1, le=36)
 
 

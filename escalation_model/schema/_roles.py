@@ -28,6 +28,7 @@ _SINGLE_ROLES = (
     "outcome",
     "outcome_level",
     "early_help",
+    "early_help_outcome",
 )
 
 
@@ -92,6 +93,12 @@ class ColumnRoles:
         Whether the family received early help after its profile date (1) or not (0):
         the effect of early help is estimated where it is named (``escalation_model.
         impact``); never a feature. None by default.
+    early_help_outcome : str or None
+        The outcome the evaluation of early help counts (1, 0, or blank: left out):
+        escalation within the horizon from the start of early help for recipients, and
+        from a matched date for the others (``prepare`` writes it from an early-help
+        export). None: the evaluation counts ``outcome`` from the profile date. Never a
+        feature.
     date_format : str or None
         How the profile dates are written, as a ``strftime`` format (for example
         ``"%d/%m/%Y"``). Not a role: by default ISO dates are read, and day/month dates
@@ -130,6 +137,7 @@ class ColumnRoles:
     outcome: str | None = "escalated"
     outcome_level: str | None = "outcome_level"
     early_help: str | None = None
+    early_help_outcome: str | None = None
     date_format: str | None = None
     lone_parent: str | None = "lone_parent"
     labels: dict[str, str] = field(default_factory=dict, compare=False)

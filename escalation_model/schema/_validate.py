@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 _FEATURE_ROLES = ("think_family", "secondary", "household", "deprivation", "area_factors")
-_NEVER_FEATURES = ("family_id", "outcome", "outcome_level", "early_help")
+_NEVER_FEATURES = ("family_id", "outcome", "outcome_level", "early_help", "early_help_outcome")
 #: Agreement with the outcome above which a feature is treated as outcome-derived.
 _LEAK_AGREEMENT = 0.99
 
@@ -204,7 +204,9 @@ def check_roles_map_to_columns(frame: pd.DataFrame, roles: ColumnRoles) -> list[
 def check_binary_columns(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
     """Indicators, household factors and early-help receipt hold 0, 1 or missing."""
     pairs = [(r, c) for r in ("think_family", "secondary", "household") for c in getattr(roles, r)]
-    pairs += [("early_help", roles.early_help)] if roles.early_help else []
+    pairs += [
+        (r, getattr(roles, r)) for r in ("early_help", "early_help_outcome") if getattr(roles, r)
+    ]
     found = (_binary_problem(frame[col], col, role) for role, col in pairs if _has(frame, col))
     return [p for p in found if p]
 

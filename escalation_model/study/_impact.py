@@ -24,18 +24,31 @@ def impact_plan(frame: pd.DataFrame, roles: Any) -> str | None:
             "the roles name no early_help column ([roles] early_help), so every 'averted' "
             "figure uses an assumed effect"
         )
-    if not roles.outcome or roles.outcome not in frame.columns:
+    outcome = roles.early_help_outcome or roles.outcome
+    if not outcome or outcome not in frame.columns:
         return "the data has no outcome"
     return None
 
 
 def _families(frame: pd.DataFrame, roles: Any, rows: np.ndarray) -> pd.DataFrame:
-    """The test period's families, each once (its latest profile), with a known receipt."""
+    """The test period's families, each once (its latest profile), with a known receipt
+    and a known outcome (the aligned one, ``early_help_outcome``, where the roles name
+    it: windows without one are left out)."""
     test = frame.iloc[rows]
     if roles.family_id and roles.family_id in test.columns and roles.profile_date:
         test = test.sort_values(roles.profile_date, kind="stable")
         test = test.drop_duplicates(roles.family_id, keep="last")
-    return test[test[roles.early_help].notna()].reset_index(drop=True)
+    known = test[roles.early_help].notna() & test[roles.outcome].notna()
+    return test[known].reset_index(drop=True)
+
+
+def _evaluated_roles(roles: Any) -> Any:
+    """The roles the estimators read: the aligned outcome where there is one."""
+    from dataclasses import replace
+
+    if roles.early_help_outcome:
+        return replace(roles, outcome=roles.early_help_outcome)
+    return roles
 
 
 def estimate_impact(
@@ -44,7 +57,9 @@ def estimate_impact(
     """The published impact section (or None) and notes on what was not shown."""
     from ..impact import estimate_att, match_att, naive_difference
 
+    roles = _evaluated_roles(roles)
     families = _families(frame, roles, rows)
+    families[roles.outcome] = families[roles.outcome].astype(int)
     treated = int(families[roles.early_help].sum())
     if treated < rules.min_cell or len(families) - treated < rules.min_cell:
         return None, [

@@ -495,8 +495,8 @@ class StudyResult:
             population=self._population_summary(),
             monitoring=self._monitoring_summary(),
             explanations=self._explain_summary(),
-            impact=None if self.impact is None else ImpactSection.model_validate(self.impact),
-            rollout=None if self.rollout is None else RolloutSection.model_validate(self.rollout),
+            impact=None if self.impact is None else _section(ImpactSection, self.impact),
+            rollout=None if self.rollout is None else _section(RolloutSection, self.rollout),
             disclosure_control=DisclosureSection(
                 min_cell=self.disclosure.min_cell,
                 round_to=self.disclosure.round_to,

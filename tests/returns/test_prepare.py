@@ -15,6 +15,7 @@ from escalation_model.returns import (
     make_synthetic_returns,
     periods_of_care,
     prepare,
+    read_prepared_roles,
 )
 from escalation_model.schema import SchemaError, validate
 
@@ -127,6 +128,14 @@ def test_the_cli_prepares_and_the_study_runs_on_it(tmp_path, monkeypatch, capsys
     assert main(args) == 2  # never overwrites the analyst's file
     frame = read_families("families.parquet")
     assert len(frame) == 20_000
+    # early-help receipt from the export, with its outcome counted from a comparable start
+    assert "profiles followed by early help within 3 months" in out
+    assert set(frame["early_help"].dropna().unique()) <= {0, 1}
+    received = frame["early_help"] == 1
+    assert frame.loc[received, "early_help_start"].notna().all()
+    assert frame.loc[~received, "early_help_start"].isna().all()
+    roles = read_prepared_roles("families.parquet")
+    assert (roles.early_help, roles.early_help_outcome) == ("early_help", "early_help_outcome")
     config = tmp_path / "run.toml"
     config.write_text(
         '[data]\nsource = "file"\npath = "families.parquet"\n'
@@ -140,6 +149,7 @@ def test_the_cli_prepares_and_the_study_runs_on_it(tmp_path, monkeypatch, capsys
     assert "excluded: 200 rows (already in statutory care on the profile date)" in card
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert any("definition: Looked after" in line for line in summary["data"]["preparation"])
+    assert summary["impact"] is not None  # the run evaluated early help from the export
     # the hand-over to the demand models: children by quarter and age band, from the
     # ages at entry and the timing prepare recorded
     handover = summary["looked_after"]["handover"]
