@@ -164,7 +164,7 @@ def test_a_run_with_a_roll_out_file_estimates_it_and_says_so(tmp_path, capsys):
     from escalation_model.cli import main
     from escalation_model.datasets import make_synthetic_population
 
-    pop = make_synthetic_population(100_000, random_state=31)
+    pop = make_synthetic_population(50_000, random_state=31)
     world = plant_rollout(pop, reduction=0.5, random_state=31)
     rows = [(w, q.start_time.strftime("%d/%m/%Y")) for w, q in world.started.items()]
     args = _rollout_run(tmp_path, pop, world, rows)
@@ -183,7 +183,7 @@ def test_a_run_with_a_roll_out_file_estimates_it_and_says_so(tmp_path, capsys):
     assert "**The roll-out across areas.** Early help started in" in card
     assert "fell by" in card and "a fall of" in card and "(by ward)" in card
     assert "parallel trends the estimate rests on hold" in card
-    assert f"Only {r['areas']} areas: with so few" in card  # 80 wards at 100,000 families
+    assert f"Only {r['areas']} areas: with so few" in card  # 48 wards at 50,000 families
     assert (out / "plots" / "rollout_event_study.png").exists()
     assert "roll-out" not in " ".join(summary["notes"])  # it ran: nothing says skipped
     from tests.study._reconcile import Run, reconcile
