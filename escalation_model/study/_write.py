@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..models import file_sha256, save_model
 from ._figures import save_figures, study_figures
 
@@ -49,6 +51,7 @@ def write_outputs(result: Any, folder: Path, card_fields: str | Path | None) -> 
         **result.fairness_tables(),
         **result.population,
         **result.explain_tables(),
+        **_effect_tables(result),
     }
     for name, table in tables.items():
         if table is not None:
@@ -62,3 +65,30 @@ def write_outputs(result: Any, folder: Path, card_fields: str | Path | None) -> 
     written += card.write(folder)
     written.append(write_manifest(folder, written))
     return written
+
+
+def _effect_tables(result: Any) -> dict[str, pd.DataFrame]:
+    """The evaluation of early help as tables (from the published sections: estimates
+    and intervals, recipients rounded, small groups already withheld)."""
+    tables = {}
+    if result.impact is not None:
+        i = result.impact
+        rows = [
+            {"estimator": name, "recipients": i["recipients"], "families": i["families"], **e}
+            for name, e in (("doubly robust", i["estimate"]), ("matching", i["matching"]))
+        ]
+        rows.append(
+            {
+                "estimator": "recipients against everyone else (naive)",
+                "recipients": i["recipients"],
+                "families": i["families"],
+                "att": i["naive_difference"],
+            }
+        )
+        tables["early_help_effect.csv"] = pd.DataFrame(rows)
+        if i["by_group"]:
+            tables["early_help_effect_by_group.csv"] = pd.DataFrame(i["by_group"])
+    if result.rollout is not None:
+        tables["rollout_event_study.csv"] = pd.DataFrame(result.rollout["event_study"])
+    return tables
+

@@ -140,6 +140,12 @@ def test_a_run_with_an_early_help_column_says_what_difference_it_made(world, tmp
     )
     scenarios = pd.read_csv(out / "scenarios.csv")
     assert set(scenarios.assumption) == {"low", "central", "high", "estimated"}
+    effect = pd.read_csv(out / "early_help_effect.csv")
+    assert effect.estimator.tolist()[:2] == ["doubly robust", "matching"]
+    assert effect.att.iloc[0] == pytest.approx(e["att"], abs=1e-6)
+    assert (effect.recipients % 5 == 0).all()
+    groups = pd.read_csv(out / "early_help_effect_by_group.csv")
+    assert len(groups) == len(impact["by_group"])
     first = card.index("## For commissioners")
     page_one = card[first : card.index("\n## ", first + 5)]
     assert "at the effect estimated from this data" in page_one

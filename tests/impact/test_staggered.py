@@ -185,6 +185,8 @@ def test_a_run_with_a_roll_out_file_estimates_it_and_says_so(tmp_path, capsys):
     assert "parallel trends the estimate rests on hold" in card
     assert f"Only {r['areas']} areas: with so few" in card  # 48 wards at 50,000 families
     assert (out / "plots" / "rollout_event_study.png").exists()
+    events = pd.read_csv(out / "rollout_event_study.csv")
+    assert len(events) == len(r["event_study"]) and -1 not in set(events.event_time)
     assert "roll-out" not in " ".join(summary["notes"])  # it ran: nothing says skipped
     from tests.study._reconcile import Run, reconcile
 
