@@ -91,4 +91,3 @@ def _effect_tables(result: Any) -> dict[str, pd.DataFrame]:
     if result.rollout is not None:
         tables["rollout_event_study.csv"] = pd.DataFrame(result.rollout["event_study"])
     return tables
-
