@@ -137,32 +137,6 @@ def test_failed_run_is_recorded_as_failed(tmp_path, store):
     assert "FAM-000123" not in str(failed.data.tags)
 
 
-def test_cli_run_tracks_and_score_reads_the_registry(completed, monkeypatch):
-    monkeypatch.chdir(completed)
-    store = f"sqlite:///{completed / 'mlflow.db'}"  # absolute: MLflow keeps a store per URI
-    # the run registered its model as the candidate (what it prints is checked in
-    # test_candidate_moves_only_to_a_comparable_run_that_is_not_worse)
-    import mlflow
-
-    client = mlflow.MlflowClient(tracking_uri=store)
-    assert str(client.get_model_version_by_alias("escalation_model", "candidate").version) == "1"
-    new = completed / "new.csv"
-    main(["generate", str(new), "--n-families", "10000", "--seed", "5"])
-    args = [
-        "score",
-        "--model",
-        "models:/escalation_model@candidate",
-        "--tracking-uri",
-        store,
-        "--data",
-        str(new),
-        "--output",
-        "scored",
-    ]
-    assert main(args) == 0
-    assert (completed / "scored" / "strategies.csv").exists()
-
-
 def test_candidate_moves_only_to_a_comparable_run_that_is_not_worse(tmp_path, store, capsys):
     """A full run, then a small trial run in the same store: the trial becomes a version,
     but 'candidate' stays on the full run, and the trial run says why."""
@@ -299,24 +273,6 @@ def test_default_config_is_valid():
     assert isinstance(RunConfig(), RunConfig)
 
 
-def test_card_is_rebuilt_from_a_tracked_run(completed, monkeypatch):
-    import json
-
-    import mlflow
-
-    monkeypatch.chdir(completed)
-    store = f"sqlite:///{completed / 'mlflow.db'}"
-    client = mlflow.MlflowClient(tracking_uri=store)
-    (run,) = client.search_runs([client.get_experiment_by_name("escalation_model").experiment_id])
-    assert main(["card", run.info.run_id, "--tracking-uri", store, "--output", "rebuilt"]) == 0
-    original = json.loads((completed / "out" / "model_card.json").read_text())
-    rebuilt = json.loads((completed / "rebuilt" / "model_card.json").read_text())
-    assert rebuilt["facts"] == original["facts"]
-    assert rebuilt["first_page"] == original["first_page"]
-    assert (completed / "rebuilt" / "model_card.html").read_text().count("data:image/png") >= 8
-    assert main(["card", "no-such-run", "--tracking-uri", store, "--output", "x"]) == 2
-
-
 def test_a_logistic_primary_model_runs_end_to_end(tmp_path, store, capsys):
     import json
 
@@ -337,38 +293,6 @@ def test_a_logistic_primary_model_runs_end_to_end(tmp_path, store, capsys):
     assert "The logistic regression model is the one audited" in card
     model = load_registered_model("models:/escalation_model@candidate", tracking_uri=store)
     assert isinstance(model, LogisticRiskClassifier)
-
-
-def test_a_failed_final_swap_leaves_the_run_failed_and_the_registry_untouched(
-    completed, monkeypatch
-):
-    """After a completed run, the next one's output folder cannot be put in place (a
-    read-only target): the command fails, the MLflow run is FAILED, no model version is
-    registered and the alias stays where it was."""
-    import mlflow
-
-    import escalation_model._outputs as outputs
-
-    monkeypatch.chdir(completed)
-    store = f"sqlite:///{completed / 'mlflow.db'}"
-    args = ["run", "--config", "run.toml", "--tracking-uri", store, "--quiet"]
-    client = mlflow.MlflowClient(tracking_uri=store)
-    before = client.get_model_version_by_alias("escalation_model", "candidate").version
-
-    def read_only(staging, out, *_):
-        raise PermissionError(13, "Read-only file system", str(out))
-
-    monkeypatch.setattr(outputs, "_swap_in", read_only)
-    assert main([*args, "--output", "out2"]) == 2
-    runs = client.search_runs(
-        client.get_experiment_by_name("escalation_model").experiment_id,
-        order_by=["attributes.start_time DESC"],
-    )
-    assert [r.info.status for r in runs] == ["FAILED", "FINISHED"]
-    versions = client.search_model_versions("name='escalation_model'")
-    assert len(versions) == 1  # nothing registered by the failed run
-    assert client.get_model_version_by_alias("escalation_model", "candidate").version == before
-    assert not (completed / "out2").exists()
 
 
 def test_the_default_store_is_one_documented_folder_whatever_the_working_folder(

@@ -1,6 +1,6 @@
-"""The tracking store under concurrent, killed and interrupted runs, and tampered models.
-
-These start real ``escalation-model run`` processes."""
+"""The tracking store under concurrent, killed and interrupted runs, tampered models, and
+what a completed tracked run gives (the card rebuilt, score from the registry, a failed
+final swap). These start real ``escalation-model run`` processes, or one's copy."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from escalation_model.cli import main
 
 from ._runs import _start, _statuses, _wait_running
 
@@ -75,7 +77,6 @@ def test_an_interrupted_run_ends_as_killed_with_one_line(tmp_path, sig):
 
 def test_a_swapped_registered_model_is_refused(completed, monkeypatch):
     from escalation_model._errors import ModelFileError
-    from escalation_model.cli import main
     from escalation_model.models import save_model
     from escalation_model.tracking import load_registered_model
 
@@ -98,7 +99,6 @@ def test_a_swapped_registered_model_is_refused(completed, monkeypatch):
 
 
 def test_card_never_creates_a_store(tmp_path, monkeypatch, capsys):
-    from escalation_model.cli import main
 
     monkeypatch.chdir(tmp_path)
     assert main(["card", "abc123", "--output", "c"]) == 2
@@ -120,7 +120,6 @@ def test_a_crafted_model_is_refused_through_the_cli_and_the_registry(completed, 
     still refused by the allow-list, through `score --model FILE` and `models:/`."""
     from mlflow import MlflowClient
 
-    from escalation_model.cli import main
     from escalation_model.models import file_sha256
     from tests.models.test_persist import _call, _rewrite
 
@@ -156,8 +155,6 @@ def test_a_store_that_is_not_mlflow_s_is_refused_in_seconds_without_being_writte
     """Another application's SQLite file, and a folder, given as the store."""
     import sqlite3
 
-    from escalation_model.cli import main
-
     other = tmp_path / "app.db"
     con = sqlite3.connect(other)
     con.execute("CREATE TABLE patients (id INTEGER)")
@@ -176,7 +173,6 @@ def test_a_store_that_is_not_mlflow_s_is_refused_in_seconds_without_being_writte
 
 
 def test_a_setting_mlflow_would_reject_is_refused_before_work(tmp_path, capsys):
-    from escalation_model.cli import main
 
     cfg = tmp_path / "run.toml"
     cfg.write_text('[population]\nrisk_reduction = { "best case!" = 0.3 }\n')
@@ -187,3 +183,83 @@ def test_a_setting_mlflow_would_reject_is_refused_before_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code != 0 and "best case!" in err and "--no-tracking" in err
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "o").exists()
+
+
+# Tests that start from the completed run live in this file, so that the run is made
+# once per test session (a file stays on one worker), not once in each of two files.
+
+
+def test_cli_run_tracks_and_score_reads_the_registry(completed, monkeypatch):
+    monkeypatch.chdir(completed)
+    store = f"sqlite:///{completed / 'mlflow.db'}"  # absolute: MLflow keeps a store per URI
+    # the run registered its model as the candidate (what it prints is checked in
+    # test_candidate_moves_only_to_a_comparable_run_that_is_not_worse)
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=store)
+    assert str(client.get_model_version_by_alias("escalation_model", "candidate").version) == "1"
+    new = completed / "new.csv"
+    main(["generate", str(new), "--n-families", "10000", "--seed", "5"])
+    args = [
+        "score",
+        "--model",
+        "models:/escalation_model@candidate",
+        "--tracking-uri",
+        store,
+        "--data",
+        str(new),
+        "--output",
+        "scored",
+    ]
+    assert main(args) == 0
+    assert (completed / "scored" / "strategies.csv").exists()
+
+
+def test_card_is_rebuilt_from_a_tracked_run(completed, monkeypatch):
+    import json
+
+    import mlflow
+
+    monkeypatch.chdir(completed)
+    store = f"sqlite:///{completed / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=store)
+    (run,) = client.search_runs([client.get_experiment_by_name("escalation_model").experiment_id])
+    assert main(["card", run.info.run_id, "--tracking-uri", store, "--output", "rebuilt"]) == 0
+    original = json.loads((completed / "out" / "model_card.json").read_text())
+    rebuilt = json.loads((completed / "rebuilt" / "model_card.json").read_text())
+    assert rebuilt["facts"] == original["facts"]
+    assert rebuilt["first_page"] == original["first_page"]
+    assert (completed / "rebuilt" / "model_card.html").read_text().count("data:image/png") >= 8
+    assert main(["card", "no-such-run", "--tracking-uri", store, "--output", "x"]) == 2
+
+
+def test_a_failed_final_swap_leaves_the_run_failed_and_the_registry_untouched(
+    completed, monkeypatch
+):
+    """After a completed run, the next one's output folder cannot be put in place (a
+    read-only target): the command fails, the MLflow run is FAILED, no model version is
+    registered and the alias stays where it was."""
+    import mlflow
+
+    import escalation_model._outputs as outputs
+
+    monkeypatch.chdir(completed)
+    store = f"sqlite:///{completed / 'mlflow.db'}"
+    args = ["run", "--config", "run.toml", "--tracking-uri", store, "--quiet"]
+    client = mlflow.MlflowClient(tracking_uri=store)
+    before = client.get_model_version_by_alias("escalation_model", "candidate").version
+
+    def read_only(staging, out, *_):
+        raise PermissionError(13, "Read-only file system", str(out))
+
+    monkeypatch.setattr(outputs, "_swap_in", read_only)
+    assert main([*args, "--output", "out2"]) == 2
+    runs = client.search_runs(
+        client.get_experiment_by_name("escalation_model").experiment_id,
+        order_by=["attributes.start_time DESC"],
+    )
+    assert [r.info.status for r in runs] == ["FAILED", "FINISHED"]
+    versions = client.search_model_versions("name='escalation_model'")
+    assert len(versions) == 1  # nothing registered by the failed run
+    assert client.get_model_version_by_alias("escalation_model", "candidate").version == before
+    assert not (completed / "out2").exists()
