@@ -127,3 +127,20 @@ def test_evaluation_refuses_a_leaking_column(small_population):
     roles = ColumnRoles(household=(*ColumnRoles().household, "referred"))
     with pytest.raises(SchemaError, match="leakage"):
         evaluate_models(f, roles, temporal_split(f, roles), make_models(roles, calibrate=False))
+
+
+def test_text_ids_split_as_numbers_do(small_population):
+    """A council's family ids are text: the families profiled in both periods are moved
+    out of training exactly as with the same ids as numbers (a hashed membership test;
+    np.isin on text compared every pair)."""
+    frame = small_population.frame.copy()
+    roles = small_population.roles
+    # a third of the families profiled again in the test year (same id, a later date)
+    again = frame.sample(frac=0.3, random_state=1).assign(profile_date="2015-06-30")
+    frame = pd.concat([frame, again], ignore_index=True)
+    numbers = temporal_split(frame, roles)
+    text = frame.assign(family_id="FAM-" + frame["family_id"].astype(str))
+    texts = temporal_split(text, roles)
+    assert np.array_equal(numbers.train, texts.train) and np.array_equal(numbers.test, texts.test)
+    moved = numbers.details["train_profiles_removed_for_test_families"]
+    assert moved > 1000
