@@ -3,9 +3,10 @@ use it beside the assumed effects."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-__all__ = ["ESTIMATED", "EstimatedEffect"]
+__all__ = ["ESTIMATED", "EstimatedEffect", "for_planning"]
 
 #: The label of the estimated effect in the scenarios table and the capacity curve's columns.
 ESTIMATED = "estimated"
@@ -45,3 +46,36 @@ class EstimatedEffect:
         their ends (so at least as wide as either range alone)."""
         ends = [r * n for r in (self.lower, self.upper) for n in (low, high)]
         return min(ends), max(ends)
+
+
+def for_planning(
+    balanced: bool, reduction: float | None, lower: float | None, upper: float | None
+) -> tuple[EstimatedEffect | None, str | None]:
+    """The one policy on whether the planning figures use an estimated effect: only where
+    the recipients and comparison families balance and the interval shows fewer
+    escalations (its lower end above 0; a reduction beyond 100% read as 100%). Otherwise
+    ``(None, why)``, and the planning figures keep the assumed effects.
+
+    >>> for_planning(True, 0.3, 0.1, 1.2)
+    (EstimatedEffect(reduction=0.3, lower=0.1, upper=1.0), None)
+    >>> for_planning(True, -0.2, -0.7, 0.2)[1]
+    'its interval includes no effect (this data cannot tell whether help lowered escalations)'
+    >>> for_planning(False, 0.3, 0.1, 0.5)[1]
+    'the recipients and the comparison families did not balance'
+    """
+    ends = (lower, reduction, upper)
+    if not balanced:
+        return None, "the recipients and the comparison families did not balance"
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in ends):
+        return None, "its interval could not be computed"
+    lo, mid, hi = (min(float(v), 1.0) for v in ends)  # type: ignore[arg-type]
+    if hi <= 0:
+        return None, (
+            "it shows no fewer escalations among recipients, which contradicts the assumed effects"
+        )
+    if lo <= 0:
+        return None, (
+            "its interval includes no effect (this data cannot tell whether help lowered "
+            "escalations)"
+        )
+    return EstimatedEffect(mid, lo, hi), None

@@ -5,6 +5,7 @@ why it was not estimated and what the card's 'averted' figures rest on instead."
 from __future__ import annotations
 
 from .._limits import FEW_ROLLOUT_AREAS
+from ..population import for_planning
 from ._content import CardContent
 from ._format import _fmt_int, _pct, in_prose
 from ._summary import Effect, ImpactSection, StudySummary
@@ -125,16 +126,12 @@ def _recipients(card: CardContent, s: StudySummary) -> None:
             f"({effects}) stand beside it in the scenarios, to compare.",
         )
     else:
+        e = i.estimate
+        _, reason = for_planning(i.balanced, e.reduction, e.reduction_lower, e.reduction_upper)
         card.add_text(
             KEY,
             "The 'averted' figures elsewhere in this card use the configuration's assumed "
-            f"effects ({effects}), not this estimate: "
-            + (
-                "the recipients and the comparison families did not balance, so it is not "
-                "used for planning."
-                if not i.balanced
-                else "its interval could not be computed."
-            ),
+            f"effects ({effects}), not this estimate: {reason or 'it was not used'}.",
         )
 
 

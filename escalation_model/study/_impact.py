@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._publish import DisclosureRules, publish_count
-from ..population import EstimatedEffect
+from ..population import EstimatedEffect, for_planning
 
 __all__ = ["estimate_impact", "estimated_effect", "impact_plan"]
 
@@ -92,9 +92,8 @@ def estimate_impact(
 
 
 def estimated_effect(section: dict[str, Any] | None) -> EstimatedEffect | None:
-    """The effect the planning tables use beside the assumed ones: the doubly robust
-    estimate, where it was made and the recipients and comparison families balance (a
-    reduction beyond 100% is read as 100%); None otherwise.
+    """The effect the planning tables use beside the assumed ones
+    (``population.for_planning``: balanced, and clearly fewer escalations), or None.
 
     >>> e = {"reduction": 0.3, "reduction_lower": 0.1, "reduction_upper": 1.2}
     >>> estimated_effect({"balanced": True, "estimate": e})
@@ -102,14 +101,11 @@ def estimated_effect(section: dict[str, Any] | None) -> EstimatedEffect | None:
     >>> estimated_effect({"balanced": False, "estimate": e}) is None
     True
     """
-    if not section or not section.get("balanced"):
+    if not section:
         return None
     e = section["estimate"]
-    ends = [e.get(k) for k in ("reduction_lower", "reduction", "reduction_upper")]
-    if not all(isinstance(v, int | float) and np.isfinite(v) for v in ends):
-        return None
-    lower, reduction, upper = (min(float(v), 1.0) for v in ends)
-    return EstimatedEffect(reduction, lower, upper)
+    ends = (e.get("reduction"), e.get("reduction_lower"), e.get("reduction_upper"))
+    return for_planning(bool(section.get("balanced")), *ends)[0]
 
 
 def _effect(e: Any) -> dict[str, float]:
