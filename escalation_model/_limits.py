@@ -27,3 +27,6 @@ MIN_EXPLANATION_SUPPORT: int = 20
 #: multiplier bootstrap's intervals covered the truth in 87-93% of simulated roll-outs
 #: (README, "The roll-out across areas").
 FEW_ROLLOUT_AREAS: int = 100
+#: The leave-one-authority-out check holds out one area of the coarsest area column at a
+#: time; with more areas than this (wards, not authorities) it is skipped, and says why.
+MAX_TRANSFER_AREAS: int = 30

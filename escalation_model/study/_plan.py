@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._limits import MIN_SPLIT_ESCALATIONS, MIN_SPLIT_FAMILIES, MITIGATION_SAMPLE
+from .._limits import (
+    MAX_TRANSFER_AREAS,
+    MIN_SPLIT_ESCALATIONS,
+    MIN_SPLIT_FAMILIES,
+    MITIGATION_SAMPLE,
+)
 from .._publish import DisclosureRules, publish_count
 from .._selection import capacity_problem
 from ..config import RunConfig
@@ -153,6 +158,16 @@ def _transfer_plan(
     authorities = sorted(pd.unique(codes[split.test]))
     if len(pd.unique(codes[split.train])) < 2 or len(authorities) < 2:
         return (), [(what, "it needs at least two authorities and the data has one")]
+    if len(authorities) > MAX_TRANSFER_AREAS:
+        col = roles.area[-1]
+        return (), [
+            (
+                what,
+                f"the coarsest area column '{col}' has {len(authorities)} areas; the check "
+                f"holds out one authority at a time and is meant for a few (at most "
+                f"{MAX_TRANSFER_AREAS}): name the authority column in the area role",
+            )
+        ]
     # the metrics exist once a held-out authority has both outcomes; its interval then
     # says how little a handful of escalations can tell
     y_test, codes_test = y[split.test], codes[split.test]
