@@ -39,6 +39,7 @@ SECTION_ORDER: tuple[tuple[str, str], ...] = (
     ("quantitative_analyses", "Quantitative analyses"),
     ("equality", "Equality page: every group checked"),
     ("impact", "Has it made any difference?"),
+    ("rollout", "Has the roll-out across areas made any difference?"),
     ("ethical_considerations", "Ethical considerations"),
     ("published_statistics", "Published statistics (for information governance)"),
     ("caveats_and_recommendations", "Caveats and recommendations"),

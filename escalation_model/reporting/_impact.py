@@ -20,11 +20,20 @@ def impact_section(card: CardContent, s: StudySummary) -> None:
     _rollout(card, s)
 
 
+#: The roll-out's own section (after "Has it made any difference?").
+ROLLOUT_KEY = "rollout"
+
+
 def _rollout(card: CardContent, s: StudySummary) -> None:
     """The roll-out across areas, where it was estimated: the effect after the start, the
-    pre-start check it rests on, the event study."""
+    pre-start check it rests on, the event study; otherwise why it was not."""
     r = s.rollout
     if r is None:
+        why = next(
+            (n.split("skipped: ", 1)[1] for n in s.notes if "roll-out" in n and "skipped: " in n),
+            next((n for n in s.notes if "roll-out estimate was not made" in n), "it was not run"),
+        )
+        card.add_text(ROLLOUT_KEY, f"Not estimated in this run: {why}.")
         return
     where = in_prose(r.area, s.data.labels())
     if r.lower <= 0 <= r.upper:
@@ -64,15 +73,15 @@ def _rollout(card: CardContent, s: StudySummary) -> None:
         else ""
     )
     card.add_text(
-        KEY,
-        f"**The roll-out across areas.** Early help started in {r.areas_started:,} of "
+        ROLLOUT_KEY,
+        f"Early help started in {r.areas_started:,} of "
         f"{r.areas:,} areas (by {where}) at {r.start_dates} dates from {r.first_start} to "
         f"{r.last_start}, each compared with the areas where it had not started, quarter by "
         f"quarter, against the quarter before its start (a staggered difference in "
         f"differences over {_fmt_int(float(r.families or 0))} families). {effect} {trend}" + few,
     )
     card.add_figure(
-        KEY,
+        ROLLOUT_KEY,
         "Escalations against areas not started, by quarters since the start (95% intervals; "
         "shaded: all quarters together)",
         "rollout_event_study.png",

@@ -180,7 +180,9 @@ def test_a_run_with_a_roll_out_file_estimates_it_and_says_so(tmp_path, capsys):
     assert r["families"] % 5 == 0 and r["pre_trends_flat"]
     assert {-1} & {row["event_time"] for row in r["event_study"]} == set()  # the reference
     card = (out / "model_card.md").read_text()
-    assert "**The roll-out across areas.** Early help started in" in card
+    start = card.index("## Has the roll-out across areas made any difference?")
+    section = card[start : card.index("\n## ", start + 5)]
+    assert "Early help started in" in section and "rollout_event_study.png" in section
     assert "fell by" in card and "a fall of" in card and "(by ward)" in card
     assert "parallel trends the estimate rests on hold" in card
     assert f"Only {r['areas']} areas: with so few" in card  # 48 wards at 50,000 families

@@ -114,6 +114,12 @@ def test_without_early_help_data_nothing_claims_an_estimated_effect(runs, name):
     assert "estimated" not in set(run.csv("scenarios.csv")["assumption"])
     assert "estimated from this data" not in run.markdown
     assert "assumed" in run.first_page
+    # the roll-out's section says it was not made, and why
+    assert "rollout file names the areas and the dates they started." in run.markdown
+    assert (
+        "## Has the roll-out across areas made any difference?\n\n\nNot estimated in this run"
+        in (run.markdown)
+    )
 
 
 def test_the_councils_area_names_are_beside_the_codes(runs):
