@@ -122,11 +122,12 @@ def _effect(e: Any) -> dict[str, float]:
 
 
 def _groups(groups: pd.DataFrame | None, rules: DisclosureRules) -> list[dict[str, Any]]:
-    """Each group's effect; a group with fewer recipients than the threshold withheld."""
+    """Each group's effect, in the groups' order (the bands "0" < "1-2" < "3-4" < "5+"); a
+    group with fewer recipients than the threshold withheld."""
     if groups is None:
         return []
     out = []
-    for r in groups.to_dict(orient="records"):
+    for r in sorted(groups.to_dict(orient="records"), key=lambda r: str(r["group"])):
         n = publish_count(int(r["recipients"]), rules)
         if n is None or n == 0:
             continue

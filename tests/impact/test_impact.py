@@ -114,7 +114,8 @@ def test_a_run_with_an_early_help_column_says_what_difference_it_made(world, tmp
     e = impact["estimate"]
     assert e["lower"] <= world.true_att <= e["upper"]
     assert impact["naive_difference"] > 0 and impact["balanced"]
-    assert {r["group"] for r in impact["by_group"]} <= {"0", "1-2", "3-4", "5+"}
+    groups = [r["group"] for r in impact["by_group"]]
+    assert set(groups) <= {"0", "1-2", "3-4", "5+"} and groups == sorted(groups)  # in order
     card = (out / "model_card.md").read_text()
     start = card.index("## Has it made any difference?")
     section = card[start : card.index("\n## ", start + 5)]
