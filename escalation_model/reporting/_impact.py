@@ -29,10 +29,7 @@ def _rollout(card: CardContent, s: StudySummary) -> None:
     pre-start check it rests on, the event study; otherwise why it was not."""
     r = s.rollout
     if r is None:
-        why = next(
-            (n.split("skipped: ", 1)[1] for n in s.notes if "roll-out" in n and "skipped: " in n),
-            next((n for n in s.notes if "roll-out estimate was not made" in n), "it was not run"),
-        )
+        why = _why_not_run(s, "roll-out", "the roll-out estimate was not made")
         card.add_text(ROLLOUT_KEY, f"Not estimated in this run: {why}.")
         return
     where = in_prose(r.area, s.data.labels())
@@ -88,18 +85,21 @@ def _rollout(card: CardContent, s: StudySummary) -> None:
     )
 
 
+def _why_not_run(s: StudySummary, analysis: str, not_made: str | None = None) -> str:
+    """Why ``analysis`` did not run, from the summary's notes: the plan's reason where it
+    was skipped ('... skipped: REASON'), else the note holding ``not_made``."""
+    for n in s.notes:
+        if analysis in n and "skipped: " in n:
+            return n.split("skipped: ", 1)[1]
+    made = (n for n in s.notes if not_made is not None and not_made in n)
+    return next(made, "it was not run")
+
+
 def _recipients(card: CardContent, s: StudySummary) -> None:
     assumed = s.config.get("population", {}).get("risk_reduction", {})
     effects = ", ".join(_pct(v) for v in assumed.values()) or "none given"
     if s.impact is None:
-        why = next(
-            (
-                n.split("skipped: ", 1)[1]
-                for n in s.notes
-                if "effect of early help" in n and "skipped: " in n
-            ),
-            "it was not run",
-        )
+        why = _why_not_run(s, "effect of early help")
         why = why.split(", so every")[0]  # the card says it in full below
         card.add_text(
             KEY,

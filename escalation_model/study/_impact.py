@@ -6,6 +6,7 @@ groups with fewer recipients than the disclosure threshold withheld."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -44,8 +45,6 @@ def _families(frame: pd.DataFrame, roles: Any, rows: np.ndarray) -> pd.DataFrame
 
 def _evaluated_roles(roles: Any) -> Any:
     """The roles the estimators read: the aligned outcome where there is one."""
-    from dataclasses import replace
-
     if roles.early_help_outcome:
         return replace(roles, outcome=roles.early_help_outcome)
     return roles
