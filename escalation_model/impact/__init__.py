@@ -8,7 +8,6 @@ against."""
 from ._estimate import (
     ImpactEstimate,
     balance,
-    compare_targeting,
     e_value,
     estimate_att,
     match_att,
@@ -16,6 +15,7 @@ from ._estimate import (
 )
 from ._plots import plot_event_study
 from ._staggered import StaggeredEffect, staggered_did, true_staggered_att
+from ._targeting import TargetingEffects, compare_targeting, targeting_effects
 from ._world import (
     QUARTER,
     TREATMENT,
@@ -32,6 +32,7 @@ __all__ = [
     "ImpactEstimate",
     "RolloutWorld",
     "StaggeredEffect",
+    "TargetingEffects",
     "balance",
     "compare_targeting",
     "e_value",
@@ -42,5 +43,6 @@ __all__ = [
     "plant_rollout",
     "plot_event_study",
     "staggered_did",
+    "targeting_effects",
     "true_staggered_att",
 ]

@@ -25,7 +25,6 @@ from ..schema import ColumnRoles
 
 __all__ = [
     "ImpactEstimate",
-    "compare_targeting",
     "balance",
     "e_value",
     "estimate_att",
@@ -311,6 +310,8 @@ def _by_group(
         se = float(np.sqrt(np.mean(psi**2) / len(tg)))
         lo, hi = _few_events_interval(att, se, yg[tg == 1], z)
         without = float(yg[tg == 1].mean() - att)
+        # the standard error the interval implies (widened where escalations were few),
+        # without the correction for the number of groups: what pooling groups needs
         rows.append(
             {
                 "group": g,
@@ -321,6 +322,7 @@ def _by_group(
                 "reduction": -att / without if without > 0 else np.nan,
                 "reduction_lower": -hi / without if without > 0 else np.nan,
                 "reduction_upper": -lo / without if without > 0 else np.nan,
+                "reduction_se": (hi - lo) / (2 * z) / without if without > 0 else np.nan,
             }
         )
     return pd.DataFrame(rows)
@@ -427,68 +429,6 @@ def match_att(
         table,
         _strongest(frame, roles, t, y),
     )
-
-
-def shrink(groups: pd.DataFrame) -> pd.Series:
-    """Each group's estimated reduction pulled toward their precision-weighted mean by
-    as much as its own noise exceeds the spread between groups (empirical Bayes, with
-    DerSimonian and Laird's between-group variance): a small group's noisy estimate does
-    not decide whom to offer help.
-
-    >>> g = pd.DataFrame({"reduction": [0.9, 0.3], "reduction_lower": [-0.9, 0.25],
-    ...                   "reduction_upper": [2.7, 0.35]}, index=["small", "large"])
-    >>> shrink(g).round(2).tolist()
-    [0.3, 0.3]
-    """
-    r = groups["reduction"].to_numpy(dtype=float)
-    spread = (groups["reduction_upper"] - groups["reduction_lower"]).to_numpy(dtype=float)
-    se = spread / (2 * 1.96)
-    ok = np.isfinite(r) & np.isfinite(se) & (se > 0)
-    if ok.sum() < 2:
-        return pd.Series(np.where(ok, r, np.nan), index=groups.index)
-    w = 1 / se[ok] ** 2
-    mean = float(np.sum(w * r[ok]) / w.sum())
-    q = float(np.sum(w * (r[ok] - mean) ** 2))
-    tau2 = max(0.0, (q - (ok.sum() - 1)) / (w.sum() - np.sum(w**2) / w.sum()))
-    pulled = mean + tau2 / (tau2 + se**2) * (r - mean)
-    return pd.Series(np.where(ok, pulled, mean), index=groups.index)
-
-
-def compare_targeting(
-    frame: pd.DataFrame,
-    roles: ColumnRoles,
-    places: int,
-    treatment: str = "early_help",
-    *,
-    by: str = "n_think_family_band",
-    learner: str = "logistic",
-    random_state: int = 0,
-) -> pd.DataFrame:
-    """Targeting ``places`` by risk alone against targeting by expected benefit (risk
-    without help times the estimated reduction of the family's group), each with the
-    escalations it would avert under the estimated effects. Returns the two strategies
-    and, for each family, the order is kept in memory only (``attrs["chosen"]``: boolean
-    masks, for a synthetic world's truth to be checked against)."""
-    from ..population import add_segments
-
-    t = frame[treatment].to_numpy(dtype=int)
-    y = frame[roles.outcome].to_numpy(dtype=float)
-    e, m0 = _nuisances(frame, roles, t, y, learner, 2, random_state)
-    e = np.clip(e, 1e-6, MAX_PROPENSITY)
-    groups = add_segments(frame, roles)[by].astype(str).to_numpy()
-    table = _by_group(groups, t, y, m0, e / (1 - e)).set_index("group")
-    shrunk = shrink(table)
-    reduction = np.clip(pd.Series(groups).map(shrunk).fillna(0.0).to_numpy(dtype=float), 0, 1)
-    benefit = m0 * reduction
-    chosen, rows = {}, []
-    for name, score in (("risk alone", m0), ("expected benefit", benefit)):
-        pick = np.zeros(len(frame), dtype=bool)
-        pick[np.argsort(-score, kind="stable")[:places]] = True
-        chosen[name] = pick
-        rows.append({"targeting": name, "places": places, "averted": float(benefit[pick].sum())})
-    out = pd.DataFrame(rows)
-    out.attrs["chosen"] = chosen
-    return out
 
 
 def naive_difference(

@@ -26,7 +26,7 @@ from ._disclosure import (
     publish_count,
     publish_share,
 )
-from ._effect import ESTIMATED, EstimatedEffect, for_planning
+from ._effect import BENEFIT, ESTIMATED, EstimatedEffect, benefit_score, for_planning
 from ._handover import DEMAND_AGE_BANDS, EntryHistory, Handover, age_band, hand_over
 from ._plots import funnel_counts, funnel_flags, plot_capacity_curve, plot_funnel, plot_strategies
 from ._poisson_binomial import poisson_binomial_interval, poisson_binomial_pmf
@@ -35,7 +35,9 @@ from ._strategies import Scenario, compare_strategies, scenario_table, strategy_
 
 __all__ = [
     "ESTIMATED",
+    "BENEFIT",
     "EstimatedEffect",
+    "benefit_score",
     "for_planning",
     "funnel_counts",
     "funnel_flags",

@@ -6,7 +6,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["ESTIMATED", "EstimatedEffect", "for_planning"]
+import numpy as np
+
+__all__ = ["BENEFIT", "ESTIMATED", "EstimatedEffect", "benefit_score", "for_planning"]
+
+#: The strategy that offers help by expected benefit, where the effect differs by band.
+BENEFIT = "benefit"
 
 #: The label of the estimated effect in the scenarios table and the capacity curve's columns.
 ESTIMATED = "estimated"
@@ -23,11 +28,22 @@ class EstimatedEffect:
     (30.0, (8.0, 60.0))
     >>> EstimatedEffect(0.1, -0.2, 0.4).averted_range(80, 120)
     (-24.0, 48.0)
+
+    ``by_band``: where the effects differed detectably between Think Family bands
+    (``escalation_model.impact.targeting_effects``), each band's reduction as targeting
+    by expected benefit uses it (empty: one effect for all).
+
+    >>> e = EstimatedEffect(0.2, 0.1, 0.3, by_band=(("0", 0.3), ("5+", 0.0)))
+    >>> e.reductions(np.array(["5+", "0", "1-2"])).tolist()
+    [0.0, 0.3, 0.2]
+    >>> e.for_families(0.1)
+    EstimatedEffect(reduction=0.1, lower=0.05, upper=0.15, by_band=())
     """
 
     reduction: float
     lower: float
     upper: float
+    by_band: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.lower <= self.reduction <= self.upper or self.upper > 1:
@@ -35,6 +51,22 @@ class EstimatedEffect:
                 f"an estimated effect needs lower <= reduction <= upper <= 1, got "
                 f"{self.lower}, {self.reduction}, {self.upper}"
             )
+
+    def reductions(self, bands: np.ndarray) -> np.ndarray:
+        """Each family's reduction from its band (a band without one: the overall
+        effect), in [0, 1]."""
+        table = dict(self.by_band)
+        r = [table.get(str(b), self.reduction) for b in np.asarray(bands, dtype=object)]
+        return np.clip(np.asarray(r, dtype=float), 0.0, 1.0)
+
+    def for_families(self, reduction: float) -> EstimatedEffect:
+        """The effect on a set of families whose band effects average ``reduction``
+        (weighted by their expected escalations), its interval the overall one scaled to
+        it (the bands' estimates share their uncertainty with the overall one)."""
+        scale = reduction / self.reduction if self.reduction else 0.0
+        return EstimatedEffect(
+            reduction, min(self.lower * scale, reduction), min(self.upper * scale, 1.0)
+        )
 
     def averted(self, expected: float) -> float:
         """Escalations averted among families expected to have ``expected``."""
@@ -57,7 +89,7 @@ def for_planning(
     ``(None, why)``, and the planning figures keep the assumed effects.
 
     >>> for_planning(True, 0.3, 0.1, 1.2)
-    (EstimatedEffect(reduction=0.3, lower=0.1, upper=1.0), None)
+    (EstimatedEffect(reduction=0.3, lower=0.1, upper=1.0, by_band=()), None)
     >>> for_planning(True, -0.2, -0.7, 0.2)[1]
     'its interval includes no effect (this data cannot tell whether help lowered escalations)'
     >>> for_planning(False, 0.3, 0.1, 0.5)[1]
@@ -79,3 +111,22 @@ def for_planning(
             "escalations)"
         )
     return EstimatedEffect(mid, lo, hi), None
+
+
+def benefit_score(risk: np.ndarray, reduction: np.ndarray) -> np.ndarray:
+    """The order of targeting by expected benefit as a score (higher is offered help
+    first): risk times reduction, ties (one effect for all, or none) broken by risk, so
+    that where the reductions are equal it offers the same families as risk alone, ties
+    included.
+
+    >>> benefit_score(np.array([0.1, 0.5, 0.3, 0.3]), np.array([0.3, 0.0, 0.3, 0.3])).tolist()
+    [2.0, 1.0, 3.0, 3.0]
+    """
+    risk = np.asarray(risk, dtype=float)
+    benefit = risk * np.clip(np.asarray(reduction, dtype=float), 0.0, 1.0)
+    order = np.lexsort((risk, benefit))
+    b, r = benefit[order], risk[order]
+    new = np.r_[True, (b[1:] != b[:-1]) | (r[1:] != r[:-1])]
+    score = np.empty(len(risk))
+    score[order] = np.cumsum(new)
+    return score
