@@ -131,6 +131,8 @@ def capacity_curve(
         total_expected=float(cum[-1]),
         meaning=CAPACITY_POINT_MEANING,
         risk_reduction=dict(risk_reduction),
-        estimated_effect=None if estimated is None else vars(estimated).copy(),
+        estimated_effect=None
+        if estimated is None
+        else {"reduction": estimated.reduction, "lower": estimated.lower, "upper": estimated.upper},
     )
     return table

@@ -14,13 +14,14 @@ from .._selection import capacity_weights, resolve_capacity
 from ..schema import ColumnRoles
 from ._aggregate import (
     _observed_from_published,
+    add_segments,
     family_keys,
     observed_interval,
     protected_total,
     round_protected,
 )
 from ._disclosure import DisclosureRules, apply_disclosure_control, publish_count
-from ._effect import ESTIMATED, EstimatedEffect
+from ._effect import BENEFIT, ESTIMATED, EstimatedEffect, benefit_score
 from ._poisson_binomial import poisson_binomial_interval
 from ._profile import count_indicators
 
@@ -44,6 +45,8 @@ STRATEGY_LABELS = {
     "area": "most deprived wards first",
     "five_plus": f"{FIVE_OR_MORE}+ Think Family indicators first",
     "model": "model's ranking",
+    BENEFIT: "expected benefit (model's risk x the effect estimated for the family's "
+    "Think Family band)",
     "oracle": "true risk (oracle, synthetic data only)",
 }
 
@@ -53,12 +56,15 @@ def strategy_scores(
     roles: ColumnRoles,
     model_proba: np.ndarray,
     oracle: np.ndarray | None = None,
+    estimated: EstimatedEffect | None = None,
 ) -> dict[str, np.ndarray]:
     """The ranking each strategy uses: higher is offered early help first.
 
     Area-based: most deprived decile first; within it, no preference (ties are broken at
     random, as a service with no other information would). 5+ rule: number of Think Family
-    indicators. Model: calibrated probability. Oracle: true probability.
+    indicators. Model: calibrated probability. Expected benefit (only where an effect
+    ``estimated`` from this data differs by Think Family band): probability times the
+    band's reduction (:func:`benefit_score`). Oracle: true probability.
     """
     scores: dict[str, np.ndarray] = {}
     if roles.deprivation and roles.deprivation in frame.columns:
@@ -66,9 +72,15 @@ def strategy_scores(
     if roles.think_family:
         scores["five_plus"] = count_indicators(frame, roles.think_family).to_numpy(dtype=float)
     scores["model"] = np.asarray(model_proba, dtype=float)
+    if estimated is not None and estimated.by_band and roles.think_family:
+        scores[BENEFIT] = benefit_score(scores["model"], estimated.reductions(_bands(frame, roles)))
     if oracle is not None:
         scores["oracle"] = np.asarray(oracle, dtype=float)
     return scores
+
+
+def _bands(frame: pd.DataFrame, roles: ColumnRoles) -> np.ndarray:
+    return add_segments(frame, roles)["n_think_family_band"].astype(str).to_numpy()
 
 
 def compare_strategies(
@@ -81,6 +93,7 @@ def compare_strategies(
     confidence: float = 0.95,
     random_state: int = 0,
     rules: DisclosureRules | None = None,
+    estimated: EstimatedEffect | None = None,
 ) -> pd.DataFrame:
     """Which targeting rule reaches the most future escalations for the service's capacity.
 
@@ -101,6 +114,8 @@ def compare_strategies(
         Places: a share of families (< 1) or a number.
     oracle : array, optional
         True probabilities (synthetic data); adds the oracle strategy.
+    estimated : EstimatedEffect, optional
+        Where its effects differ by band, adds targeting by expected benefit.
     """
     roles = roles or ColumnRoles()
     p = np.asarray(model_proba, dtype=float)
@@ -117,7 +132,7 @@ def compare_strategies(
     )
     rows, moved = [], []
     keys = family_keys(frame, roles)
-    for name, score in strategy_scores(frame, roles, p, oracle).items():
+    for name, score in strategy_scores(frame, roles, p, oracle, estimated).items():
         # ties at the boundary share the places equally: the expectation over every
         # random choice among them, as the metrics table's reach at capacity is
         w = capacity_weights(score, k)
@@ -310,7 +325,9 @@ def scenario_table(
     families offered help; the interval carries the Poisson-binomial uncertainty of the
     expected count. Each row states its assumptions; where ``scenario.estimated`` is
     given, rows labelled "estimated" use the effect estimated from the data, their
-    interval also carrying the effect's.
+    interval also carrying the effect's; where that effect differs by Think Family band,
+    each strategy's row uses the bands' effects over the families it offers help (and
+    targeting by expected benefit is added).
     """
     roles = roles or ColumnRoles()
     p = np.asarray(model_proba, dtype=float)
@@ -323,7 +340,13 @@ def scenario_table(
     rows = []
     keys = family_keys(frame, roles)
     rules_ = rules or DisclosureRules()
-    for name, score in strategy_scores(frame, roles, p, oracle).items():
+    estimated = scenario.estimated
+    reductions = (
+        estimated.reductions(_bands(frame, roles))
+        if estimated is not None and estimated.by_band and roles.think_family
+        else None
+    )
+    for name, score in strategy_scores(frame, roles, p, oracle, estimated).items():
         w = capacity_weights(score, k)
         shift = int(perturbation(cell_key(keys, w > 0)))
         exact_lo, exact_hi = poisson_binomial_interval((p * w)[w > 0], confidence)
@@ -342,8 +365,16 @@ def scenario_table(
         effects = {
             label: EstimatedEffect(rrr, rrr, rrr) for label, rrr in scenario.risk_reduction.items()
         }
-        if scenario.estimated is not None:
-            effects[ESTIMATED] = scenario.estimated
+        if estimated is not None:
+            # with effects by band, each strategy's own mix of bands
+            effects[ESTIMATED] = (
+                estimated
+                if reductions is None
+                # a share of sums, to 2 decimals as shares are published
+                else estimated.for_families(
+                    round(float((p * w * reductions).sum() / (p * w).sum()), 2)
+                )
+            )
         for label, effect in effects.items():
             rows.append(
                 _scenario_row(name, label, effect, k, (expected, lo, hi), la_share, scenario)

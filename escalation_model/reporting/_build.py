@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from ..evaluation._metrics import NO_INTERVAL
+from ..population import ESTIMATED
 from ..population._strategies import EXPECTED_REACH_MEANING, STRATEGY_LABELS
 from ..schema import THINK_FAMILY
 from ._atrs import _atrs
@@ -190,8 +191,8 @@ def _mitchell(card: CardContent, s: StudySummary) -> None:
         "caveats_and_recommendations",
         "Outcomes record service contact, which depends on referral practice as well as need. "
         "Models trained on one period may drift; re-run the monitoring table each quarter. "
-        "Scenario results depend on the assumed effect of early help, which is an assumption "
-        "to be tested, not an estimate.",
+        "Scenario results depend on the effect of early help: an assumed effect is an "
+        "assumption to be tested, not an estimate.",
         "Do not use individual scores; use area and group totals with their intervals.",
         *_monitoring_text(s.monitoring),
         *s.notes,
@@ -415,7 +416,7 @@ def _scenario_table(card: CardContent, population: PopulationSection | None) -> 
     for r in population.scenarios:
         row: dict[str, Any] = {
             "targeting": STRATEGY_LABELS.get(str(r["strategy"]), r["strategy"]),
-            "assumed effect of early help": f"{r['assumption']}: "
+            "effect of early help (assumed or estimated)": f"{r['assumption']}: "
             f"{_float(r['risk_reduction']) or 0:.0%} fewer escalations among those offered",
             "escalations averted (95% range)": f"{_num(_float(r['escalations_averted']), ',.0f')}"
             f" ({_num(_float(r['escalations_averted_lower']), ',.0f')} to "
@@ -427,12 +428,20 @@ def _scenario_table(card: CardContent, population: PopulationSection | None) -> 
                 f"({_num(_float(r.get('cost_per_escalation_assumed')), ',.0f')} each)"
             )
         rows.append(row)
+    estimated = any(r["assumption"] == ESTIMATED for r in population.scenarios)
     card.add_text(
         "quantitative_analyses",
         "**Scenarios.** What each way of choosing families might avert if early help "
-        "reduced escalation among the families offered it by the assumed share. The effect "
-        "is an assumption to be tested, not an estimate; the range is the chance variation "
-        "of the expected count among the families offered help.",
+        "reduced escalation among the families offered it by the share beside each figure. "
+        + (
+            "Rows 'estimated' use the effect estimated from this data ('Has it made any "
+            "difference?'), their range carrying its interval; the others are assumptions "
+            "to be tested, not estimates"
+            if estimated
+            else "The effect is an assumption to be tested, not an estimate"
+        )
+        + "; the range is the chance variation of the expected count among the families "
+        "offered help.",
     )
     card.add_table(
         "quantitative_analyses", "Scenarios at capacity (assumptions beside each figure)", rows

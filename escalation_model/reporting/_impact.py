@@ -55,11 +55,11 @@ def _rollout(card: CardContent, s: StudySummary) -> None:
         effect += "."
     trend = (
         "Before it started, their escalation rates moved with the other areas' (no pre-start "
-        f"difference clear of 0, p = {r.pre_trend_p:.2f}): the parallel trends the estimate "
+        f"difference clear of 0, {_p_value(r.pre_trend_p)}): the parallel trends the estimate "
         "rests on hold as far as the data can show."
         if r.pre_trends_flat
         else "Before it started, their escalation rates already moved differently from the "
-        f"other areas' (p = {r.pre_trend_p:.2f}): the estimate rests on parallel trends this "
+        f"other areas' ({_p_value(r.pre_trend_p)}): the estimate rests on parallel trends this "
         "data contradicts, so do not rely on it."
     )
     few = (
@@ -127,6 +127,9 @@ def _recipients(card: CardContent, s: StudySummary) -> None:
                 for r in i.by_group
             ],
         )
+    targeting = _targeting(i, _used(s))
+    if targeting:
+        card.add_text(KEY, targeting)
     if _used(s):
         card.add_text(
             KEY,
@@ -142,6 +145,50 @@ def _recipients(card: CardContent, s: StudySummary) -> None:
             "The 'averted' figures elsewhere in this card use the configuration's assumed "
             f"effects ({effects}), not this estimate: {reason or 'it was not used'}.",
         )
+
+
+def _targeting(i: ImpactSection, used: bool) -> str | None:
+    """Whether targeting by expected benefit (risk times the band's effect) is offered,
+    and why: the bands' effects differ detectably, or they do not (the same families as
+    the model's ranking)."""
+    t = i.targeting
+    if t is None:
+        return None
+    p = "" if t.heterogeneity_p is None else f", {_p_value(t.heterogeneity_p)}"
+    if not t.differ:
+        return (
+            "The effect did not differ detectably between the groups by number of Think "
+            "Family indicators (Cochran's test of "
+            f"one effect for all{p}): targeting by expected benefit (risk times the group's "
+            "effect) would offer help to the same families as the model's ranking, so the "
+            "strategies table does not list it."
+        )
+    if not used:
+        return (
+            "The effect differs between the groups by number of Think Family indicators "
+            f"(Cochran's test{p}), but the estimate "
+            "is not used for planning (below), so targeting by expected benefit is not offered."
+        )
+    bands = "; ".join(f"{b} indicators {_pct(v)}" for b, v in t.by_band.items())
+    return (
+        "The effect differs between the groups by number of Think Family indicators "
+        f"(Cochran's test of one effect for all{p}): "
+        "the strategies and scenarios add targeting by expected benefit, the model's risk "
+        "times the effect for the family's group, each group's estimate pulled toward their "
+        f"average by as much as its own noise ({bands}); the scenarios' 'estimated' rows use "
+        "each strategy's own mix of groups."
+    )
+
+
+def _p_value(p: float) -> str:
+    """'p = 0.41', 'p = 0.004', 'p < 0.001'.
+
+    >>> _p_value(0.4149), _p_value(0.0041), _p_value(0.00001)
+    ('p = 0.41', 'p = 0.004', 'p < 0.001')
+    """
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
 
 
 def _used(s: StudySummary) -> bool:

@@ -344,6 +344,16 @@ class Effect(_Section):
     risk_without_help: float
 
 
+class BenefitTargeting(_Section):
+    """Whether the effect differs between Think Family bands (Cochran's test of one
+    effect for all) and, where it does, each band's reduction (pulled toward their
+    average, empirical Bayes) that targeting by expected benefit uses."""
+
+    heterogeneity_p: float | None
+    differ: bool
+    by_band: dict[str, float] = Field(default_factory=dict)
+
+
 class ImpactSection(_Section):
     """The estimated effect of early help on its recipients (test period families)."""
 
@@ -363,6 +373,7 @@ class ImpactSection(_Section):
     explained_away: bool
     sensitivity: str
     by_group: list[Record] = Field(default_factory=list)
+    targeting: BenefitTargeting | None = None
 
 
 class RolloutSection(_Section):

@@ -86,25 +86,50 @@ def estimate_impact(
         "explained_away": s.explained_away,
         "sensitivity": s.sentence(),
         "by_group": _groups(dr.groups, rules),
+        "targeting": _targeting(dr.groups),
     }
     return section, []
 
 
+def _targeting(groups: pd.DataFrame | None) -> dict[str, Any] | None:
+    """Whether the bands' effects differ (Cochran's test) and, where they do, the
+    shrunk reduction by band that targeting by expected benefit uses."""
+    from ..impact import targeting_effects
+
+    if groups is None or groups.empty:
+        return None
+    t = targeting_effects(groups)
+    p = t.heterogeneity_p
+    return {
+        "heterogeneity_p": None if not np.isfinite(p) else float(p),
+        "differ": t.differ,
+        "by_band": {g: float(v) for g, v in t.by_group.items()} if t.differ else {},
+    }
+
+
 def estimated_effect(section: dict[str, Any] | None) -> EstimatedEffect | None:
     """The effect the planning tables use beside the assumed ones
-    (``population.for_planning``: balanced, and clearly fewer escalations), or None.
+    (``population.for_planning``: balanced, and clearly fewer escalations), or None; with
+    the bands' effects where they differ (targeting by expected benefit uses them).
 
     >>> e = {"reduction": 0.3, "reduction_lower": 0.1, "reduction_upper": 1.2}
     >>> estimated_effect({"balanced": True, "estimate": e})
-    EstimatedEffect(reduction=0.3, lower=0.1, upper=1.0)
+    EstimatedEffect(reduction=0.3, lower=0.1, upper=1.0, by_band=())
     >>> estimated_effect({"balanced": False, "estimate": e}) is None
     True
+    >>> t = {"by_band": {"0": 0.4, "5+": 0.05}}
+    >>> estimated_effect({"balanced": True, "estimate": e, "targeting": t}).by_band
+    (('0', 0.4), ('5+', 0.05))
     """
     if not section:
         return None
     e = section["estimate"]
     ends = (e.get("reduction"), e.get("reduction_lower"), e.get("reduction_upper"))
-    return for_planning(bool(section.get("balanced")), *ends)[0]
+    effect = for_planning(bool(section.get("balanced")), *ends)[0]
+    by_band = (section.get("targeting") or {}).get("by_band") or {}
+    if effect is None or not by_band:
+        return effect
+    return replace(effect, by_band=tuple((str(b), float(r)) for b, r in by_band.items()))
 
 
 def _effect(e: Any) -> dict[str, float]:

@@ -109,6 +109,7 @@ def population_tables(
         confidence=confidence,
         random_state=random_state,
         rules=rules,
+        estimated=(scenario or Scenario()).estimated,
     )
     tables["scenarios.csv"] = scenario_table(
         frame,

@@ -124,6 +124,9 @@ def test_a_run_with_an_early_help_column_says_what_difference_it_made(world, tmp
     assert "school_attendance" not in section  # the strongest covariate by its label
     # the planning figures use the estimate, with its interval, beside the assumed effects
     assert "use this estimate, with its interval" in section
+    # one planted effect: the bands do not differ, so no separate targeting by benefit
+    assert impact["targeting"]["differ"] is False and impact["targeting"]["by_band"] == {}
+    assert "did not differ detectably between the groups by number of Think" in section
     summary = json.loads((out / "summary.json").read_text())
     used = summary["population"]["capacity_curve"]["estimated_effect"]
     assert used == {
@@ -141,6 +144,7 @@ def test_a_run_with_an_early_help_column_says_what_difference_it_made(world, tmp
     )
     scenarios = pd.read_csv(out / "scenarios.csv")
     assert set(scenarios.assumption) == {"low", "central", "high", "estimated"}
+    assert "benefit" not in set(pd.read_csv(out / "strategies.csv").strategy)
     effect = pd.read_csv(out / "early_help_effect.csv")
     assert effect.estimator.tolist()[:2] == ["doubly robust", "matching"]
     assert effect.att.iloc[0] == pytest.approx(e["att"], abs=1e-6)

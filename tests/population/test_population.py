@@ -352,3 +352,45 @@ def test_aggregate_names_a_missing_column(fitted):
     _, test, proba, _ = fitted
     with pytest.raises(ValueError, match="family_type"):
         aggregate(test, proba, "family_type")
+
+
+def test_effects_by_band_add_targeting_by_benefit_and_each_strategy_its_own_mix(fitted):
+    """Where the estimated effect differs by band (none at five or more needs), the
+    strategies add targeting by expected benefit, and the scenarios' estimated rows give
+    each strategy the bands' effects over the families it offers: benefit averts more
+    than the model's ranking, which spends places where help does nothing."""
+    from escalation_model.population import BENEFIT, EstimatedEffect
+
+    pop, test, proba, _ = fitted
+    one = EstimatedEffect(0.2, 0.1, 0.3)
+    assert BENEFIT not in set(
+        compare_strategies(test, pop.roles, proba, capacity=0.05, estimated=one).strategy
+    )
+    bands = (("0", 0.3), ("1-2", 0.3), ("3-4", 0.3), ("5+", 0.0))
+    by_band = EstimatedEffect(0.2, 0.1, 0.3, by_band=bands)
+    strategies = compare_strategies(test, pop.roles, proba, capacity=0.05, estimated=by_band)
+    rows = strategies.set_index("strategy")
+    assert rows.at[BENEFIT, "families_offered"] == rows.at["model", "families_offered"]
+    # it reaches fewer expected escalations: it passes over families help cannot reach
+    assert rows.at[BENEFIT, "expected_reached"] < rows.at["model", "expected_reached"]
+    assert_publishable(strategies)
+    table = scenario_table(
+        test, pop.roles, proba, Scenario(estimated=by_band), capacity=0.05
+    ).set_index(["strategy", "assumption"])
+    est = table.xs("estimated", level="assumption")
+    assert est.at[BENEFIT, "escalations_averted"] > 1.2 * est.at["model", "escalations_averted"]
+    # the model's own mix of bands: the reduction among the families it offers help,
+    # recomputed here from the bands' effects
+    k = int(round(0.05 * len(test)))
+    band = add_segments(test, pop.roles)["n_think_family_band"].astype(str).map(dict(bands))
+    top = np.argsort(-proba, kind="stable")[:k]
+    mix = float((proba[top] * band.to_numpy()[top]).sum() / proba[top].sum())
+    assert est.at["model", "risk_reduction"] == pytest.approx(mix, abs=0.01)
+    lo, hi = (
+        est.at["model", "escalations_averted_lower"],
+        est.at["model", "escalations_averted_upper"],
+    )
+    assert lo <= est.at["model", "escalations_averted"] <= hi
+    # under an assumed effect for all, benefit's rows avert less: the assumption decides
+    central = table.xs("central", level="assumption")
+    assert central.at[BENEFIT, "escalations_averted"] < central.at["model", "escalations_averted"]
