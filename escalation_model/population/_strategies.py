@@ -45,8 +45,7 @@ STRATEGY_LABELS = {
     "area": "most deprived wards first",
     "five_plus": f"{FIVE_OR_MORE}+ Think Family indicators first",
     "model": "model's ranking",
-    BENEFIT: "expected benefit (model's risk x the effect estimated for the family's "
-    "Think Family band)",
+    BENEFIT: "expected benefit (risk x band's estimated effect)",
     "oracle": "true risk (oracle, synthetic data only)",
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from ..evaluation._metrics import NO_INTERVAL
-from ..population import ESTIMATED
+from ..population import BENEFIT, ESTIMATED
 from ..population._strategies import EXPECTED_REACH_MEANING, STRATEGY_LABELS
 from ..schema import THINK_FAMILY
 from ._atrs import _atrs
@@ -355,6 +355,14 @@ def _quantitative_analyses(card: CardContent, s: StudySummary) -> None:
         qa.text.append(MISSING.format(what="explanations"))
     if s.population is not None and s.population.strategies:
         card.add_text("quantitative_analyses", EXPECTED_REACH_MEANING)
+        if any(r.get("strategy") == BENEFIT for r in s.population.strategies):
+            card.add_text(
+                "quantitative_analyses",
+                "Targeting by expected benefit reaches fewer expected escalations by design: "
+                "it passes over families whose group the estimated effect of early help "
+                "barely reaches ('Has it made any difference?'); the scenarios give what "
+                "each way of choosing families might avert.",
+            )
         card.add_table(
             "quantitative_analyses",
             "Targeting strategies at capacity (counts rounded to 5)",
