@@ -90,6 +90,9 @@ def run_metrics(result: Any) -> dict[str, float]:
         out |= {"impact.reduction": e.reduction, "impact.reduction.lower": e.reduction_lower}
         out |= {"impact.reduction.upper": e.reduction_upper, "impact.att": e.att}
         out["impact.e_value_interval"] = summary.impact.e_value_interval
+        t = summary.impact.targeting
+        if t is not None and t.heterogeneity_p is not None:
+            out["impact.bands_differ_p"] = t.heterogeneity_p
     if summary.rollout is not None:
         r = summary.rollout
         out |= {"rollout.att": r.att, "rollout.att.lower": r.lower, "rollout.att.upper": r.upper}

@@ -161,6 +161,18 @@ def test_a_run_with_an_early_help_column_says_what_difference_it_made(world, tmp
         ]
     )  # never a feature, never named on the front pages
     assert reconcile(Run(out, None)) == []
+    # what MLflow logs: the estimate, its interval, the E-value, the bands' test
+    from types import SimpleNamespace
+
+    from escalation_model.reporting._summary import StudySummary
+    from escalation_model.tracking._metrics import run_metrics
+
+    typed = StudySummary.model_validate(summary)
+    logged = run_metrics(SimpleNamespace(study_summary=lambda: typed, fairness=None))
+    assert logged["impact.reduction"] == pytest.approx(e["reduction"])
+    assert logged["impact.reduction.lower"] == pytest.approx(e["reduction_lower"])
+    assert logged["impact.e_value_interval"] == pytest.approx(impact["e_value_interval"])
+    assert logged["impact.bands_differ_p"] == pytest.approx(impact["targeting"]["heterogeneity_p"])
 
 
 def test_targeting_by_expected_benefit_is_targeting_by_risk_when_effects_do_not_differ(

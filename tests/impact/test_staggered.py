@@ -193,6 +193,16 @@ def test_a_run_with_a_roll_out_file_estimates_it_and_says_so(tmp_path, capsys):
     from tests.study._reconcile import Run, reconcile
 
     assert reconcile(Run(out, None)) == []
+    # what MLflow logs: the effect with its interval and the pre-start test
+    from types import SimpleNamespace
+
+    from escalation_model.reporting._summary import StudySummary
+    from escalation_model.tracking._metrics import run_metrics
+
+    typed = StudySummary.model_validate(summary)
+    logged = run_metrics(SimpleNamespace(study_summary=lambda: typed, fairness=None))
+    assert (logged["rollout.att.lower"], logged["rollout.att.upper"]) == (r["lower"], r["upper"])
+    assert logged["rollout.pre_trend_p"] == pytest.approx(r["pre_trend_p"])
 
 
 def test_a_roll_out_file_that_does_not_fit_the_data_stops_the_run_before_any_work(
