@@ -39,6 +39,7 @@ if os.environ.get("CI"):
 #: while the other waits.
 LONGEST_FIRST = (
     "tests/tracking/test_store.py",
+    "tests/test_types.py",
     "tests/tracking/test_mlflow.py",
     "tests/security/test_disclosure_attacks.py",
     "tests/cli/test_cli.py",

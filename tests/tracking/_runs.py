@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 CONFIG = (
-    "[data]\nn_families = 20000\nseed = 4\n[evaluation]\nn_bootstrap = 30\n"
+    "[data]\nn_families = 10000\nseed = 4\n[evaluation]\nn_bootstrap = 30\n"
     "[split]\nleave_one_authority_out = false\n[explain]\nsample_size = 500\n"
     "interaction_sample = 0\n"
 )
