@@ -11,7 +11,7 @@ CONFIG ?= training/configs/default.toml
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -31,9 +31,7 @@ typecheck: $(STAMP)
 # executed by the same workers, and so is the type check (tests/test_types.py: mypy as
 # `make typecheck` runs it), which shares their cores instead of waiting in front. One
 # thread per worker (OMP_NUM_THREADS, which the library's thread counts respect): no
-# worker's threads wait on the other's core. Packages are installed without compiling
-# every module up front (--no-compile: half the install's time; what is imported is
-# compiled when first imported).
+# worker's threads wait on the other's core.
 test: lint
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 --dist loadfile --nbmake tests escalation_model notebooks
 

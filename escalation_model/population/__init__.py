@@ -14,6 +14,7 @@ from ._aggregate import (
     monitor,
     monitoring_power,
     parent_area,
+    total_count_limits,
 )
 from ._briefing import plot_areas_ranked, plot_groups, plot_place_blocks
 from ._capacity import CAPACITY_POINT_MEANING, capacity_curve, diminishing_returns
@@ -68,6 +69,7 @@ __all__ = [
     "compare_strategies",
     "count_indicators",
     "demand_forecast",
+    "total_count_limits",
     "family_keys",
     "parent_area",
     "monitor",

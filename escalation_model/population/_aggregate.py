@@ -291,6 +291,7 @@ def demand_forecast(
     confidence: float = 0.95,
     calibration_se: float = 0.0,
     rules: DisclosureRules | None = None,
+    total_limits: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """Expected escalations in the next period by group, from the latest profiles.
 
@@ -301,6 +302,8 @@ def demand_forecast(
     model's own uncertainty about its overall calibration, ``calibration_se`` (see
     :func:`monitor`). ``per_1000`` (with ``per_1000_lower``, ``per_1000_upper``) is the
     expected count per 1,000 families of the group, from its published family count.
+    ``total_limits``: the total's limits where already computed for the same families
+    (every grouping shares them: :func:`total_count_limits`).
     """
     roles = roles or ColumnRoles()
     if not roles.profile_date:
@@ -318,7 +321,9 @@ def demand_forecast(
         keys=keys,
         parent=parent_area(by, roles),
     )
-    lo, hi = count_limits(np.asarray(proba, dtype=float)[recent], confidence, calibration_se)
+    lo, hi = total_limits or count_limits(
+        np.asarray(proba, dtype=float)[recent], confidence, calibration_se
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         # rates from the published (rounded) family counts, so they give nothing back
         per = 1000 / table["families"].to_numpy(dtype=float)
@@ -333,6 +338,21 @@ def demand_forecast(
     table.attrs["profiles_from"] = str(dates[recent].min().date())
     table.attrs["profiles_to"] = str(dates[recent].max().date())
     return table
+
+
+def total_count_limits(
+    frame: pd.DataFrame,
+    proba: np.ndarray | pd.Series,
+    roles: ColumnRoles,
+    *,
+    window_days: int = LATEST_YEAR_DAYS,
+    confidence: float = 0.95,
+    calibration_se: float = 0.0,
+) -> tuple[int, int]:
+    """The limits of the total count of the families :func:`demand_forecast` plans for
+    (the latest profiles), computed once for all its groupings."""
+    recent = latest_profiles(frame, roles, window_days)
+    return count_limits(np.asarray(proba, dtype=float)[recent], confidence, calibration_se)
 
 
 def monitor(

@@ -13,7 +13,7 @@ from .._selection import resolve_capacity
 from ._aggregate import round_protected
 from ._disclosure import DisclosureRules, publish_count
 from ._effect import ESTIMATED, EstimatedEffect
-from ._poisson_binomial import count_limits
+from ._poisson_binomial import prefix_count_limits
 
 __all__ = ["CAPACITY_POINT_MEANING", "capacity_curve", "diminishing_returns"]
 
@@ -95,9 +95,10 @@ def capacity_curve(
     )
     grid = grid[(grid <= p.size) & ((grid == 0) | (grid >= rules.min_cell))]
     families = publish_count(p.size, rules) or np.nan
+    limits = dict(zip(grid, prefix_count_limits(p, grid, confidence, calibration_se), strict=True))
     rows = []
     for k in grid:
-        exact_lo, exact_hi = count_limits(p[:k], confidence, calibration_se) if k else (0, 0)
+        exact_lo, exact_hi = limits[k]
         shift = 0 if keys is None else int(moved[k])
         lo = round_protected(exact_lo + shift, rules, "down")
         hi = round_protected(exact_hi + shift, rules, "up")

@@ -4,10 +4,19 @@ polynomials ``(1 - p_i) + p_i z`` pairwise with FFTs, all pairs of a level at on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
+from scipy.signal import fftconvolve
 
-__all__ = ["poisson_binomial_pmf", "poisson_binomial_interval", "count_limits", "chance_outside"]
+__all__ = [
+    "poisson_binomial_pmf",
+    "poisson_binomial_interval",
+    "count_limits",
+    "prefix_count_limits",
+    "chance_outside",
+]
 
 
 #: Coefficients further than this many standard deviations (plus ``_MARGIN`` counts) from
@@ -131,6 +140,29 @@ def poisson_binomial_interval(p: np.ndarray, confidence: float = 0.95) -> tuple[
 _NODES = 9
 
 
+def _calibration_nodes(p: np.ndarray, calibration_se: float) -> list[tuple[np.ndarray, float]]:
+    """The probabilities at each Gauss-Hermite node of the calibration uncertainty, with
+    the node's weight (one node, ``p`` itself, where there is none)."""
+    if calibration_se <= 0 or p.size == 0:
+        return [(p, 1.0)]
+    x, w = np.polynomial.hermite_e.hermegauss(_NODES)
+    w = w / w.sum()
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    logit = np.log(q / (1 - q))
+    return [
+        (1 / (1 + np.exp(-(logit + calibration_se * z))), float(weight))
+        for z, weight in zip(x, w, strict=True)
+    ]
+
+
+def _limits(pmf: np.ndarray, confidence: float) -> tuple[int, int]:
+    cdf = np.cumsum(pmf)
+    alpha = (1 - confidence) / 2
+    lo = int(np.searchsorted(cdf, alpha, side="right"))
+    hi = int(np.searchsorted(cdf, 1 - alpha, side="left"))
+    return lo, min(hi, pmf.size - 1)
+
+
 def count_pmf(p: np.ndarray, calibration_se: float = 0.0) -> np.ndarray:
     """The distribution of the count among families with probabilities ``p`` when the
     model's overall calibration is itself uncertain: its odds are off by a factor whose
@@ -149,13 +181,11 @@ def count_pmf(p: np.ndarray, calibration_se: float = 0.0) -> np.ndarray:
     p = np.asarray(p, dtype=float).ravel()
     if calibration_se <= 0 or p.size == 0:
         return poisson_binomial_pmf(p)
-    x, w = np.polynomial.hermite_e.hermegauss(_NODES)
-    w = w / w.sum()
-    q = np.clip(p, 1e-12, 1 - 1e-12)
-    logit = np.log(q / (1 - q))
-    pmfs = [poisson_binomial_pmf(1 / (1 + np.exp(-(logit + calibration_se * z)))) for z in x]
-    out = np.zeros(max(f.size for f in pmfs))
-    for f, weight in zip(pmfs, w, strict=True):
+    pmfs = [
+        (poisson_binomial_pmf(q), weight) for q, weight in _calibration_nodes(p, calibration_se)
+    ]
+    out = np.zeros(max(f.size for f, _ in pmfs))
+    for f, weight in pmfs:
         out[: f.size] += weight * f
     return out / out.sum()
 
@@ -174,12 +204,52 @@ def count_limits(
     >>> lo < 428 and hi > 512
     True
     """
-    pmf = count_pmf(p, calibration_se)
-    cdf = np.cumsum(pmf)
-    alpha = (1 - confidence) / 2
-    lo = int(np.searchsorted(cdf, alpha, side="right"))
-    hi = int(np.searchsorted(cdf, 1 - alpha, side="left"))
-    return lo, min(hi, pmf.size - 1)
+    return _limits(count_pmf(p, calibration_se), confidence)
+
+
+def prefix_count_limits(
+    p: np.ndarray,
+    sizes: Sequence[int] | np.ndarray,
+    confidence: float = 0.95,
+    calibration_se: float = 0.0,
+) -> list[tuple[int, int]]:
+    """:func:`count_limits` of the first ``k`` families for each ``k`` in ``sizes``
+    (ascending), each prefix's distribution made from the last one's times that of the
+    families between them: every family is multiplied in once, not once per prefix (the
+    capacity curve's 26 points at 660,000 families: 13 times less work).
+
+    >>> p = np.linspace(0.01, 0.6, 5_000)
+    >>> one_by_one = [count_limits(p[:k], calibration_se=0.1) for k in (1_000, 3_000)]
+    >>> prefix_count_limits(p, [1_000, 3_000], calibration_se=0.1) == one_by_one
+    True
+    """
+    p = np.asarray(p, dtype=float).ravel()
+    ks = [int(k) for k in sizes]
+    if any(b < a for a, b in zip(ks, ks[1:], strict=False)):
+        raise ValueError("prefix sizes must be ascending")
+    mixtures = [np.zeros(1) for _ in ks]
+    for q, weight in _calibration_nodes(p, calibration_se):
+        running, done = np.array([1.0]), 0
+        for i, k in enumerate(ks):
+            if k > done:
+                running = _times(running, poisson_binomial_pmf(q[done:k]), q[:k])
+                done = k
+            if mixtures[i].size < running.size:
+                mixtures[i] = np.pad(mixtures[i], (0, running.size - mixtures[i].size))
+            mixtures[i][: running.size] += weight * running
+    return [
+        (0, 0) if k == 0 else _limits(m / m.sum(), confidence)
+        for k, m in zip(ks, mixtures, strict=True)
+    ]
+
+
+def _times(a: np.ndarray, b: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The distribution of the sum of two independent counts, cut where
+    :func:`poisson_binomial_pmf` cuts that of the families ``q`` they cover together."""
+    cap = int(min(q.size, np.ceil(q.sum() + _SDS * np.sqrt((q * (1 - q)).sum()) + _MARGIN)))
+    out = np.clip(fftconvolve(a, b) if min(a.size, b.size) > 64 else np.convolve(a, b), 0, None)
+    out = out[: cap + 1]
+    return out / out.sum()
 
 
 def chance_outside(pmf: np.ndarray, lo: float, hi: float) -> float:

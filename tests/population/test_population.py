@@ -78,6 +78,22 @@ def test_the_windowed_product_is_the_direct_convolution(monkeypatch, blocks, sha
     assert pb.count_limits(p) == limits
 
 
+@pytest.mark.parametrize("calibration_se", [0.0, 0.08])
+def test_prefix_limits_are_each_prefix_s_own(calibration_se):
+    """The capacity curve's limits, each prefix built from the last: the same as computing
+    every prefix from scratch (the reference), across the plain and the blocked paths
+    (20,000 families and more), with and without the calibration mixture."""
+    from escalation_model.population._poisson_binomial import count_limits, prefix_count_limits
+
+    rng = np.random.default_rng(3)
+    p = np.sort(rng.beta(0.4, 6, 60_000))[::-1]  # in the model's order, as the curve is
+    sizes = [0, 5, 500, 500, 19_999, 20_001, 41_000, 60_000]
+    got = prefix_count_limits(p, sizes, 0.95, calibration_se)
+    assert got == [count_limits(p[:k], 0.95, calibration_se) if k else (0, 0) for k in sizes]
+    with pytest.raises(ValueError, match="ascending"):
+        prefix_count_limits(p, [10, 5])
+
+
 def test_interval_coverage_of_totals_by_simulation():
     rng = np.random.default_rng(1)
     p = rng.beta(0.5, 12, 3000)
