@@ -14,7 +14,7 @@ from .._cellkey import cell_key, perturbation, record_keys
 from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
 from ..schema import ColumnRoles, parse_profile_dates
 from ._disclosure import DisclosureRules, apply_disclosure_control
-from ._poisson_binomial import chance_outside, count_limits, count_pmf, poisson_binomial_interval
+from ._poisson_binomial import chance_outside, count_limits, count_pmf, group_count_limits
 from ._profile import count_indicators
 
 __all__ = [
@@ -177,12 +177,13 @@ def aggregate(
     y = frame[outcome].to_numpy(dtype=float) if outcome else None
     moved, parents = [], []
     parent_values = frame[parent].to_numpy() if parent and parent in frame.columns else None
-    for key, idx in grouped.indices.items():
+    indices = grouped.indices
+    limits = group_count_limits(p, list(indices.values()), confidence)
+    for (key, idx), (lo, hi) in zip(indices.items(), limits, strict=True):
         key_t = key if isinstance(key, tuple) else (key,)
         moved.append(0 if keys is None else int(perturbation(cell_key(keys, idx))))
         parents.append(None if parent_values is None else parent_values[idx[0]])
         pg = p[idx]
-        lo, hi = poisson_binomial_interval(pg, confidence)
         row: dict[str, Any] = dict(zip(groups, key_t, strict=True))
         row.update(
             families=len(idx), expected=float(pg.sum()), expected_lower=lo, expected_upper=hi

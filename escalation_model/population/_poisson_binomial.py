@@ -15,6 +15,7 @@ __all__ = [
     "poisson_binomial_interval",
     "count_limits",
     "prefix_count_limits",
+    "group_count_limits",
     "chance_outside",
 ]
 
@@ -241,6 +242,49 @@ def prefix_count_limits(
         (0, 0) if k == 0 else _limits(m / m.sum(), confidence)
         for k, m in zip(ks, mixtures, strict=True)
     ]
+
+
+def group_count_limits(
+    p: np.ndarray, groups: Sequence[np.ndarray], confidence: float = 0.95
+) -> list[tuple[int, int]]:
+    """:func:`poisson_binomial_interval` of ``p[idx]`` for each ``idx`` in ``groups``, the
+    groups under 20,000 families multiplied together: those whose sizes round up to the
+    same power of two are padded with families of probability 0 and their product trees
+    built level by level in one FFT per level, instead of a dozen small FFTs per group (a
+    table of 3,000 wards: per-call overhead was most of the population stage).
+
+    >>> p = np.linspace(0.01, 0.5, 300)
+    >>> groups = [np.arange(0, 7), np.arange(7, 100), np.arange(100, 300)]
+    >>> group_count_limits(p, groups) == [poisson_binomial_interval(p[g]) for g in groups]
+    True
+    """
+    p = np.clip(np.asarray(p, dtype=float).ravel(), 0.0, 1.0)
+    out: list[tuple[int, int]] = [(0, 0)] * len(groups)
+    buckets: dict[int, list[int]] = {}
+    for i, idx in enumerate(groups):
+        n = len(idx)
+        if n >= _MANY:
+            out[i] = count_limits(p[idx], confidence)
+        elif n:
+            buckets.setdefault(1 << (n - 1).bit_length(), []).append(i)
+    for size, members in buckets.items():
+        q = np.zeros((len(members), size))
+        for row, i in enumerate(members):
+            q[row, : len(groups[i])] = p[groups[i]]
+        sd = np.sqrt((q * (1 - q)).sum(axis=1))
+        counts = np.array([len(groups[i]) for i in members])
+        caps = np.minimum(counts, np.ceil(q.sum(axis=1) + _SDS * sd + _MARGIN)).astype(int)
+        polys = np.stack([1 - q, q], axis=-1)  # (groups, families, 2)
+        while polys.shape[1] > 1:
+            length = 2 * polys.shape[2] - 1
+            n_fft = next_fast_len(length, real=True)
+            a, b = rfft(polys[:, 0::2], n_fft, axis=-1), rfft(polys[:, 1::2], n_fft, axis=-1)
+            prod = irfft(a * b, n_fft, axis=-1)[..., :length]
+            polys = np.clip(prod, 0.0, None)[..., : int(caps.max()) + 1]
+        for row, i in enumerate(members):
+            pmf = polys[row, 0, : caps[row] + 1]
+            out[i] = _limits(pmf / pmf.sum(), confidence)
+    return out
 
 
 def _times(a: np.ndarray, b: np.ndarray, q: np.ndarray) -> np.ndarray:

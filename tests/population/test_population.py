@@ -4,6 +4,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from escalation_model.datasets import make_synthetic_population
 from escalation_model.evaluation import temporal_split
@@ -92,6 +94,30 @@ def test_prefix_limits_are_each_prefix_s_own(calibration_se):
     assert got == [count_limits(p[:k], 0.95, calibration_se) if k else (0, 0) for k in sizes]
     with pytest.raises(ValueError, match="ascending"):
         prefix_count_limits(p, [10, 5])
+
+
+@given(
+    sizes=st.lists(st.integers(0, 1200), min_size=1, max_size=12),
+    shape=st.sampled_from(["rare", "uniform", "certain_and_impossible"]),
+    seed=st.integers(0, 10_000),
+)
+@settings(max_examples=40, deadline=None)
+def test_groups_multiplied_together_have_each_group_s_own_limits(sizes, shape, seed):
+    """The limits of every group of a table at once (groups of one power of two padded
+    and multiplied in one product tree): each group's, computed alone (the reference)."""
+    from escalation_model.population._poisson_binomial import group_count_limits
+
+    rng = np.random.default_rng(seed)
+    n = sum(sizes)
+    p = {
+        "rare": rng.beta(0.5, 12, n),
+        "uniform": rng.random(n),
+        "certain_and_impossible": rng.choice([0.0, 1.0, 0.3, 0.01], n),
+    }[shape]
+    edges = np.cumsum([0, *sizes])
+    groups = [np.arange(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    alone = [poisson_binomial_interval(p[g]) if len(g) else (0, 0) for g in groups]
+    assert group_count_limits(p, groups) == alone
 
 
 def test_interval_coverage_of_totals_by_simulation():
