@@ -43,8 +43,8 @@ def _renamed_roles(roles: ColumnRoles) -> ColumnRoles:
 
 def _config(names: dict[str, str]) -> RunConfig:
     return RunConfig(
-        split=SplitConfig(transfer_n_bootstrap=50, transfer_max_train=5000),
-        evaluation=EvaluationConfig(n_bootstrap=100),
+        split=SplitConfig(transfer_n_bootstrap=20, transfer_max_train=5000),
+        evaluation=EvaluationConfig(n_bootstrap=50),
         fairness=FairnessConfig(
             intersections=[[names["child_ethnicity"], "deprivation_quintile"]],
             mitigation_characteristic=names["child_ethnicity"],
@@ -52,7 +52,7 @@ def _config(names: dict[str, str]) -> RunConfig:
         population=PopulationConfig(
             groupings=["area", "deprivation_quintile", "n_think_family_band", "family_type"]
         ),
-        explain=ExplainConfig(sample_size=2000, interaction_sample=300),
+        explain=ExplainConfig(sample_size=1000, interaction_sample=200),
     )
 
 

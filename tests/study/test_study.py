@@ -59,20 +59,29 @@ def test_missing_roles_are_allowed_and_said_plainly(small_population, tmp_path):
     assert area_note in card.to_markdown()
 
 
-def test_stage_timings_are_recorded_but_not_in_the_summary(small_population):
-    config = RunConfig(
+def _plain_config(seed: int = 0) -> RunConfig:
+    return RunConfig(
         split=SplitConfig(leave_one_authority_out=False),
-        evaluation=EvaluationConfig(n_bootstrap=50),
-        explain=ExplainConfig(sample_size=2000, interaction_sample=0),
+        evaluation=EvaluationConfig(n_bootstrap=20, random_state=seed),
+        explain=ExplainConfig(sample_size=500, interaction_sample=0),
     )
+
+
+@pytest.fixture(scope="module")
+def plain_result(small_population):
+    """One study of the small population, for the tests that only read it."""
     data = StudyData(
-        frame=small_population.frame,
-        roles=small_population.roles,
-        source="synthetic",
-        fingerprint="0" * 64,
+        small_population.frame,
+        small_population.roles,
+        "s",
+        fingerprint(small_population.frame),
         oracle=small_population.oracle,
     )
-    result = run_study(config, data)
+    return run_study(_plain_config(), data)
+
+
+def test_stage_timings_are_recorded_but_not_in_the_summary(plain_result):
+    result = plain_result
     assert {"validate", "fit_and_evaluate", "fairness", "population", "explain"} <= set(
         result.timings
     )
@@ -124,18 +133,10 @@ def test_missing_protected_and_area_values_are_counted_not_dropped(small_populat
     assert frame.equals(before)  # the caller's frame is untouched
 
 
-def test_writing_a_study_leaves_the_plotting_backend_alone(small_population, tmp_path):
+def test_writing_a_study_leaves_the_plotting_backend_alone(plain_result, tmp_path):
     import matplotlib
 
-    config = RunConfig(
-        split=SplitConfig(leave_one_authority_out=False),
-        evaluation=EvaluationConfig(n_bootstrap=20),
-        explain=ExplainConfig(sample_size=500, interaction_sample=0),
-    )
-    data = StudyData(
-        small_population.frame, small_population.roles, "s", fingerprint(small_population.frame)
-    )
-    result = run_study(config, data)
+    result = plain_result
     before = matplotlib.get_backend()
     matplotlib.use("svg")  # as a notebook's inline backend would be
     try:
@@ -164,7 +165,7 @@ def test_a_figure_that_fails_in_a_worker_fails_here_with_its_own_error(tmp_path)
         save_figures(figures, tmp_path, workers=2)
 
 
-def test_reference_groups_are_the_largest_in_the_whole_data(small_population):
+def test_reference_groups_are_the_largest_in_the_whole_data(small_population, plain_result):
     from escalation_model.study._stages import reference_groups
 
     frame, roles = small_population.frame, small_population.roles
@@ -172,15 +173,11 @@ def test_reference_groups_are_the_largest_in_the_whole_data(small_population):
     assert refs["child_ethnicity"] == frame["child_ethnicity"].astype(str).value_counts().index[0]
     assert refs["child_ethnicity x deprivation_quintile"].startswith(refs["child_ethnicity"])
     # the same data gives the same references, whatever the resampling seed
-    results = []
-    for seed in (0, 1):
-        config = RunConfig(
-            split=SplitConfig(leave_one_authority_out=False),
-            evaluation=EvaluationConfig(n_bootstrap=20, random_state=seed),
-            explain=ExplainConfig(sample_size=500, interaction_sample=0),
-        )
-        data = StudyData(frame, roles, "s", fingerprint(frame))
-        results.append(run_study(config, data).summary()["fairness"]["reference_groups"])
+    data = StudyData(frame, roles, "s", fingerprint(frame))
+    results = [
+        plain_result.summary()["fairness"]["reference_groups"],  # resampling seed 0
+        run_study(_plain_config(seed=1), data).summary()["fairness"]["reference_groups"],
+    ]
     assert results[0] == results[1] == {k: v for k, v in refs.items() if " x " not in k}
 
 
