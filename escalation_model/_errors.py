@@ -17,6 +17,8 @@ counts and row numbers.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 __all__ = [
     "EXIT_DONE",
@@ -27,6 +29,8 @@ __all__ = [
     "EscalationModelError",
     "Interrupted",
     "ModelFileError",
+    "interrupts_deferred",
+    "interrupts_are_deferred",
     "TrackingError",
 ]
 
@@ -81,3 +85,36 @@ def raise_if_interrupted() -> None:
     """
     if _interrupt.is_set():
         raise Interrupted()
+
+
+_deferred = 0
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold a stop request (Ctrl-C, SIGTERM) that arrives inside until the end, then
+    raise it: for a step that must not be left half done, such as starting a tracked run
+    (the store holds it as RUNNING before the code that would mark it KILLED knows it).
+    The command line's signal handler only records a request while this is open.
+
+    >>> try:
+    ...     with interrupts_deferred():
+    ...         request_interrupt()  # as the signal handler does: nothing raised here
+    ...         held = interrupts_are_deferred()
+    ... except Interrupted:
+    ...     print("raised at the end; held inside:", held)
+    raised at the end; held inside: True
+    >>> clear_interrupt()
+    """
+    global _deferred
+    _deferred += 1
+    try:
+        yield
+    finally:
+        _deferred -= 1
+    raise_if_interrupted()
+
+
+def interrupts_are_deferred() -> bool:
+    """Whether a stop request should be recorded only (see :func:`interrupts_deferred`)."""
+    return _deferred > 0

@@ -29,6 +29,7 @@ from .._errors import (
     EscalationModelError,
     Interrupted,
     clear_interrupt,
+    interrupts_are_deferred,
     raise_if_interrupted,
     request_interrupt,
 )
@@ -42,7 +43,8 @@ def _err(message: str) -> None:
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     request_interrupt()  # kept, in case the exception is lost in a GC callback
-    raise Interrupted()
+    if not interrupts_are_deferred():  # else raised when the step that holds it ends
+        raise Interrupted()
 
 
 def _quiet_unraisable(unraisable: Any) -> None:

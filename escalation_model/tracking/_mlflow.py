@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .._errors import ModelFileError, TrackingError, raise_if_interrupted
+from .._errors import ModelFileError, TrackingError, interrupts_deferred, raise_if_interrupted
 from .._escape import mlflow_text
 from .._provenance import code_version
 from ..models._example import input_example
@@ -222,10 +222,13 @@ def tracked_run(
                 exp.experiment_id, "mlflow.experimentKind", "custom_model_development"
             )
             reap_dead_runs(mlflow.MlflowClient(), exp.experiment_id)
-            run = mlflow.start_run(
-                run_name=run_name,
-                tags={"escalation_model.version": code_version(), **owner_tags()},
-            )
+            # a stop request inside start_run (the run stored as RUNNING, not yet active
+            # here) is held until it returns, then ends the run KILLED below
+            with interrupts_deferred():
+                run = mlflow.start_run(
+                    run_name=run_name,
+                    tags={"escalation_model.version": code_version(), **owner_tags()},
+                )
         yield run
         raise_if_interrupted()
     except KeyboardInterrupt:

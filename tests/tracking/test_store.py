@@ -75,6 +75,39 @@ def test_an_interrupted_run_ends_as_killed_with_one_line(tmp_path, sig):
     assert not list(tmp_path.glob(".out.partial-*"))
 
 
+def test_a_stop_that_lands_while_the_run_is_being_created_still_ends_it_killed(
+    tmp_path, monkeypatch
+):
+    """The race a clean clone's CI once hit: SIGTERM after MLflow had stored the run as
+    RUNNING but before it was the active run, so nothing marked it KILLED. Here the signal
+    is sent from inside run creation, just after the row is written."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from escalation_model._errors import Interrupted, clear_interrupt
+    from escalation_model.cli._guard import _on_signal
+    from escalation_model.tracking import tracked_run
+
+    real = MlflowClient.create_run
+
+    def create_then_signal(self, *args, **kwargs):
+        run = real(self, *args, **kwargs)
+        signal.raise_signal(signal.SIGTERM)  # the handler runs here, as a real signal's would
+        return run
+
+    monkeypatch.setattr(MlflowClient, "create_run", create_then_signal)
+    previous = signal.signal(signal.SIGTERM, _on_signal)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    try:
+        with pytest.raises(Interrupted), tracked_run(tracking_uri=uri, run_name="stopped"):
+            raise AssertionError("the body never starts: the stop is raised first")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        clear_interrupt()
+    assert mlflow.active_run() is None
+    assert _statuses(tmp_path / "mlflow.db") == ["KILLED"]
+
+
 def test_a_swapped_registered_model_is_refused(completed, monkeypatch):
     from escalation_model._errors import ModelFileError
     from escalation_model.models import save_model
