@@ -8,15 +8,17 @@ CONFIG ?= training/configs/default.toml
 
 .PHONY: install run test test-fast lint typecheck bench clean
 
-# Packages are installed, then compiled on every core at once (pip compiles one file at a
-# time: 55 s for the whole install against 33 s). Compiled files matter here: where
+# Packages are installed, then compiled on every core at once, leaving out the packages'
+# own test folders, which nothing imports (pip compiles everything one file at a time: 55 s
+# for the whole install against about 30 s). Compiled files matter here: where
 # PYTHONDONTWRITEBYTECODE is set, as on CI machines, nothing compiled at import is kept,
-# and every process would compile every module it imports, every time.
+# and every process would compile every module it imports, every time. pip is upgraded
+# first: Python 3.11's own pip (23.2) took 50 s over the same install.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
-	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null
+	$(BIN)/python -m compileall -q -j 0 -x '/tests?/' $(VENV)/lib > /dev/null
 	@touch $(STAMP)
 
 install: $(STAMP)
