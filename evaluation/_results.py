@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,3 +18,12 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
     record = {"machine": f"{platform.machine()}, Python {platform.python_version()}", **payload}
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+@cache
+def population(n_families: int, seed: int) -> Any:
+    """The synthetic population of a benchmark, made once per worker process and kept
+    (replicates redraw receipt and outcomes on it)."""
+    from escalation_model.datasets import make_synthetic_population
+
+    return make_synthetic_population(n_families, random_state=seed)

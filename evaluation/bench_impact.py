@@ -30,21 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _results import population
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 POPULATION, RECIPIENTS, SEED = 300_000, 3000, 2015
 BANDS = {"0": 0.1, "1-2": 0.2, "3-4": 0.3, "5+": 0.4}
-_POP: Any = None
 
 
 def _population() -> Any:
-    global _POP
-    if _POP is None:
-        from escalation_model.datasets import make_synthetic_population
-
-        _POP = make_synthetic_population(POPULATION, random_state=SEED)
-    return _POP
+    return population(POPULATION, SEED)
 
 
 def _replicate(job: tuple[str, int]) -> dict[str, Any]:

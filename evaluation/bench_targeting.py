@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _results import population
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -49,16 +50,10 @@ WORLDS: dict[str, float | dict[str, float]] = {
 #: Levels of the heterogeneity gate compared (1.0: the shrunk band effects always used);
 #: the library's is escalation_model.impact.HETEROGENEITY_ALPHA.
 GATES = (0.05, 0.2, 1.0)
-_POP: Any = None
 
 
 def _population() -> Any:
-    global _POP
-    if _POP is None:
-        from escalation_model.datasets import make_synthetic_population
-
-        _POP = make_synthetic_population(POPULATION, random_state=SEED)
-    return _POP
+    return population(POPULATION, SEED)
 
 
 def _top(score: np.ndarray, k: int) -> np.ndarray:

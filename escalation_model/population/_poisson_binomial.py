@@ -27,6 +27,13 @@ __all__ = [
 _SDS, _MARGIN = 12.0, 30
 
 
+def _cap(p: np.ndarray) -> int:
+    """The largest count kept for families ``p``: the mean plus ``_SDS`` standard
+    deviations plus ``_MARGIN``, at most the number of families (the one cut every
+    distribution here is made to)."""
+    return int(min(p.size, np.ceil(p.sum() + _SDS * np.sqrt((p * (1 - p)).sum()) + _MARGIN)))
+
+
 def poisson_binomial_pmf(p: np.ndarray) -> np.ndarray:
     """Probability of 0, 1, ... escalations among independent families with probabilities
     ``p``, up to the mean plus 12 standard deviations (the mass beyond is negligible).
@@ -44,7 +51,7 @@ def poisson_binomial_pmf(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=float).ravel(), 0.0, 1.0)
     if p.size == 0:
         return np.array([1.0])
-    cap = int(min(p.size, np.ceil(p.sum() + _SDS * np.sqrt((p * (1 - p)).sum()) + _MARGIN)))
+    cap = _cap(p)
     if p.size < _MANY:  # few families: the plain product tree, cut at ``cap`` only
         polys = np.stack([1 - p, p], axis=1)
         while polys.shape[0] > 1:
@@ -271,9 +278,7 @@ def group_count_limits(
         q = np.zeros((len(members), size))
         for row, i in enumerate(members):
             q[row, : len(groups[i])] = p[groups[i]]
-        sd = np.sqrt((q * (1 - q)).sum(axis=1))
-        counts = np.array([len(groups[i]) for i in members])
-        caps = np.minimum(counts, np.ceil(q.sum(axis=1) + _SDS * sd + _MARGIN)).astype(int)
+        caps = np.array([_cap(p[groups[i]]) for i in members])
         polys = np.stack([1 - q, q], axis=-1)  # (groups, families, 2)
         while polys.shape[1] > 1:
             length = 2 * polys.shape[2] - 1
@@ -290,7 +295,7 @@ def group_count_limits(
 def _times(a: np.ndarray, b: np.ndarray, q: np.ndarray) -> np.ndarray:
     """The distribution of the sum of two independent counts, cut where
     :func:`poisson_binomial_pmf` cuts that of the families ``q`` they cover together."""
-    cap = int(min(q.size, np.ceil(q.sum() + _SDS * np.sqrt((q * (1 - q)).sum()) + _MARGIN)))
+    cap = _cap(q)
     out = np.clip(fftconvolve(a, b) if min(a.size, b.size) > 64 else np.convolve(a, b), 0, None)
     out = out[: cap + 1]
     return out / out.sum()

@@ -355,13 +355,16 @@ def _quantitative_analyses(card: CardContent, s: StudySummary) -> None:
         qa.text.append(MISSING.format(what="explanations"))
     if s.population is not None and s.population.strategies:
         card.add_text("quantitative_analyses", EXPECTED_REACH_MEANING)
-        if any(r.get("strategy") == BENEFIT for r in s.population.strategies):
+        strategies = s.population.strategies
+        reach = {str(r.get("strategy")): _float(r.get("expected_reached")) for r in strategies}
+        benefit, model = reach.get(BENEFIT), reach.get("model")
+        if benefit is not None and model is not None and benefit < model:
             card.add_text(
                 "quantitative_analyses",
-                "Targeting by expected benefit reaches fewer expected escalations by design: "
-                "it passes over families whose group the estimated effect of early help "
-                "barely reaches ('Has it made any difference?'); the scenarios give what "
-                "each way of choosing families might avert.",
+                "Targeting by expected benefit reaches fewer expected escalations than the "
+                "model's ranking: it passes over families whose group the estimated effect "
+                "of early help barely reaches ('Has it made any difference?'); the "
+                "scenarios give what each way of choosing families might avert.",
             )
         card.add_table(
             "quantitative_analyses",
