@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 
@@ -116,3 +118,34 @@ def test_clone_and_params_follow_sklearn(frame):
     again = clone(enc)
     assert again.get_params() == {"roles": ROLES, "include_protected": True}
     np.testing.assert_array_equal(again.fit_transform(frame), enc.fit_transform(frame), strict=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    seed=st.integers(0, 2**32 - 1),
+    include_protected=st.booleans(),
+)
+def test_the_matrix_is_what_the_column_transformer_gives(n, seed, include_protected):
+    """The blocks written into one matrix equal scikit-learn's own ColumnTransformer
+    output on the prepared frame, NaN for NaN, including levels unseen in fitting."""
+    rng = np.random.default_rng(seed)
+    fit_rows = pd.DataFrame(
+        {
+            "Ref": [f"r{i}" for i in range(n)],
+            "DV": pd.array(rng.choice([0, 1, None], n), dtype="Int8"),
+            "Crime": rng.integers(0, 2, n),
+            "LoneParent": rng.integers(0, 2, n).astype(bool),
+            "IMD": rng.integers(1, 11, n).astype(float),
+            "Eth": pd.Series(rng.choice(["White", "Asian", "Black", None], n), dtype="string"),
+            "Disab": rng.choice([0.0, 1.0, np.nan], n),
+            "Out": rng.integers(0, 2, n),
+        }
+    )
+    later = fit_rows.sample(frac=1.0, random_state=seed % 1000).assign(
+        Eth=pd.Series(rng.choice(["Mixed", "Asian", None], n), dtype="string").to_numpy()
+    )
+    enc = RolesEncoder(ROLES, include_protected=include_protected).fit(fit_rows)
+    for rows in (fit_rows, later):
+        expected = enc.column_transformer_.transform(enc._prepared(rows))
+        np.testing.assert_array_equal(enc.transform(rows), np.asarray(expected, dtype=float))
