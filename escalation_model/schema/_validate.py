@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._limits import MIN_AUDIT_GROUP_SIZE
+from .._text import as_text
 from ._dates import parse_dates
 from ._notes import NOTES
 from ._problems import N_EXAMPLES, Problem, SchemaError, SchemaWarning, examples
@@ -104,10 +105,11 @@ def leakage_problems(
     for col in features:
         if not pd.api.types.is_numeric_dtype(frame[col]):
             continue
-        x = frame[col].to_numpy(dtype=float, na_value=np.nan)
-        if y is not None:
+        distinct = frame[col].nunique(dropna=True)  # one hash pass, for both checks
+        if y is not None and distinct == 2:
+            x = frame[col].to_numpy(dtype=float, na_value=np.nan)
             known = ~np.isnan(x)
-            if known.sum() >= 20 and np.unique(x[known]).size == 2:
+            if known.sum() >= 20:
                 agree = float(np.mean(x[known] == y[known]))
                 if max(agree, 1 - agree) >= _LEAK_AGREEMENT:
                     problems.append(
@@ -120,7 +122,7 @@ def leakage_problems(
                             "the profile date may be used",
                         )
                     )
-        if n >= 50 and frame[col].nunique(dropna=True) == n:
+        if n >= 50 and distinct == n:
             problems.append(
                 Problem(
                     col,
@@ -416,7 +418,7 @@ def check_outcome_level(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem
     if not _has(frame, roles.outcome_level):
         return []
     col = str(roles.outcome_level)
-    lev = frame[col].astype("string")
+    lev = as_text(frame[col])
     bad = lev.notna() & ~lev.isin(OUTCOME_LEVELS)
     if bad.any():
         return [
