@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._errors import EscalationModelError
 from .._limits import OUTCOME_HORIZON_DAYS
+from .._text import as_text
 from ..schema import ColumnRoles, parse_profile_dates
 
 __all__ = ["Split", "SplitError", "check_split", "leave_one_authority_out", "temporal_split"]
@@ -224,7 +225,7 @@ def leave_one_authority_out(
             "ending with the local authority column."
         )
     col = roles.area[-1]
-    codes = frame[col].astype("string").to_numpy()
+    codes = as_text(frame[col]).to_numpy()
     everyone = np.ones(len(frame), dtype=bool)
     may_train = everyone if within is None else _marked(len(frame), within.train)
     may_test = everyone if within is None else _marked(len(frame), within.test)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .._limits import DISCLOSURE_MIN_CELL, MIN_EXPLANATION_SUPPORT
 from .._publish import DisclosureRules, publish_count
+from .._text import as_text
 from ..features import RolesEncoder
 
 __all__ = ["PopulationExplanation", "explain_model"]
@@ -263,12 +264,12 @@ def _segments(frame: pd.DataFrame, roles: Any) -> dict[str, pd.Series]:
     seg = add_segments(frame, roles)
     out: dict[str, pd.Series] = {}
     if roles.area:
-        out[roles.area[-1]] = frame[roles.area[-1]].astype("string")
+        out[roles.area[-1]] = as_text(frame[roles.area[-1]])
     if roles.deprivation and roles.deprivation in frame.columns:
-        out[roles.deprivation] = frame[roles.deprivation].astype("string")
-    out["n_think_family_band"] = seg["n_think_family_band"].astype("string")
+        out[roles.deprivation] = as_text(frame[roles.deprivation])
+    out["n_think_family_band"] = as_text(seg["n_think_family_band"])
     if "family_type" in seg.columns:
-        out["family_type"] = seg["family_type"].astype("string")
+        out["family_type"] = as_text(seg["family_type"])
     return out
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._text import as_text
 from ..schema import NOT_RECORDED, ColumnRoles
 from ._audit import FairnessAudit
 
@@ -18,18 +19,14 @@ def sensitive_features_from(frame: pd.DataFrame, roles: ColumnRoles | None = Non
     lone-parent household flag (the ``lone_parent`` column of the roles), where the data
     has them."""
     roles = roles or ColumnRoles()
-    out = {
-        c: frame[c].astype("string").fillna(NOT_RECORDED)
-        for c in roles.protected
-        if c in frame.columns
-    }
+    out = {c: as_text(frame[c]).fillna(NOT_RECORDED) for c in roles.protected if c in frame.columns}
     if roles.deprivation and roles.deprivation in frame.columns:
         decile = frame[roles.deprivation].to_numpy(dtype=float)
         out["deprivation_quintile"] = pd.Series(
             np.ceil(decile / 2).astype(int), index=frame.index
         ).astype("string")
     if roles.lone_parent and roles.lone_parent in frame.columns:
-        out[roles.lone_parent] = frame[roles.lone_parent].astype("string").fillna(NOT_RECORDED)
+        out[roles.lone_parent] = as_text(frame[roles.lone_parent]).fillna(NOT_RECORDED)
     return pd.DataFrame(out, index=frame.index)
 
 

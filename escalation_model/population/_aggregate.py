@@ -12,6 +12,7 @@ from scipy.stats import chi2, poisson
 
 from .._cellkey import cell_key, perturbation, record_keys
 from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
+from .._text import period_labels
 from ..schema import ColumnRoles, parse_profile_dates
 from ._disclosure import DisclosureRules, apply_disclosure_control
 from ._poisson_binomial import chance_outside, count_limits, count_pmf, group_count_limits
@@ -389,7 +390,7 @@ def monitor(
     if not roles.outcome or not roles.profile_date:
         raise ValueError("monitoring needs the 'outcome' and 'profile_date' roles")
     dates = parse_profile_dates(frame, roles)
-    periods = dates.dt.to_period(period).astype(str).to_numpy()
+    periods = period_labels(dates, period)
     table = aggregate(
         frame.assign(period=periods),
         proba,

@@ -18,6 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from .._publish import DisclosureRules, publish_count, publish_figure
+from .._text import period_labels
 from ..schema import ColumnRoles, parse_profile_dates
 from ._aggregate import LATEST_YEAR_DAYS, latest_profiles
 from ._poisson_binomial import poisson_binomial_interval
@@ -215,7 +216,7 @@ def _calendar_quarters(dates: pd.Series, n_quarters: int) -> list[np.ndarray]:
     out = []
     for q in range(n_quarters):
         middle = dates + pd.DateOffset(months=3 * q) + pd.Timedelta(days=45)
-        out.append(middle.dt.to_period("Q").astype(str).to_numpy())
+        out.append(period_labels(middle, "Q"))
     return out
 
 

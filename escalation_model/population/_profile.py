@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .._limits import FIVE_OR_MORE
+from .._text import as_text
 from ..schema import ColumnRoles
 from ._disclosure import DisclosureRules, publish_count, publish_share
 
@@ -74,7 +75,7 @@ def profile_table(
     indicators += [(c, "secondary") for c in roles.secondary]
     groups: list[tuple[str, np.ndarray]] = [("", np.ones(len(frame), dtype=bool))]
     if by is not None:
-        keys = frame[by].astype("string")
+        keys = as_text(frame[by])
         groups = [(str(g), (keys == g).to_numpy()) for g in sorted(keys.dropna().unique())]
 
     rows = []

@@ -11,6 +11,7 @@ import pandas as pd
 from .._cellkey import cell_key, perturbation
 from .._limits import FIVE_OR_MORE, MOST_DEPRIVED_DECILE
 from .._selection import capacity_weights, resolve_capacity
+from .._text import as_text
 from ..schema import ColumnRoles
 from ._aggregate import (
     _observed_from_published,
@@ -332,7 +333,7 @@ def scenario_table(
     p = np.asarray(model_proba, dtype=float)
     k = int(round(resolve_capacity(capacity, len(frame))))
     levels = (
-        frame[roles.outcome_level].astype("string").to_numpy()
+        as_text(frame[roles.outcome_level]).to_numpy()
         if roles.outcome_level and roles.outcome_level in frame.columns
         else None
     )

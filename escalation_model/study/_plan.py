@@ -22,6 +22,7 @@ from .._limits import (
 )
 from .._publish import DisclosureRules, publish_count
 from .._selection import capacity_problem
+from .._text import as_text
 from ..config import RunConfig
 from ..evaluation import Split, temporal_split
 from ..fairness import sensitive_features_from
@@ -118,7 +119,7 @@ def analysed_frame(frame: pd.DataFrame, roles: ColumnRoles) -> pd.DataFrame:
             changes[roles.profile_date] = dates
     for col in (*roles.area, *roles.protected):
         if col in frame.columns and frame[col].isna().any():
-            changes[col] = frame[col].astype("string").fillna(NOT_RECORDED)
+            changes[col] = as_text(frame[col]).fillna(NOT_RECORDED)
     keyed = area_keys(frame, roles, frame.assign(**changes) if changes else frame)
     changes.update(keyed)
     return frame.assign(**changes) if changes else frame
@@ -153,7 +154,7 @@ def _transfer_plan(
         return (), [(what, "switched off in the configuration")]
     if not roles.area:
         return (), [(what, "the data has no 'area' role")]
-    codes = frame[roles.area[-1]].astype("string").to_numpy()
+    codes = as_text(frame[roles.area[-1]]).to_numpy()
     y = frame[str(roles.outcome)].to_numpy(dtype=float)
     authorities = sorted(pd.unique(codes[split.test]))
     if len(pd.unique(codes[split.train])) < 2 or len(authorities) < 2:
@@ -203,7 +204,7 @@ def _mitigation_plan(
     if col not in frame.columns:
         return False, [(what, f"the data has no column '{col}'")]
     y = frame[str(roles.outcome)].to_numpy(dtype=float)[rows]
-    groups = frame[col].astype("string").to_numpy()[rows]
+    groups = as_text(frame[col]).to_numpy()[rows]
     for g in pd.unique(groups):  # fairlearn needs both outcomes in every group
         if len(np.unique(y[groups == g])) < 2:
             reason = (

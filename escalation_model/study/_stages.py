@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._limits import FIVE_OR_MORE, MIN_SPLIT_ESCALATIONS, MOST_DEPRIVED_DECILE
+from .._text import as_text
 from ..config import RunConfig
 from ..evaluation import ModelComparison, evaluate_models, transfer_by_authority
 from ..fairness import FairnessAudit, compare_mitigations, sensitive_features_from
@@ -134,7 +135,7 @@ def fit_looked_after(ctx: Context) -> tuple[ModelComparison | None, Any, list[st
     what = "model of entry into care (looked after)"
     if not roles.outcome_level or roles.outcome_level not in frame.columns:
         return None, None, [f"skipped: {what} (the data has no 'outcome_level' role)"]
-    entered = (frame[roles.outcome_level].astype("string") == "looked_after").fillna(False)
+    entered = (as_text(frame[roles.outcome_level]) == "looked_after").fillna(False)
     y = entered.to_numpy()
     if min(y[split.train].sum(), y[split.test].sum()) < MIN_SPLIT_ESCALATIONS:
         return (
@@ -330,9 +331,9 @@ def reference_groups(
     whatever the test sample holds."""
     sf = sensitive_features_from(frame, roles)
     for combo in intersections:
-        joined = sf[combo[0]].astype("string")
+        joined = as_text(sf[combo[0]])
         for part in combo[1:]:
-            joined = joined + " | " + sf[part].astype("string")
+            joined = joined + " | " + as_text(sf[part])
         sf[" x ".join(combo)] = joined
     out = {}
     for col in sf.columns:
