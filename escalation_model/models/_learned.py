@@ -77,7 +77,9 @@ class LogisticRiskClassifier(RiskClassifierBase):
                         keep_empty_features=True,
                     ),
                 ),
-                ("scale", StandardScaler()),
+                # in place on the imputer's own output (a fresh matrix): the same
+                # values without a third copy of the training matrix
+                ("scale", StandardScaler(copy=False)),
                 ("model", LogisticRegression(C=self.C, max_iter=self.max_iter)),
             ]
         ).fit(X, y, scale__sample_weight=sample_weight, model__sample_weight=sample_weight)
