@@ -102,11 +102,12 @@ def check_split(
         family_in_train[-1] = False  # the slot of missing ids (code -1)
         straddling = test[family_in_train[codes[test]]]
         if straddling.size:
-            ids = frame[roles.family_id].to_numpy()
-            both = pd.unique(ids[straddling]).tolist()
+            # the rows' positions, never the identifiers (which stay in memory)
+            n_families = pd.unique(codes[straddling]).size
             raise SplitError(
-                f"split '{split.name}': {len(both)} family(ies) straddle training and test "
-                f"(column '{roles.family_id}', for example {list(both[:3])}). Fix: keep all "
+                f"split '{split.name}': {n_families} family(ies) straddle training and test "
+                f"(column '{roles.family_id}'; for example the test profiles at positions "
+                f"{straddling[:3].tolist()} of the frame, counting from 0). Fix: keep all "
                 "of a family's profiles on one side (temporal_split does this)."
             )
     if horizon_days is not None and roles.profile_date and roles.profile_date in frame.columns:
