@@ -320,6 +320,7 @@ def evaluate_models(
     *,
     oracle: np.ndarray | pd.Series | None = None,
     train_weight: np.ndarray | None = None,
+    family_codes: np.ndarray | None = None,
     **kwargs: Any,
 ) -> tuple[ModelComparison, dict[str, Any]]:
     """Fit every model on the split's training families and compare them on its test
@@ -327,11 +328,12 @@ def evaluate_models(
 
     ``train_weight`` (aligned with ``split.train``) weights each training family in the
     fits, as for a case-control sample (:func:`escalation_model.models.case_control_sample`).
+    ``family_codes`` are passed to :func:`check_split` (one frame split many times).
 
     Returns the comparison and the fitted models (in memory).
     """
     roles = roles or ColumnRoles()
-    check_split(frame, roles, split, horizon_days=None)
+    check_split(frame, roles, split, horizon_days=None, family_codes=family_codes)
     if not roles.outcome:
         raise ValueError("evaluation needs the 'outcome' role")
     train = frame.iloc[split.train]

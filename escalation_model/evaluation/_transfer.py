@@ -16,7 +16,7 @@ from .._publish import DisclosureRules
 from .._threads import capped
 from ..schema import ColumnRoles
 from ._comparison import evaluate_models
-from ._splits import Split, leave_one_authority_out
+from ._splits import Split, family_codes, leave_one_authority_out
 
 __all__ = ["transfer_by_authority"]
 
@@ -52,8 +52,9 @@ def transfer_by_authority(
     """
     roles = roles or ColumnRoles()
     rng = np.random.default_rng(kwargs.get("random_state", 0))
+    codes = family_codes(frame, roles)  # the straddle check's, once for every split
     splits = []
-    for split in leave_one_authority_out(frame, roles, within=within):
+    for split in leave_one_authority_out(frame, roles, within=within, codes=codes):
         if authorities is not None and split.details["authority"] not in authorities:
             continue
         if max_train is not None and len(split.train) > max_train:
@@ -67,7 +68,9 @@ def transfer_by_authority(
     models = {name: _one_thread(model) for name, model in models.items()}
 
     def one(split: Split) -> pd.DataFrame:
-        comparison, _ = evaluate_models(frame, roles, split, models, metrics=metrics, **kwargs)
+        comparison, _ = evaluate_models(
+            frame, roles, split, models, metrics=metrics, family_codes=codes, **kwargs
+        )
         table = comparison.table if rules is None else comparison.published(rules)[0]
         return table.assign(
             authority=split.details["authority"], n_train=len(split.train), n_test=len(split.test)
