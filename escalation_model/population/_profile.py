@@ -17,8 +17,11 @@ def count_indicators(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) 
     """Number of indicators recorded as present (missing counts as not recorded)."""
     if not columns:
         return pd.Series(0, index=frame.index, dtype="int64")
-    values = frame[list(columns)].to_numpy(dtype=float, na_value=np.nan)
-    return pd.Series(np.nansum(values, axis=1).astype(np.int64), index=frame.index)
+    # column by column: a frame-wide float matrix of millions of rows is a copy per call
+    total = np.zeros(len(frame))
+    for col in columns:
+        total += frame[col].to_numpy(dtype=float, na_value=0.0)
+    return pd.Series(total.astype(np.int64), index=frame.index)
 
 
 def profile_table(

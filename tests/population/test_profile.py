@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from escalation_model.population import (
     DisclosureRules,
@@ -58,3 +60,15 @@ def test_disclosure_control_rounds_and_suppresses():
         t, count_columns=["n"], size_column="n", rules=DisclosureRules(min_cell=5, round_to=1)
     )
     assert loose["n"].tolist() == [123, 7, 50]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(st.sampled_from([0, 1, None]), min_size=3, max_size=3), min_size=0, max_size=30
+    )
+)
+def test_count_indicators_counts_the_ones_row_by_row(rows):
+    frame = pd.DataFrame(rows, columns=["a", "b", "c"]).astype("Int8")
+    expected = [sum(v == 1 for v in row) for row in rows]
+    assert count_indicators(frame, ["a", "b", "c"]).tolist() == expected
