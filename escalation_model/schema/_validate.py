@@ -299,6 +299,8 @@ def check_family_ids(frame: pd.DataFrame, roles: ColumnRoles) -> list[Problem]:
                 int(ids.isna().sum()),
             )
         )
+    if ids.is_unique:  # one hash of the identifiers: no pair can repeat
+        return problems
     keys = [col] + ([str(roles.profile_date)] if _has(frame, roles.profile_date) else [])
     dup = frame.duplicated(subset=keys, keep=False) & ids.notna()
     if dup.any():

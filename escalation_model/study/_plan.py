@@ -154,10 +154,13 @@ def _transfer_plan(
         return (), [(what, "switched off in the configuration")]
     if not roles.area:
         return (), [(what, "the data has no 'area' role")]
-    codes = as_text(frame[roles.area[-1]]).to_numpy()
+    # the authorities by integer code: comparing millions of strings took seconds
+    in_area, names = pd.factorize(as_text(frame[roles.area[-1]]), use_na_sentinel=False)
+    names = np.asarray(names, dtype=object)
+    code_of = {name: k for k, name in enumerate(names)}
     y = frame[str(roles.outcome)].to_numpy(dtype=float)
-    authorities = sorted(pd.unique(codes[split.test]))
-    if len(pd.unique(codes[split.train])) < 2 or len(authorities) < 2:
+    authorities = sorted(names[np.unique(in_area[split.test])])
+    if np.unique(in_area[split.train]).size < 2 or len(authorities) < 2:
         return (), [(what, "it needs at least two authorities and the data has one")]
     if len(authorities) > MAX_TRANSFER_AREAS:
         col = roles.area[-1]
@@ -171,8 +174,8 @@ def _transfer_plan(
         ]
     # the metrics exist once a held-out authority has both outcomes; its interval then
     # says how little a handful of escalations can tell
-    y_test, codes_test = y[split.test], codes[split.test]
-    fit = tuple(a for a in authorities if len(np.unique(y_test[codes_test == a])) == 2)
+    y_test, codes_test = y[split.test], in_area[split.test]
+    fit = tuple(a for a in authorities if len(np.unique(y_test[codes_test == code_of[a]])) == 2)
     skipped = []
     if len(fit) < len(authorities):
         skipped.append(
@@ -204,7 +207,7 @@ def _mitigation_plan(
     if col not in frame.columns:
         return False, [(what, f"the data has no column '{col}'")]
     y = frame[str(roles.outcome)].to_numpy(dtype=float)[rows]
-    groups = as_text(frame[col]).to_numpy()[rows]
+    groups = as_text(frame[col].iloc[rows]).to_numpy()
     for g in pd.unique(groups):  # fairlearn needs both outcomes in every group
         if len(np.unique(y[groups == g])) < 2:
             reason = (
