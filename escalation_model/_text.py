@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_text", "period_labels"]
+__all__ = ["as_text", "period_codes", "period_labels"]
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -46,6 +46,19 @@ def period_labels(dates: pd.Series, freq: str) -> np.ndarray:
     >>> period_labels(d, "Q").tolist()
     ['2015Q1', nan, '2015Q2', '2015Q1']
     """
+    codes, labels = period_codes(dates, freq)
+    with_missing = np.append(labels, pd.Series([pd.NaT], dtype="period[D]").astype(str))
+    return with_missing[codes]  # code -1 (no date): the last
+
+
+def period_codes(dates: pd.Series, freq: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each date's period as a code into the periods' labels (-1: no date), for
+    selecting the families of each period without comparing strings.
+
+    >>> d = pd.Series(pd.to_datetime(["2015-05-20", None, "2015-02-01"]))
+    >>> codes, labels = period_codes(d, "Q")
+    >>> codes.tolist(), labels.tolist()
+    ([0, -1, 1], ['2015Q2', '2015Q1'])
+    """
     codes, periods = pd.factorize(dates.dt.to_period(freq))
-    with_missing = periods.append(pd.PeriodIndex([pd.NaT], freq=periods.freq))
-    return pd.Series(with_missing).astype(str).to_numpy()[codes]  # code -1: the last
+    return np.asarray(codes), pd.Series(periods).astype(str).to_numpy()

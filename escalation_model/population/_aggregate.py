@@ -100,10 +100,10 @@ def add_segments(frame: pd.DataFrame, roles: ColumnRoles | None = None) -> pd.Da
     0, 1-2, 3-4, 5+), family type (lone parent or couple), deprivation quintile and whether
     the area is among the most deprived fifth (deciles 1-2)."""
     roles = roles or ColumnRoles()
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the new columns never reach ``frame``
     n_tf = count_indicators(frame, roles.think_family).to_numpy()
-    out["n_think_family_band"] = pd.Categorical(
-        np.select([n_tf == 0, n_tf <= 2, n_tf < FIVE_OR_MORE], ["0", "1-2", "3-4"], "5+"),
+    out["n_think_family_band"] = pd.Categorical.from_codes(
+        np.select([n_tf == 0, n_tf <= 2, n_tf < FIVE_OR_MORE], [0, 1, 2], 3).astype(np.int8),
         categories=["0", "1-2", "3-4", "5+"],
         ordered=True,
     )
@@ -273,7 +273,9 @@ def latest_profiles(
         raise ValueError("a forecast needs the 'profile_date' role")
     dates = parse_profile_dates(frame, roles)
     recent = latest_year(dates, window_days).to_numpy().copy()
-    if roles.family_id and roles.family_id in frame.columns:
+    has_ids = roles.family_id and roles.family_id in frame.columns
+    # one profile per family (one hash of the identifiers): each is its family's latest
+    if has_ids and not frame[roles.family_id].is_unique:
         ids = frame[roles.family_id].to_numpy()
         order = np.argsort(dates.to_numpy(), kind="stable")[::-1]
         first = np.zeros(len(frame), dtype=bool)
@@ -294,6 +296,8 @@ def demand_forecast(
     calibration_se: float = 0.0,
     rules: DisclosureRules | None = None,
     total_limits: tuple[int, int] | None = None,
+    recent: np.ndarray | None = None,
+    keys: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Expected escalations in the next period by group, from the latest profiles.
 
@@ -304,16 +308,19 @@ def demand_forecast(
     model's own uncertainty about its overall calibration, ``calibration_se`` (see
     :func:`monitor`). ``per_1000`` (with ``per_1000_lower``, ``per_1000_upper``) is the
     expected count per 1,000 families of the group, from its published family count.
-    ``total_limits``: the total's limits where already computed for the same families
-    (every grouping shares them: :func:`total_count_limits`).
+    ``total_limits``, ``recent`` and ``keys``: the total's limits, the latest profiles
+    (:func:`latest_profiles`) and their families' record keys (:func:`family_keys`),
+    where already computed for the same frame (every grouping shares them).
     """
     roles = roles or ColumnRoles()
     if not roles.profile_date:
         raise ValueError("a demand forecast needs the 'profile_date' role")
     dates = parse_profile_dates(frame, roles)
-    recent = latest_profiles(frame, roles, window_days)
+    if recent is None:
+        recent = latest_profiles(frame, roles, window_days)
     sub = frame.loc[recent]
-    keys = family_keys(sub, roles)
+    if keys is None:
+        keys = family_keys(sub, roles)
     table = aggregate(
         sub,
         np.asarray(proba)[recent],
@@ -350,10 +357,13 @@ def total_count_limits(
     window_days: int = LATEST_YEAR_DAYS,
     confidence: float = 0.95,
     calibration_se: float = 0.0,
+    recent: np.ndarray | None = None,
 ) -> tuple[int, int]:
     """The limits of the total count of the families :func:`demand_forecast` plans for
-    (the latest profiles), computed once for all its groupings."""
-    recent = latest_profiles(frame, roles, window_days)
+    (the latest profiles, ``recent`` where already found), computed once for all its
+    groupings."""
+    if recent is None:
+        recent = latest_profiles(frame, roles, window_days)
     return count_limits(np.asarray(proba, dtype=float)[recent], confidence, calibration_se)
 
 

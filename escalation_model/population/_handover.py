@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from .._publish import DisclosureRules, publish_count, publish_figure
-from .._text import period_labels
+from .._text import period_codes
 from ..schema import ColumnRoles, parse_profile_dates
 from ._aggregate import LATEST_YEAR_DAYS, latest_profiles
 from ._poisson_binomial import poisson_binomial_interval
@@ -210,13 +210,13 @@ class Handover:
         return pd.Series(by_band.to_numpy(), index=index, name="daily_entry_probability")
 
 
-def _calendar_quarters(dates: pd.Series, n_quarters: int) -> list[np.ndarray]:
+def _calendar_quarters(dates: pd.Series, n_quarters: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each quarter of the window (d, d + 3 months], ...: the calendar quarter
-    holding its middle, per family."""
+    holding its middle, per family (codes into the quarters' labels)."""
     out = []
     for q in range(n_quarters):
         middle = dates + pd.DateOffset(months=3 * q) + pd.Timedelta(days=45)
-        out.append(period_labels(middle, "Q"))
+        out.append(period_codes(middle, "Q"))
     return out
 
 
@@ -276,12 +276,11 @@ def hand_over(
     timing, bands, per_family, basis = _basis(history, n_quarters)
     unit = "families" if "all ages" in bands else "children"
     cells: dict[tuple[str, str], list[np.ndarray]] = {}
-    for q, periods in enumerate(_calendar_quarters(dates, n_quarters)):
-        for period in np.unique(periods):
+    for q, (codes, periods) in enumerate(_calendar_quarters(dates, n_quarters)):
+        for k in np.argsort(periods, kind="stable"):  # the quarters in order
+            in_quarter = p[codes == k]
             for band, share in bands.items():
-                cells.setdefault((period, band), []).append(
-                    p[periods == period] * timing[q] * share
-                )
+                cells.setdefault((periods[k], band), []).append(in_quarter * timing[q] * share)
     rows = []
     for (period, band), parts in sorted(cells.items(), key=lambda kv: (kv[0][0], _order(kv[0][1]))):
         cell = np.concatenate(parts)
