@@ -5,7 +5,10 @@ from pathlib import Path
 
 import jsonschema
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from escalation_model.config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
 from escalation_model.datasets import fingerprint
@@ -223,3 +226,22 @@ def test_wards_alone_are_not_held_out_one_at_a_time(small_population):
     (why,) = [w for what, w in plan.skipped if what == "leave-one-authority-out check"]
     assert "'ward_code' has" in why and "name the authority column" in why
     assert frame["ward_code"].nunique() > 30
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["A", "B", "A | B", None]), st.sampled_from(["1", "2", None])),
+        max_size=40,
+    )
+)
+def test_group_sizes_are_the_counts_of_the_joined_text(rows):
+    """The groups' sizes from integer codes equal value_counts of the joined text (the
+    way they were counted before), a missing part dropping the family."""
+    from escalation_model.study._stages import _group_sizes
+
+    a = pd.Series([r[0] for r in rows], dtype="string")
+    b = pd.Series([r[1] for r in rows], dtype="string")
+    joined = (a + " | " + b).value_counts(dropna=True)
+    assert _group_sizes([a, b]) == {str(k): int(v) for k, v in joined.items()}
+    assert _group_sizes([a]) == {str(k): int(v) for k, v in a.value_counts().items()}
