@@ -33,6 +33,9 @@ def _scores(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
     """Probability and ranking score. A rule ranks by its own score; a model by its
     probability (its decision function is a monotone map of it, so ranks are the same
     and predicting twice would be wasted work)."""
+    if hasattr(model, "proba_and_score"):  # a rule: both from one encoding
+        proba, score = model.proba_and_score(X)
+        return np.asarray(proba, dtype=float), np.asarray(score, dtype=float)
     proba = np.asarray(model.predict_proba(X)[:, 1], dtype=float)
     if hasattr(model, "rule_score"):
         score = np.asarray(model.decision_function(X), dtype=float)

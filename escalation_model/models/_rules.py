@@ -45,6 +45,13 @@ class _RuleBase(RiskClassifierBase):
     def _cutoff(self) -> float:  # pragma: no cover
         raise NotImplementedError
 
+    def proba_and_score(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``predict_proba(X)[:, 1]`` and ``decision_function(X)`` from one encoding of
+        ``X`` (each alone encodes every feature of every family)."""
+        score = self._score_matrix(self._matrix_for_predict(X))
+        proba = np.clip(np.asarray(self.isotonic_.predict(score)), 0.0, 1.0)
+        return proba, score - self._cutoff() + 0.5
+
     def decision_function(self, X: Any) -> np.ndarray:
         """The rule's score shifted so that positive means flagged by the rule.
 

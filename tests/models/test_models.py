@@ -42,6 +42,15 @@ def test_area_rule_targets_most_deprived(data):
     assert (rule.predict(f) == (f["deprivation_decile"] <= 2).to_numpy()).all()
 
 
+@pytest.mark.parametrize("rule", [FivePlusRuleClassifier(), AreaDeprivationRuleClassifier()])
+def test_a_rules_probability_and_score_from_one_encoding_are_its_own(data, rule):
+    f, y = data
+    rule = rule.fit(f, y)
+    proba, score = rule.proba_and_score(f)
+    np.testing.assert_array_equal(proba, rule.predict_proba(f)[:, 1])
+    np.testing.assert_array_equal(score, rule.decision_function(f))
+
+
 def test_logistic_reads_as_odds_ratios(data):
     f, y = data
     lr = LogisticRiskClassifier().fit(f, y)
