@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
 
 from .._selection import select_at_capacity
+from .._text import as_text
 
 __all__ = ["compare_mitigations"]
 
@@ -30,10 +31,12 @@ class _ScoreAsProbability(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] > 0.5).astype(int)
 
 
-def _gaps(y: np.ndarray, selected: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+def _gaps(y: np.ndarray, selected: np.ndarray, codes: np.ndarray) -> dict[str, float]:
+    """The largest gaps between groups (``codes``: each family's group as an integer, as
+    from ``pandas.factorize``) with 10 or more families on each side of the outcome."""
     tpr, fpr, sel = [], [], []
-    for g in pd.unique(groups):
-        m = groups == g
+    for g in range(int(codes.max(initial=-1)) + 1):
+        m = codes == g
         if (y[m] == 1).sum() >= 10 and (y[m] == 0).sum() >= 10:
             tpr.append(selected[m & (y == 1)].mean())
             fpr.append(selected[m & (y == 0)].mean())
@@ -77,11 +80,13 @@ def compare_mitigations(
 
     y_train = np.asarray(y_train).astype(int)
     y_test = np.asarray(y_test).astype(int)
-    groups_train = np.asarray(pd.Series(groups_train).astype("string").fillna("(missing)"))
-    groups_test = np.asarray(pd.Series(groups_test).astype("string").fillna("(missing)"))
+    groups_train = np.asarray(as_text(pd.Series(groups_train)).fillna("(missing)"))
+    groups_test = np.asarray(as_text(pd.Series(groups_test)).fillna("(missing)"))
+    codes_test = pd.factorize(groups_test)[0]  # the groups as integers, compared once each
+    model_auc = float(roc_auc_score(y_test, proba_test))  # every unmitigated row's
     rows = []
 
-    def row(name: str, selected: np.ndarray, score: np.ndarray, note: str) -> None:
+    def row(name: str, selected: np.ndarray, auc: float, note: str) -> None:
         reached = selected[y_test == 1].mean()
         rows.append(
             {
@@ -89,14 +94,14 @@ def compare_mitigations(
                 "selection_rate": float(selected.mean()),
                 "escalations_reached": float(reached),
                 "precision": float(y_test[selected].mean()) if selected.any() else float("nan"),
-                "roc_auc": float(roc_auc_score(y_test, score)),
-                **_gaps(y_test, selected, groups_test),
+                "roc_auc": auc,
+                **_gaps(y_test, selected, codes_test),
                 "note": note,
             }
         )
 
     base_sel = select_at_capacity(proba_test, capacity, random_state)
-    row("unmitigated at capacity", base_sel, proba_test, "highest risk first, up to capacity")
+    row("unmitigated at capacity", base_sel, model_auc, "highest risk first, up to capacity")
     for constraint in constraints:
         opt = ThresholdOptimizer(
             estimator=_ScoreAsProbability().fit(None, None),
@@ -115,14 +120,14 @@ def compare_mitigations(
         row(
             f"ThresholdOptimizer ({constraint})",
             chosen,
-            pmf,
+            float(roc_auc_score(y_test, pmf)),
             "randomised decisions; thresholds per group; ignores capacity",
         )
         same = select_at_capacity(proba_test, max(int(chosen.sum()), 1), random_state)
         row(
             f"unmitigated at the same selection rate as {constraint}",
             same,
-            proba_test,
+            model_auc,
             "for a like-for-like comparison",
         )
     return pd.DataFrame(rows)
