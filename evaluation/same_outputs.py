@@ -9,9 +9,9 @@
 
 Compares ``summary.json`` field by field (the code version and the model file's SHA-256
 are expected to differ: the version names the commit, and the ``.skops`` archive holds
-the time it was written), every CSV byte for byte, and the card's Markdown line by line
-with each run's code version replaced by a placeholder. Prints every difference; exits 1 if
-there is one.
+the time it was written), every CSV and every PNG figure byte for byte, and the card's
+Markdown line by line with each run's code version replaced by a placeholder. Prints every
+difference; exits 1 if there is one.
 """
 
 from __future__ import annotations
@@ -56,7 +56,12 @@ def compare(before: Path, after: Path) -> list[str]:
         json.loads((before / "summary.json").read_text("utf-8")),
         json.loads((after / "summary.json").read_text("utf-8")),
     )
-    names = {p.name for p in before.glob("*.csv")} | {p.name for p in after.glob("*.csv")}
+    names = {
+        str(p.relative_to(folder))
+        for folder in (before, after)
+        for pattern in ("*.csv", "**/*.png")
+        for p in folder.glob(pattern)
+    }
     for name in sorted(names):
         x, y = before / name, after / name
         if not (x.exists() and y.exists()) or x.read_bytes() != y.read_bytes():
