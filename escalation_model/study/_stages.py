@@ -232,9 +232,12 @@ def fit_and_evaluate(ctx: Context) -> Evaluated:
     return Evaluated(comparison, fitted, looked_after, tuple(notes), la_model)
 
 
-def check_transfer(ctx: Context, evaluated: Evaluated) -> pd.DataFrame | None:
+def check_transfer(
+    ctx: Context, evaluated: Evaluated, n_jobs: int | None = None
+) -> pd.DataFrame | None:
     """Leave one authority out, within the temporal split: the 5+ rule and the primary
-    model (uncalibrated) fitted on the other authorities; counts rounded."""
+    model (uncalibrated) fitted on the other authorities, ``n_jobs`` authorities at a
+    time (the numbers do not depend on it); counts rounded."""
     if not ctx.plan.transfer_authorities:
         return None
     lineup = {
@@ -248,6 +251,7 @@ def check_transfer(ctx: Context, evaluated: Evaluated) -> pd.DataFrame | None:
         within=ctx.plan.split,
         authorities=ctx.plan.transfer_authorities,
         max_train=ctx.config.split.transfer_max_train,
+        n_jobs=n_jobs,
         rules=ctx.rules,
         **{**ctx.bootstrap(), "n_bootstrap": ctx.config.split.transfer_n_bootstrap},
     )

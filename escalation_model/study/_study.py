@@ -18,6 +18,7 @@ from ..datasets import fingerprint, make_synthetic_population, read_families
 from ..models import check_hyperparameters
 from ..returns import read_entry_history, read_preparation, read_prepared_roles
 from ..schema import ColumnRoles
+from ._alongside import Alongside, spare_cores
 from ._impact import estimate_impact, estimated_effect
 from ._plan import StudyPlan, _published, plan_study
 from ._population import population_tables
@@ -25,6 +26,8 @@ from ._result import StudyData, StudyResult
 from ._rollout import estimate_rollout
 from ._stages import (
     Context,
+    Described,
+    Evaluated,
     assemble,
     audit_fairness,
     check_transfer,
@@ -120,7 +123,7 @@ def run_study(
     stage("validate", None if plan is not None else f"validating {len(data.frame):,} families")
     ctx = Context(config, data, plan if plan is not None else plan_study(config, data))
     described = describe_population(ctx)
-    split, primary = ctx.plan.split, ctx.primary
+    split = ctx.plan.split
     stage(
         "fit_and_evaluate",
         f"fitting the rules and models on {_published(len(split.train))} families, "
@@ -129,8 +132,31 @@ def run_study(
     )
     evaluated = fit_and_evaluate(ctx)
     if ctx.plan.transfer_authorities:
-        stage("transfer", "checking transfer to unseen authorities (leave one authority out)")
-    transfer = check_transfer(ctx, evaluated)
+        stage(
+            "transfer",
+            "checking transfer to unseen authorities (leave one authority out), beside the "
+            "stages that follow",
+        )
+    # on the spare cores while the next stages run on this one (see ._alongside)
+    transfer_job = Alongside(check_transfer, ctx, evaluated, spare_cores())
+    try:
+        return _after_transfer(ctx, described, evaluated, transfer_job, stage, marks)
+    except BaseException:
+        transfer_job.abandon()
+        raise
+
+
+def _after_transfer(
+    ctx: Context,
+    described: Described,
+    evaluated: Evaluated,
+    transfer_job: Alongside[Any],
+    stage: Callable[[str, str | None], None],
+    marks: list[tuple[str, float]],
+) -> StudyResult:
+    """The stages after the fit (the transfer check running beside them), then the
+    result."""
+    config, data, split, primary = ctx.config, ctx.data, ctx.plan.split, ctx.primary
     audited_at_all = not any(what == "fairness audit" for what, _ in ctx.plan.skipped)
     stage(
         "fairness",
@@ -156,8 +182,12 @@ def run_study(
     handover, handover_notes = hand_over_entries(ctx, evaluated, scored)
     stage("explain", f"explaining the {primary} model with SHAP on sampled families")
     explanation = explain_primary(ctx, evaluated)
+    marks.append(("waiting_for_transfer", time.perf_counter()))
+    transfer = transfer_job.result()
     marks.append(("end", time.perf_counter()))
     timings = {k: round(b - a, 3) for (k, a), (_, b) in zip(marks, marks[1:], strict=False)}
+    if ctx.plan.transfer_authorities:
+        timings["transfer"] = round(transfer_job.seconds, 3)  # on its own thread
     return assemble(
         ctx,
         described,

@@ -1,0 +1,61 @@
+"""A stage run on a thread beside the stages after it.
+
+The transfer check (leave one authority out) depends only on the fitted models and
+nothing after it depends on it until the result is assembled. Its work is mostly
+LightGBM, which releases the GIL, while the stages after it (fairness, population,
+explanations) run on one core: beside them it costs little of the run's time. Its
+numbers do not depend on when or on how many threads it runs (each fit is seeded and
+single-threaded).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+from .._threads import capped
+
+__all__ = ["Alongside", "spare_cores"]
+
+T = TypeVar("T")
+
+
+def spare_cores() -> int:
+    """The cores left beside the main thread (at least one; at most
+    ``OMP_NUM_THREADS`` in all)."""
+    return max(1, capped(os.cpu_count() or 1) - 1)
+
+
+class Alongside(Generic[T]):
+    """``fn(*args)`` started on its own thread; :meth:`result` waits for it.
+
+    >>> job = Alongside(sum, [1, 2, 3])
+    >>> job.result(), job.seconds >= 0
+    (6, True)
+    """
+
+    def __init__(self, fn: Callable[..., T], *args: object) -> None:
+        self.seconds = 0.0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="escalation-model-alongside")
+        self._future: Future[T] = self._pool.submit(self._timed, fn, *args)
+
+    def _timed(self, fn: Callable[..., T], *args: object) -> T:
+        start = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.seconds = time.perf_counter() - start
+
+    def result(self) -> T:
+        """Its result (or its exception), once it has finished."""
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def abandon(self) -> None:
+        """Not wanted any more (the run stopped): it is left to finish on its own."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
