@@ -24,23 +24,36 @@ T = TypeVar("T")
 
 
 def spare_cores() -> int:
-    """The cores left beside the main thread (at least one; at most
-    ``OMP_NUM_THREADS`` in all)."""
-    return max(1, capped(os.cpu_count() or 1) - 1)
+    """The cores left beside the main thread: 0 on one core, or where
+    ``OMP_NUM_THREADS=1`` (a scheduler's one core, a test runner's worker), which
+    caps every thread the library starts."""
+    return capped(os.cpu_count() or 1) - 1
 
 
 class Alongside(Generic[T]):
-    """``fn(*args)`` started on its own thread; :meth:`result` waits for it.
+    """``fn(*args)`` started on its own thread (run here and now, with ``beside=False``:
+    no spare core); :meth:`result` waits for it.
 
-    >>> job = Alongside(sum, [1, 2, 3])
-    >>> job.result(), job.seconds >= 0
-    (6, True)
+    >>> import threading
+    >>> job = Alongside(threading.current_thread)
+    >>> job.result() is threading.current_thread(), job.seconds >= 0
+    (False, True)
+    >>> Alongside(threading.current_thread, beside=False).result() is threading.current_thread()
+    True
     """
 
-    def __init__(self, fn: Callable[..., T], *args: object) -> None:
+    def __init__(self, fn: Callable[..., T], *args: object, beside: bool = True) -> None:
         self.seconds = 0.0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="escalation-model-alongside")
-        self._future: Future[T] = self._pool.submit(self._timed, fn, *args)
+        self._future: Future[T]
+        if beside:
+            self._future = self._pool.submit(self._timed, fn, *args)
+            return
+        self._future = Future()
+        try:
+            self._future.set_result(self._timed(fn, *args))
+        except Exception as error:  # raised by result(), as from a thread
+            self._future.set_exception(error)
 
     def _timed(self, fn: Callable[..., T], *args: object) -> T:
         start = time.perf_counter()

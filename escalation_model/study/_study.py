@@ -137,8 +137,10 @@ def run_study(
             "checking transfer to unseen authorities (leave one authority out), beside the "
             "stages that follow",
         )
-    # on the spare cores while the next stages run on this one (see ._alongside)
-    transfer_job = Alongside(check_transfer, ctx, evaluated, spare_cores())
+    # on the spare cores while the next stages run on this one (see ._alongside); here
+    # and now where there is none
+    spare = spare_cores()
+    transfer_job = Alongside(check_transfer, ctx, evaluated, max(spare, 1), beside=spare > 0)
     try:
         return _after_transfer(ctx, described, evaluated, transfer_job, stage, marks)
     except BaseException:
