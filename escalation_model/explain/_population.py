@@ -266,10 +266,10 @@ def _segments(frame: pd.DataFrame, roles: Any) -> dict[str, pd.Series]:
     if roles.area:
         out[roles.area[-1]] = as_text(frame[roles.area[-1]])
     if roles.deprivation and roles.deprivation in frame.columns:
-        out[roles.deprivation] = as_text(frame[roles.deprivation])
+        out[roles.deprivation] = frame[roles.deprivation].astype("string")
     out["n_think_family_band"] = as_text(seg["n_think_family_band"])
     if "family_type" in seg.columns:
-        out["family_type"] = as_text(seg["family_type"])
+        out["family_type"] = seg["family_type"].astype("string")
     return out
 
 

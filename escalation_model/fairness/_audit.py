@@ -25,7 +25,6 @@ from scipy.stats import norm
 from .._limits import MIN_AUDIT_GROUP_SIZE
 from .._publish import DisclosureRules
 from .._selection import select_at_capacity
-from .._text import as_text
 from . import _wording as wording
 from ._engine import (
     _RATIO_METRICS,
@@ -164,7 +163,7 @@ class FairnessAudit:
                     f"intersection {combo}: unknown characteristic(s) {missing}; "
                     f"available: {list(sf.columns)}"
                 )
-            parts = [as_text(sf[c]) for c in combo]
+            parts = [sf[c].astype("string") for c in combo]
             joined = parts[0]
             for part in parts[1:]:
                 joined = joined + " | " + part
@@ -491,7 +490,7 @@ class FairnessAudit:
         )
         from sklearn.metrics import brier_score_loss, precision_score, roc_auc_score
 
-        sf = as_text(self._sf[characteristic])
+        sf = self._sf[characteristic].astype("string")
         keep = sf.notna().to_numpy()
         if kind == "threshold":
             metrics = {

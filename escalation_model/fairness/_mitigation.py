@@ -10,7 +10,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
 
 from .._selection import select_at_capacity
-from .._text import as_text
 
 __all__ = ["compare_mitigations"]
 
@@ -80,8 +79,8 @@ def compare_mitigations(
 
     y_train = np.asarray(y_train).astype(int)
     y_test = np.asarray(y_test).astype(int)
-    groups_train = np.asarray(as_text(pd.Series(groups_train)).fillna("(missing)"))
-    groups_test = np.asarray(as_text(pd.Series(groups_test)).fillna("(missing)"))
+    groups_train = np.asarray(pd.Series(groups_train).astype("string").fillna("(missing)"))
+    groups_test = np.asarray(pd.Series(groups_test).astype("string").fillna("(missing)"))
     codes_test = pd.factorize(groups_test)[0]  # the groups as integers, compared once each
     model_auc = float(roc_auc_score(y_test, proba_test))  # every unmitigated row's
     rows = []
