@@ -57,16 +57,11 @@ def _marked(n: int, rows: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _family_codes(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """Integer code per row for the family column (missing ids get -1, never matched)."""
-    codes, _ = pd.factorize(frame[column])
-    return np.asarray(codes)
-
-
-def family_codes(frame: pd.DataFrame, roles: ColumnRoles) -> np.ndarray | None:
-    """The family column's integer codes for :func:`check_split`, or None without one."""
+def factorised_families(frame: pd.DataFrame, roles: ColumnRoles) -> np.ndarray | None:
+    """An integer code per row for the family column, for :func:`check_split` (missing
+    identifiers get -1, never matched); None without the column."""
     if roles.family_id and roles.family_id in frame.columns:
-        return _family_codes(frame, roles.family_id)
+        return np.asarray(pd.factorize(frame[roles.family_id])[0])
     return None
 
 
@@ -102,8 +97,8 @@ def check_split(
             f"split '{split.name}': {n_overlap} row(s) are in both the training and test "
             "sets. Fix: give each row to one side."
         )
-    if roles.family_id and roles.family_id in frame.columns:
-        codes = _family_codes(frame, roles.family_id) if family_codes is None else family_codes
+    codes = factorised_families(frame, roles) if family_codes is None else family_codes
+    if codes is not None and roles.family_id and roles.family_id in frame.columns:
         family_in_train = np.zeros(int(codes.max(initial=-1)) + 2, dtype=bool)
         family_in_train[codes[train]] = True
         family_in_train[-1] = False  # the slot of missing ids (code -1)
@@ -227,7 +222,7 @@ def leave_one_authority_out(
         row of the authority tests, whatever their dates. An authority with no families
         in the test period has nothing to test and is left out.
     codes : array, optional
-        The family column's codes (:func:`family_codes`), if already computed.
+        The family column's codes (:func:`factorised_families`), if already computed.
     """
     roles = roles or ColumnRoles()
     if not roles.area:
@@ -240,7 +235,7 @@ def leave_one_authority_out(
     everyone = np.ones(len(frame), dtype=bool)
     may_train = everyone if within is None else _marked(len(frame), within.train)
     may_test = everyone if within is None else _marked(len(frame), within.test)
-    codes_of_families = family_codes(frame, roles) if codes is None else codes
+    codes_of_families = factorised_families(frame, roles) if codes is None else codes
     described = "" if within is None else f" ({within.name} split kept)"
     splits = []
     for k in np.argsort(np.asarray(names, dtype=object), kind="stable"):

@@ -16,7 +16,7 @@ from .._publish import DisclosureRules
 from .._threads import capped
 from ..schema import ColumnRoles
 from ._comparison import evaluate_models
-from ._splits import Split, family_codes, leave_one_authority_out
+from ._splits import Split, factorised_families, leave_one_authority_out
 
 __all__ = ["transfer_by_authority"]
 
@@ -52,7 +52,7 @@ def transfer_by_authority(
     """
     roles = roles or ColumnRoles()
     rng = np.random.default_rng(kwargs.get("random_state", 0))
-    codes = family_codes(frame, roles)  # the straddle check's, once for every split
+    codes = factorised_families(frame, roles)  # the straddle check's, once for every split
     splits = []
     for split in leave_one_authority_out(frame, roles, within=within, codes=codes):
         if authorities is not None and split.details["authority"] not in authorities:
