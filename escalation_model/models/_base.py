@@ -106,9 +106,12 @@ class RiskClassifierBase(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities of each class, shape ``(n, 2)``; column 1 is escalation."""
-        matrix = self._matrix_for_predict(X)
-        p = np.clip(self._proba_matrix(matrix), 0.0, 1.0)
+        p = self._probability(self._matrix_for_predict(X))
         return np.column_stack([1.0 - p, p])
+
+    def _probability(self, matrix: np.ndarray) -> np.ndarray:
+        """The probability of escalation from the encoded matrix, within [0, 1]."""
+        return np.clip(self._proba_matrix(matrix), 0.0, 1.0)
 
     def predict(self, X: Any) -> np.ndarray:
         """The class with the higher probability."""

@@ -48,16 +48,18 @@ class _RuleBase(RiskClassifierBase):
     def proba_and_score(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """``predict_proba(X)[:, 1]`` and ``decision_function(X)`` from one encoding of
         ``X`` (each alone encodes every feature of every family)."""
-        score = self._score_matrix(self._matrix_for_predict(X))
-        proba = np.clip(np.asarray(self.isotonic_.predict(score)), 0.0, 1.0)
-        return proba, score - self._cutoff() + 0.5
+        matrix = self._matrix_for_predict(X)
+        return self._probability(matrix), self._flagged_above_zero(self._score_matrix(matrix))
+
+    def _flagged_above_zero(self, score: np.ndarray) -> np.ndarray:
+        return score - self._cutoff() + 0.5
 
     def decision_function(self, X: Any) -> np.ndarray:
         """The rule's score shifted so that positive means flagged by the rule.
 
         Ranks families exactly as :meth:`rule_score` does.
         """
-        return self.rule_score(X) - self._cutoff() + 0.5
+        return self._flagged_above_zero(self.rule_score(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """Flag the families the rule selects."""
