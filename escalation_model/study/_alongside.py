@@ -44,9 +44,9 @@ class Alongside(Generic[T]):
 
     def __init__(self, fn: Callable[..., T], *args: object, beside: bool = True) -> None:
         self.seconds = 0.0
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="escalation-model-alongside")
-        self._future: Future[T]
+        self._pool: ThreadPoolExecutor | None = None
         if beside:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="escalation-model-alongside")
             self._future = self._pool.submit(self._timed, fn, *args)
             return
         self._future = Future()
@@ -67,8 +67,10 @@ class Alongside(Generic[T]):
         try:
             return self._future.result()
         finally:
-            self._pool.shutdown(wait=True)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
     def abandon(self) -> None:
         """Not wanted any more (the run stopped): it is left to finish on its own."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)

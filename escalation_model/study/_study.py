@@ -131,15 +131,15 @@ def run_study(
         "bootstrap resamples",
     )
     evaluated = fit_and_evaluate(ctx)
-    if ctx.plan.transfer_authorities:
-        stage(
-            "transfer",
-            "checking transfer to unseen authorities (leave one authority out), beside the "
-            "stages that follow",
-        )
     # on the spare cores while the next stages run on this one (see ._alongside); here
     # and now where there is none
     spare = spare_cores()
+    if ctx.plan.transfer_authorities:
+        beside = ", beside the stages that follow" if spare > 0 else ""
+        stage(
+            "transfer",
+            f"checking transfer to unseen authorities (leave one authority out){beside}",
+        )
     transfer_job = Alongside(check_transfer, ctx, evaluated, max(spare, 1), beside=spare > 0)
     try:
         return _after_transfer(ctx, described, evaluated, transfer_job, stage, marks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pandas as pd
 import pytest
 
 from escalation_model.study import _alongside
@@ -34,3 +35,33 @@ def test_beside_means_another_thread_and_here_means_this_one():
     here = threading.current_thread()
     assert Alongside(threading.current_thread).result() is not here
     assert Alongside(threading.current_thread, beside=False).result() is here
+
+
+def test_the_transfer_check_says_where_it_ran_and_gives_the_same_table(
+    small_population, monkeypatch
+):
+    """Beside the later stages (a spare core) or in place (OMP_NUM_THREADS=1): the
+    progress message says which, and the transfer table is the same."""
+    from escalation_model.config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
+    from escalation_model.datasets import fingerprint
+    from escalation_model.study import run_study
+    from escalation_model.study._result import StudyData
+
+    frame = small_population.frame
+    data = StudyData(frame, small_population.roles, "s", fingerprint(frame))
+    config = RunConfig(
+        split=SplitConfig(transfer_max_train=2000, transfer_n_bootstrap=20),
+        evaluation=EvaluationConfig(n_bootstrap=20),
+        explain=ExplainConfig(sample_size=300, interaction_sample=0),
+    )
+    monkeypatch.setattr(_alongside.os, "cpu_count", lambda: 2)
+    tables, said = [], []
+    for threads in ("2", "1"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        messages: list[str] = []
+        tables.append(run_study(config, data, progress=messages.append).transfer)
+        said.append(next(m for m in messages if m.startswith("checking transfer")))
+    assert said[0].endswith(", beside the stages that follow")
+    assert said[1].endswith("(leave one authority out)")
+    assert tables[0] is not None
+    pd.testing.assert_frame_equal(tables[0], tables[1])
