@@ -18,8 +18,13 @@ LightGBM is fitted with ``deterministic=True`` and row-wise histograms.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
-__all__ = ["capped"]
+__all__ = ["capped", "in_threads", "cores"]
+
+T = TypeVar("T")
 
 
 def capped(threads: int) -> int:
@@ -29,3 +34,26 @@ def capped(threads: int) -> int:
     if limit.isdigit() and int(limit) > 0:
         return max(1, min(threads, int(limit))) if threads > 0 else int(limit)
     return threads
+
+
+def cores(n_jobs: int | None = None) -> int:
+    """Threads for ``n_jobs`` (``None`` or a non-positive number: one per core), capped
+    as above."""
+    wanted = n_jobs if n_jobs is not None and n_jobs > 0 else (os.cpu_count() or 1)
+    return max(1, capped(wanted))
+
+
+def in_threads(jobs: Sequence[Callable[[], T]], n_jobs: int | None = None) -> list[T]:
+    """Each job's result, in order, the jobs run ``cores(n_jobs)`` at a time (here and
+    now when that is one). For work that releases the GIL (numpy on large arrays,
+    LightGBM): the results do not depend on the number of threads as long as no job
+    shares a random generator with another.
+
+    >>> in_threads([lambda: 1, lambda: 2, lambda: 3], n_jobs=2)
+    [1, 2, 3]
+    """
+    workers = min(len(jobs), cores(n_jobs))
+    if workers <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(workers, thread_name_prefix="escalation-model") as pool:
+        return list(pool.map(lambda job: job(), jobs))

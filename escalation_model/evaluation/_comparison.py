@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from .._publish import (
     publish_share,
 )
 from .._selection import resolve_capacity
+from .._threads import in_threads
 from ..schema import ColumnRoles
 from ._bootstrap import bootstrap_differences, bootstrap_metrics
 from ._metrics import METRICS, point_estimates
@@ -66,6 +68,10 @@ class ModelComparison:
     metrics : sequence of str, optional
         Only these metrics of :data:`METRICS` (default: all). Leaving out the calibration
         intercept and slope skips their logistic fits in every bootstrap replicate.
+    n_jobs : int, optional
+        Bootstraps run at once, each on its own thread (default: one per core, at most
+        ``OMP_NUM_THREADS``). Each has its own seeded generator, so the intervals do not
+        depend on it.
     """
 
     def __init__(
@@ -79,6 +85,7 @@ class ModelComparison:
         confidence: float = 0.95,
         random_state: int = 0,
         metrics: tuple[str, ...] | list[str] | None = None,
+        n_jobs: int | None = None,
     ):
         unknown = sorted(set(metrics or ()) - set(METRICS))
         if unknown:
@@ -98,44 +105,60 @@ class ModelComparison:
         self._y = y
         self._predictions = {k: (np.asarray(p), np.asarray(s)) for k, (p, s) in predictions.items()}
 
-        rows = []
         estimates: dict[str, dict[str, float]] = {}
-        for i, (name, (proba, score)) in enumerate(self._predictions.items()):
+        for name, (proba, score) in self._predictions.items():
             every = point_estimates(y, proba, score, capacity)
-            est = {m: every[m] for m in wanted}
-            estimates[name] = est
-            ci = bootstrap_metrics(
-                y,
-                proba,
-                score,
-                est,
-                capacity=capacity,
-                n_bootstrap=n_bootstrap,
-                confidence=confidence,
-                random_state=random_state + i,
-            )
-            for metric in wanted:
-                rows.append((name, metric, est[metric], *ci[metric]))
-        self._table = pd.DataFrame(rows, columns=["model", "metric", "estimate", "lower", "upper"])
-
-        diffs = []
+            estimates[name] = {m: every[m] for m in wanted}
         ref = self._predictions[reference]
-        for i, (name, pair) in enumerate(self._predictions.items()):
-            if name == reference:
-                continue
-            delta = {m: estimates[name][m] - estimates[reference][m] for m in wanted}
-            ci = bootstrap_differences(
-                y,
-                pair,
-                ref,
-                delta,
-                capacity=capacity,
-                n_bootstrap=n_bootstrap,
-                confidence=confidence,
-                random_state=random_state + 1000 + i,
-            )
-            for metric in wanted:
-                diffs.append((name, reference, metric, delta[metric], *ci[metric]))
+        others = [name for name in self._predictions if name != reference]
+        deltas = {
+            name: {m: estimates[name][m] - estimates[reference][m] for m in wanted}
+            for name in others
+        }
+        settings: dict[str, Any] = {
+            "capacity": capacity,
+            "n_bootstrap": n_bootstrap,
+            "confidence": confidence,
+        }
+        # every bootstrap is independent (its own seed): they run side by side
+        names = list(self._predictions)
+        intervals = in_threads(
+            [
+                partial(
+                    bootstrap_metrics,
+                    y,
+                    *self._predictions[name],
+                    estimates[name],
+                    **settings,
+                    random_state=random_state + i,
+                )
+                for i, name in enumerate(names)
+            ]
+            + [
+                partial(
+                    bootstrap_differences,
+                    y,
+                    self._predictions[name],
+                    ref,
+                    deltas[name],
+                    **settings,
+                    random_state=random_state + 1000 + names.index(name),
+                )
+                for name in others
+            ],
+            n_jobs,
+        )
+        rows = [
+            (name, metric, estimates[name][metric], *ci[metric])
+            for name, ci in zip(names, intervals, strict=False)
+            for metric in wanted
+        ]
+        self._table = pd.DataFrame(rows, columns=["model", "metric", "estimate", "lower", "upper"])
+        diffs = [
+            (name, reference, metric, deltas[name][metric], *ci[metric])
+            for name, ci in zip(others, intervals[len(names) :], strict=True)
+            for metric in wanted
+        ]
         self._differences = pd.DataFrame(
             diffs, columns=["model", "reference", "metric", "difference", "lower", "upper"]
         )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._publish import DisclosureRules
-from .._threads import capped
+from .._threads import in_threads
 from ..schema import ColumnRoles
 from ._comparison import evaluate_models
 from ._splits import Split, factorised_families, leave_one_authority_out
@@ -68,17 +67,16 @@ def transfer_by_authority(
     models = {name: _one_thread(model) for name, model in models.items()}
 
     def one(split: Split) -> pd.DataFrame:
+        # one thread each: the authorities already take the cores
         comparison, _ = evaluate_models(
-            frame, roles, split, models, metrics=metrics, family_codes=codes, **kwargs
+            frame, roles, split, models, metrics=metrics, family_codes=codes, n_jobs=1, **kwargs
         )
         table = comparison.table if rules is None else comparison.published(rules)[0]
         return table.assign(
             authority=split.details["authority"], n_train=len(split.train), n_test=len(split.test)
         )
 
-    workers = capped(n_jobs if n_jobs is not None and n_jobs > 0 else (os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=max(1, min(len(splits), workers))) as pool:
-        rows = list(pool.map(one, splits))
+    rows = in_threads([partial(one, split) for split in splits], n_jobs)
     out = pd.concat(rows, ignore_index=True)
     return out[["authority", "n_train", "n_test", "model", "metric", "estimate", "lower", "upper"]]
 

@@ -104,3 +104,45 @@ def test_transfer_fits_a_calibrated_model_on_one_thread():
     model = CalibratedRiskClassifier(LightGBMRiskClassifier(n_jobs=2))
     assert _one_thread(model).get_params()["estimator__n_jobs"] == 1
     assert model.get_params()["estimator__n_jobs"] == 2  # the original is untouched
+
+
+def test_bootstraps_on_threads_give_the_same_intervals(monkeypatch):
+    """The bootstraps run side by side on threads where cores allow; each keeps its own
+    seed (model i: random_state + i), so the tables are those of one bootstrap at a
+    time, and of bootstrap_metrics called on its own."""
+    import threading
+
+    from escalation_model.evaluation import _comparison
+    from escalation_model.evaluation._bootstrap import bootstrap_metrics
+    from escalation_model.evaluation._metrics import point_estimates
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    truth = rng.beta(1, 12, n)
+    y = (rng.random(n) < truth).astype(int)
+    rule = np.floor(truth * 8)
+    preds = {
+        "five_plus_rule": (np.clip(rule / 8, 0.01, 0.99), rule),
+        "noisy": (np.clip(truth + rng.normal(0, 0.03, n), 0.001, 0.999),) * 2,
+        "oracle": (truth, truth),
+    }
+    ran_on = []
+
+    def recorded(*args, **kwargs):
+        ran_on.append(threading.current_thread().name)
+        return bootstrap_metrics(*args, **kwargs)
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    one = _comparison.ModelComparison(preds, y, n_bootstrap=150, random_state=7)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setattr(_comparison, "bootstrap_metrics", recorded)
+    two = _comparison.ModelComparison(preds, y, n_bootstrap=150, random_state=7, n_jobs=2)
+    assert len(ran_on) == 3 and all(name.startswith("escalation-model") for name in ran_on)
+    pd.testing.assert_frame_equal(one.table, two.table)
+    pd.testing.assert_frame_equal(one.differences, two.differences)
+    est = point_estimates(y, *preds["noisy"], 0.05)
+    alone = bootstrap_metrics(
+        y, *preds["noisy"], est, capacity=0.05, n_bootstrap=150, random_state=8
+    )
+    row = two.table.set_index(["model", "metric"]).loc[("noisy", "roc_auc")]
+    assert (row.lower, row.upper) == alone["roc_auc"]
