@@ -105,10 +105,15 @@ class ModelComparison:
         self._y = y
         self._predictions = {k: (np.asarray(p), np.asarray(s)) for k, (p, s) in predictions.items()}
 
-        estimates: dict[str, dict[str, float]] = {}
-        for name, (proba, score) in self._predictions.items():
-            every = point_estimates(y, proba, score, capacity)
-            estimates[name] = {m: every[m] for m in wanted}
+        # the exact estimates, then every bootstrap: each independent (its own seed), so
+        # they run side by side
+        names = list(self._predictions)
+        exact = in_threads(
+            [partial(point_estimates, y, *self._predictions[k], capacity) for k in names], n_jobs
+        )
+        estimates = {
+            k: {m: every[m] for m in wanted} for k, every in zip(names, exact, strict=True)
+        }
         ref = self._predictions[reference]
         others = [name for name in self._predictions if name != reference]
         deltas = {
@@ -120,8 +125,6 @@ class ModelComparison:
             "n_bootstrap": n_bootstrap,
             "confidence": confidence,
         }
-        # every bootstrap is independent (its own seed): they run side by side
-        names = list(self._predictions)
         intervals = in_threads(
             [
                 partial(
