@@ -1,5 +1,10 @@
 """Population-level explanations with SHAP (imported lazily: shap is heavy)."""
 
-from ._population import PopulationExplanation, explain_model
+from ._population import (
+    PopulationExplanation,
+    StartedExplanation,
+    explain_model,
+    start_explanation,
+)
 
-__all__ = ["PopulationExplanation", "explain_model"]
+__all__ = ["PopulationExplanation", "StartedExplanation", "explain_model", "start_explanation"]

@@ -14,11 +14,9 @@ import pandas as pd
 from .._limits import DISCLOSURE_MIN_CELL, MIN_EXPLANATION_SUPPORT
 from .._publish import DisclosureRules, publish_count
 from .._text import as_text
-from ..features import RolesEncoder
+from ._interactions import InteractionValues, interaction_rows, interaction_table
 
-__all__ = ["PopulationExplanation", "explain_model"]
-
-_INTERACTION_CHUNK = 100  # families per call of shap's interaction values
+__all__ = ["PopulationExplanation", "StartedExplanation", "explain_model", "start_explanation"]
 
 
 def _unwrap(model: Any) -> Any:
@@ -292,92 +290,6 @@ def _lightgbm_attributions(
     return out[:, :-1], out[:, -1]
 
 
-def _tree_interactions(
-    explainer: Any,
-    frame: pd.DataFrame,
-    encoder: RolesEncoder,
-    roles: Any,
-    names: list[str],
-    labels: list[str],
-    size: int,
-    rng: np.random.Generator,
-) -> pd.DataFrame | None:
-    """Pairwise SHAP interactions on families with at least two recorded needs (where
-    needs can overlap): the mean absolute interaction, and the mean interaction among the
-    families that have both (the extra log-odds of the pair beyond its parts)."""
-    from ..population import count_indicators
-
-    eligible = np.flatnonzero(count_indicators(frame, roles.indicators()).to_numpy() >= 2)
-    m = min(size, eligible.size)
-    if m == 0:
-        return None  # no family with two recorded needs: no pair to report
-    rows_idx = np.sort(rng.choice(eligible, size=m, replace=False))
-    X = encoder.transform(frame.iloc[rows_idx])
-    # in chunks, so that the GIL is free between them for the attributions' thread
-    chunks = [X[i : i + _INTERACTION_CHUNK] for i in range(0, len(X), _INTERACTION_CHUNK)]
-    inter = np.concatenate([np.asarray(explainer.shap_interaction_values(c)) for c in chunks])
-    mean_abs = np.abs(inter).mean(axis=0)
-    binary = [
-        bool(set(np.unique(X[:, j][~np.isnan(X[:, j])])) <= {0.0, 1.0}) for j in range(len(names))
-    ]
-    rows = []
-    for a in range(len(names)):
-        for b in range(a + 1, len(names)):
-            both = (X[:, a] == 1) & (X[:, b] == 1) if binary[a] and binary[b] else None
-            n_both = int(both.sum()) if both is not None else 0
-            when_both, lo, hi = np.nan, np.nan, np.nan
-            if both is not None and n_both >= DISCLOSURE_MIN_CELL:
-                values = 2 * inter[both, a, b]
-                when_both = float(values.mean())
-                lo, hi = _mean_interval(values)
-            rows.append(
-                (
-                    names[a],
-                    names[b],
-                    labels[a],
-                    labels[b],
-                    2 * mean_abs[a, b],
-                    when_both,
-                    lo,
-                    hi,
-                    n_both,
-                    n_both >= MIN_EXPLANATION_SUPPORT,
-                )
-            )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "feature_a",
-            "feature_b",
-            "label_a",
-            "label_b",
-            "mean_abs_interaction",
-            "mean_interaction_when_both",
-            "when_both_lower",
-            "when_both_upper",
-            "n_both_sampled",
-            "supported",
-        ],
-    ).sort_values("mean_abs_interaction", ascending=False, ignore_index=True)
-
-
-def _mean_interval(values: np.ndarray) -> tuple[float, float]:
-    """95% Student-t interval of the mean of ``values`` (sampled families). Not the
-    percentile bootstrap: over 20 to 50 families it is too narrow (covered 92% at 25
-    families of a skewed quantity, the t interval 93%, and 87% against 92% at 10;
-    ``evaluation/bench_small_sample_intervals.py``).
-
-    >>> lo, hi = _mean_interval(np.array([1.0, 2.0, 3.0, 4.0]))
-    >>> round(lo, 3), round(hi, 3)
-    (0.446, 4.554)
-    """
-    from scipy import stats
-
-    n = values.size
-    half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)
-    return float(values.mean() - half), float(values.mean() + half)
-
-
 def explain_model(
     model: Any,
     frame: pd.DataFrame,
@@ -412,8 +324,32 @@ def explain_model(
     >>> ex.importance.columns.tolist()[:3]
     ['feature', 'label', 'mean_abs']
     """
-    import shap
+    return start_explanation(
+        model,
+        frame,
+        roles,
+        sample_size=sample_size,
+        interaction_sample=interaction_sample,
+        n_bootstrap=n_bootstrap,
+        random_state=random_state,
+    ).finish()
 
+
+def start_explanation(
+    model: Any,
+    frame: pd.DataFrame,
+    roles: Any = None,
+    *,
+    sample_size: int = 10_000,
+    interaction_sample: int = 1000,
+    n_bootstrap: int = 500,
+    random_state: int = 0,
+    fork: bool = False,
+) -> StartedExplanation:
+    """:func:`explain_model` in two steps: the samples are drawn and encoded now, and with
+    ``fork=True`` the interaction values start in a forked process (see
+    ``_interactions``); :meth:`StartedExplanation.finish` does the rest. The result is
+    the same as :func:`explain_model`'s."""
     from ..models import LightGBMRiskClassifier, LogisticRiskClassifier
     from ..schema import ColumnRoles
 
@@ -422,57 +358,122 @@ def explain_model(
     encoder = getattr(inner, "encoder_", None)
     if encoder is None:
         raise ValueError("explain_model needs a model fitted on a DataFrame in column roles")
+    if not isinstance(inner, LightGBMRiskClassifier | LogisticRiskClassifier):
+        raise TypeError(f"no explainer for {type(inner).__name__}")
     rng = np.random.default_rng(random_state)
     n = min(sample_size, len(frame))
     idx = np.sort(rng.choice(len(frame), size=n, replace=False))
     sample = frame.iloc[idx]
-    X = encoder.transform(sample)
-    names, labels = list(encoder.get_feature_names_out()), list(encoder.labels_)
+    started = StartedExplanation(
+        inner, frame, roles, sample, encoder.transform(sample), rng, n_bootstrap, random_state
+    )
+    if isinstance(inner, LightGBMRiskClassifier) and interaction_sample:
+        import shap
 
-    interactions = None
-    if isinstance(inner, LightGBMRiskClassifier):
-        booster = inner.booster_model_.booster_
+        rows = interaction_rows(frame, roles, interaction_sample, rng)
+        if rows.size:
+            X = encoder.transform(frame.iloc[rows])
+            explainer = shap.TreeExplainer(inner.booster_model_.booster_)
+            started.interactions = (X, InteractionValues(explainer, X, forked=fork))
+        started.interaction_sample = interaction_sample
+    return started
+
+
+@dataclass(eq=False)
+class StartedExplanation:
+    """An explanation whose samples are drawn (:func:`start_explanation`)."""
+
+    model: Any
+    frame: pd.DataFrame
+    roles: Any
+    sample: pd.DataFrame
+    X: np.ndarray
+    rng: np.random.Generator
+    n_bootstrap: int
+    random_state: int
+    interaction_sample: int = 0
+    interactions: tuple[np.ndarray, InteractionValues] | None = None
+
+    def abandon(self) -> None:
+        """Not wanted any more (the run stopped): a forked process is ended."""
+        if self.interactions is not None:
+            self.interactions[1].abandon()
+
+    def finish(self) -> PopulationExplanation:
+        """The attributions and their summaries."""
+        from ..models import LightGBMRiskClassifier
+
+        encoder = self.model.encoder_
+        names, labels = list(encoder.get_feature_names_out()), list(encoder.labels_)
+        if isinstance(self.model, LightGBMRiskClassifier):
+            values, base, interactions = self._lightgbm(names, labels)
+            data, kind = self.X, "lightgbm"
+        else:
+            values, base, data = self._logistic(names, labels)
+            interactions, kind = None, "logistic"
+        return _summarised(self, values, base, data, names, labels, interactions, kind)
+
+    def _lightgbm(
+        self, names: list[str], labels: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame | None]:
         # For a LightGBM model shap's TreeExplainer returns LightGBM's own TreeSHAP
         # (pred_contrib), which releases the GIL, while shap's interaction values hold it
         # and use one core. So the attributions are asked of LightGBM directly, on one
         # thread, beside the interactions: the same numbers as shap's (tested), in about
         # two thirds of the time on two cores.
+        booster = self.model.booster_model_.booster_
         with ThreadPoolExecutor(max_workers=1) as pool:
             attributions = pool.submit(
-                _lightgbm_attributions, booster, X, one_thread=bool(interaction_sample)
+                _lightgbm_attributions, booster, self.X, one_thread=bool(self.interaction_sample)
             )
-            if interaction_sample:
-                interactions = _tree_interactions(
-                    shap.TreeExplainer(booster),
-                    frame,
-                    encoder,
-                    roles,
-                    names,
-                    labels,
-                    interaction_sample,
-                    rng,
-                )
+            table = None
+            if self.interactions is not None:
+                X, pending = self.interactions
+                table = interaction_table(X, pending.get(), names, labels)
             values, base = attributions.result()
-        data = X
-        kind = "lightgbm"
-    elif isinstance(inner, LogisticRiskClassifier):
-        pipe = inner.pipeline_
+        return values, base, table
+
+    def _logistic(
+        self, names: list[str], labels: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        import shap
+
+        pipe, encoder = self.model.pipeline_, self.model.encoder_
         imputer, scaler, lr = (pipe.named_steps[k] for k in ("impute", "scale", "model"))
-        full = np.asarray(imputer.transform(X))
+        full = np.asarray(imputer.transform(self.X))
         if imputer.indicator_ is not None:
             for j in imputer.indicator_.features_:
                 names.append(f"{names[j]} not known")
                 labels.append(f"{labels[j]}: not known")
         Z = np.asarray(scaler.transform(full))
-        bg_rows = rng.choice(len(frame), size=min(2000, len(frame)), replace=False)
+        frame = self.frame
+        bg_rows = self.rng.choice(len(frame), size=min(2000, len(frame)), replace=False)
         bg_full = np.asarray(imputer.transform(encoder.transform(frame.iloc[bg_rows])))
         explainer = shap.LinearExplainer(lr, np.asarray(scaler.transform(bg_full)))
         values, base = _attributions(explainer, Z)
-        data = full
-        kind = "logistic"
-    else:
-        raise TypeError(f"no explainer for {type(inner).__name__}")
+        return values, base, full
 
+
+def _summarised(
+    started: StartedExplanation,
+    values: np.ndarray,
+    base: np.ndarray,
+    data: np.ndarray,
+    names: list[str],
+    labels: list[str],
+    interactions: pd.DataFrame | None,
+    kind: str,
+) -> PopulationExplanation:
+    """Importance with its sampling interval, drivers by segment, and the explanation."""
+    import shap
+
+    rng, n_bootstrap, sample, roles = (
+        started.rng,
+        started.n_bootstrap,
+        started.sample,
+        started.roles,
+    )
+    n = len(sample)
     explanation = shap.Explanation(values=values, base_values=base, data=data, feature_names=labels)
     # global importance with a bootstrap interval over the sample
     absval = np.abs(values)
@@ -518,7 +519,7 @@ def explain_model(
         details={
             "feature_names": names,
             "sample_rows": n,
-            "random_state": random_state,
-            "interaction_sample": interaction_sample if kind == "lightgbm" else 0,
+            "random_state": started.random_state,
+            "interaction_sample": started.interaction_sample if kind == "lightgbm" else 0,
         },
     )

@@ -482,17 +482,20 @@ def hand_over_entries(
     return handover, []
 
 
-def explain_primary(ctx: Context, evaluated: Evaluated) -> Any:
-    """SHAP summaries of the primary model on a seeded sample of the test families."""
-    from ..explain import explain_model
+def explain_primary(ctx: Context, evaluated: Evaluated, *, fork: bool = False) -> Any:
+    """SHAP summaries of the primary model on a seeded sample of the test families, begun
+    (:func:`escalation_model.explain.start_explanation`: with ``fork``, the interaction
+    values start in a forked process); ``finish()`` gives them."""
+    from ..explain import start_explanation
 
-    return explain_model(
+    return start_explanation(
         evaluated.fitted[ctx.primary],
         ctx.frame.iloc[ctx.plan.split.test],
         ctx.roles,
         sample_size=ctx.config.explain.sample_size,
         interaction_sample=ctx.config.explain.interaction_sample,
         random_state=ctx.config.evaluation.random_state,
+        fork=fork,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import raise_if_interrupted
 from ..config import RunConfig
@@ -38,6 +38,9 @@ from ._stages import (
     population_figures,
     score_later_families,
 )
+
+if TYPE_CHECKING:
+    from ..explain import StartedExplanation
 
 __all__ = ["load_study_data", "population_tables", "run_study"]
 
@@ -132,19 +135,27 @@ def run_study(
     )
     evaluated = fit_and_evaluate(ctx)
     # on the spare cores while the next stages run on this one (see ._alongside); here
-    # and now where there is none
+    # and now where there is none. The explanation's interaction values start now, in a
+    # forked process where a core is spare: shap holds the GIL while it computes them,
+    # which would stall the transfer check's thread
     spare = spare_cores()
+    explaining = explain_primary(ctx, evaluated, fork=spare > 0)
     if ctx.plan.transfer_authorities:
         beside = ", beside the stages that follow" if spare > 0 else ""
         stage(
             "transfer",
             f"checking transfer to unseen authorities (leave one authority out){beside}",
         )
-    transfer_job = Alongside(check_transfer, ctx, evaluated, max(spare, 1), beside=spare > 0)
     try:
-        return _after_transfer(ctx, described, evaluated, transfer_job, stage, marks)
+        transfer_job = Alongside(check_transfer, ctx, evaluated, max(spare, 1), beside=spare > 0)
+    except BaseException:
+        explaining.abandon()
+        raise
+    try:
+        return _after_transfer(ctx, described, evaluated, explaining, transfer_job, stage, marks)
     except BaseException:
         transfer_job.abandon()
+        explaining.abandon()
         raise
 
 
@@ -152,6 +163,7 @@ def _after_transfer(
     ctx: Context,
     described: Described,
     evaluated: Evaluated,
+    explaining: StartedExplanation,
     transfer_job: Alongside[Any],
     stage: Callable[[str, str | None], None],
     marks: list[tuple[str, float]],
@@ -183,7 +195,7 @@ def _after_transfer(
     tables = population_figures(ctx, scored, estimated_effect(impact[0]))
     handover, handover_notes = hand_over_entries(ctx, evaluated, scored)
     stage("explain", f"explaining the {primary} model with SHAP on sampled families")
-    explanation = explain_primary(ctx, evaluated)
+    explanation = explaining.finish()
     marks.append(("waiting_for_transfer", time.perf_counter()))
     transfer = transfer_job.result()
     marks.append(("end", time.perf_counter()))

@@ -179,3 +179,36 @@ def test_a_combined_need_is_headlined_only_with_enough_families_and_a_clear_inte
     assert "about 40 here" in line
     none = _with_pairs(("Few", "Families", 0.9, 0.5, 1.3, 11))
     assert none.summary()[-1].startswith("No combined need is headlined")
+
+
+def test_interactions_from_a_forked_process_are_those_computed_here(small_population):
+    """start_explanation(fork=True) computes the interaction values in a forked process
+    (shap holds the GIL while it runs); the explanation is explain_model's, number for
+    number, and where that process dies the values are computed here instead."""
+    import os
+
+    from escalation_model.explain import _interactions, start_explanation
+
+    f = small_population.frame
+    model = make_models(lightgbm_params={"n_estimators": 30})["lightgbm"].fit(f, f["escalated"])
+    kwargs = {"sample_size": 1500, "interaction_sample": 150, "random_state": 4}
+    here = explain_model(model, f, **kwargs)
+    started = start_explanation(model, f, fork=True, **kwargs)
+    assert started.interactions is not None
+    assert started.interactions[1]._process is not None  # a process was started
+    forked = started.finish()
+    assert started.interactions[1]._process is None  # and ended
+    pd.testing.assert_frame_equal(forked.interactions, here.interactions)
+    pd.testing.assert_frame_equal(forked.importance, here.importance)
+    pd.testing.assert_frame_equal(forked.by_segment, here.by_segment)
+
+    class Dies(_interactions.InteractionValues):
+        def _child(self, send):
+            os._exit(3)  # killed before sending anything
+
+    started = start_explanation(model, f, fork=True, **kwargs)
+    X, pending = started.interactions
+    dying = Dies(pending._explainer, X, forked=True)
+    pending.abandon()
+    started.interactions = (X, dying)
+    pd.testing.assert_frame_equal(started.finish().interactions, here.interactions)

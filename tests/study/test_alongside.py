@@ -41,7 +41,8 @@ def test_the_transfer_check_says_where_it_ran_and_gives_the_same_table(
     small_population, monkeypatch
 ):
     """Beside the later stages (a spare core) or in place (OMP_NUM_THREADS=1): the
-    progress message says which, and the transfer table is the same."""
+    progress message says which, and the transfer table is the same; so are the
+    interactions, computed in a forked process where a core is spare."""
     from escalation_model.config import EvaluationConfig, ExplainConfig, RunConfig, SplitConfig
     from escalation_model.datasets import fingerprint
     from escalation_model.study import run_study
@@ -52,16 +53,20 @@ def test_the_transfer_check_says_where_it_ran_and_gives_the_same_table(
     config = RunConfig(
         split=SplitConfig(transfer_max_train=2000, transfer_n_bootstrap=20),
         evaluation=EvaluationConfig(n_bootstrap=20),
-        explain=ExplainConfig(sample_size=300, interaction_sample=0),
+        explain=ExplainConfig(sample_size=300, interaction_sample=100),
     )
     monkeypatch.setattr(_alongside.os, "cpu_count", lambda: 2)
-    tables, said = [], []
+    tables, said, interactions = [], [], []
     for threads in ("2", "1"):
         monkeypatch.setenv("OMP_NUM_THREADS", threads)
         messages: list[str] = []
-        tables.append(run_study(config, data, progress=messages.append).transfer)
+        result = run_study(config, data, progress=messages.append)
+        tables.append(result.transfer)
+        interactions.append(result.explanation.interactions)
         said.append(next(m for m in messages if m.startswith("checking transfer")))
     assert said[0].endswith(", beside the stages that follow")
     assert said[1].endswith("(leave one authority out)")
     assert tables[0] is not None
     pd.testing.assert_frame_equal(tables[0], tables[1])
+    assert interactions[0] is not None
+    pd.testing.assert_frame_equal(interactions[0], interactions[1])
