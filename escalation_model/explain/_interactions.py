@@ -12,6 +12,7 @@ way: the same function on the same rows.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import Any
@@ -85,7 +86,10 @@ class InteractionValues:
         # this process at once
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        send.send(_values(self._explainer, self._X))
+        try:
+            send.send(_values(self._explainer, self._X))
+        except BaseException:  # nothing printed here: computed again in the run, where an
+            os._exit(1)  # error is reported as the run's own
         send.close()
 
     def get(self) -> np.ndarray:

@@ -212,3 +212,18 @@ def test_interactions_from_a_forked_process_are_those_computed_here(small_popula
     pending.abandon()
     started.interactions = (X, dying)
     pd.testing.assert_frame_equal(started.finish().interactions, here.interactions)
+
+
+def test_an_error_in_the_forked_process_prints_nothing_and_is_raised_here(capfd):
+    """The forked process prints no traceback of its own: the values are computed again
+    here, where the same error is raised as the run's."""
+    from escalation_model.explain._interactions import InteractionValues
+
+    class Broken:
+        def shap_interaction_values(self, X):
+            raise ValueError("the explainer cannot read this model")
+
+    pending = InteractionValues(Broken(), np.ones((3, 2)), forked=True)
+    with pytest.raises(ValueError, match="cannot read this model"):
+        pending.get()
+    assert capfd.readouterr().err == ""
