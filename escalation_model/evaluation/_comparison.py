@@ -153,7 +153,7 @@ class ModelComparison:
         )
         rows = [
             (name, metric, estimates[name][metric], *ci[metric])
-            for name, ci in zip(names, intervals, strict=False)
+            for name, ci in zip(names, intervals[: len(names)], strict=True)
             for metric in wanted
         ]
         self._table = pd.DataFrame(rows, columns=["model", "metric", "estimate", "lower", "upper"])

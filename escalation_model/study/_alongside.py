@@ -10,13 +10,12 @@ single-threaded).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
-from .._threads import capped
+from .._threads import cores
 
 __all__ = ["Alongside", "spare_cores"]
 
@@ -27,7 +26,7 @@ def spare_cores() -> int:
     """The cores left beside the main thread: 0 on one core, or where
     ``OMP_NUM_THREADS=1`` (a scheduler's one core, a test runner's worker), which
     caps every thread the library starts."""
-    return capped(os.cpu_count() or 1) - 1
+    return cores() - 1
 
 
 class Alongside(Generic[T]):

@@ -7,12 +7,12 @@ import threading
 import pandas as pd
 import pytest
 
-from escalation_model.study import _alongside
+from escalation_model import _threads
 from escalation_model.study._alongside import Alongside, spare_cores
 
 
 def test_one_allowed_thread_leaves_no_spare_core(monkeypatch):
-    monkeypatch.setattr(_alongside.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 8)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert spare_cores() == 0
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
@@ -55,7 +55,7 @@ def test_the_transfer_check_says_where_it_ran_and_gives_the_same_table(
         evaluation=EvaluationConfig(n_bootstrap=20),
         explain=ExplainConfig(sample_size=300, interaction_sample=100),
     )
-    monkeypatch.setattr(_alongside.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 2)
     tables, said, interactions = [], [], []
     for threads in ("2", "1"):
         monkeypatch.setenv("OMP_NUM_THREADS", threads)
