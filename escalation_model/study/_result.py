@@ -113,6 +113,10 @@ class StudyResult:
     rollout: dict[str, Any] | None = None  # published already (study/_rollout.py)
     #: the roll-out estimate itself, for its figure (in memory only)
     rollout_estimate: Any = None
+    #: the summary made last, with the model file it describes (see study_summary)
+    _summary_made: tuple[str | None, StudySummary] | None = field(
+        default=None, init=False, repr=False
+    )
 
     @property
     def roles_dict(self) -> dict[str, Any]:
@@ -467,7 +471,17 @@ class StudyResult:
         return self.study_summary().to_json_dict()
 
     def study_summary(self) -> StudySummary:
-        """The summary as typed sections (what the card and the MLflow logging read)."""
+        """The summary as typed sections (what the card and the MLflow logging read).
+
+        Made once and kept (its sections are frozen): the file, the card and MLflow's
+        parameters, metrics and descriptions all read the same one. Writing the model
+        file gives the result its SHA-256, so the summary is made again after that."""
+        made = self._summary_made
+        if made is None or made[0] != self.model_sha256:
+            made = self._summary_made = (self.model_sha256, self._make_summary())
+        return made[1]
+
+    def _make_summary(self) -> StudySummary:
         return StudySummary(
             escalation_model_version=__version__,
             code_version=code_version(),

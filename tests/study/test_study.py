@@ -91,6 +91,25 @@ def test_stage_timings_are_recorded_but_not_in_the_summary(plain_result):
     assert "timings" not in result.summary()  # the summary stays reproducible bit for bit
 
 
+def test_the_summary_is_made_once_and_again_when_the_model_file_is_written(plain_result, tmp_path):
+    from dataclasses import replace
+
+    from escalation_model.models import file_sha256
+
+    result = replace(plain_result)  # its own summary: the module's result stays as it was
+    first = result.study_summary()
+    assert result.study_summary() is first  # the file, card and MLflow read one summary
+    assert first.model_file is None  # no model file yet
+    result.write(tmp_path)
+    after = result.study_summary()
+    assert after is not first
+    assert after.model_file.sha256 == file_sha256(tmp_path / "model.skops")
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    assert on_disk == json.loads(json.dumps(after.to_json_dict(), default=str))
+    # the same figures, made afresh: nothing in the kept summary went stale
+    assert result._make_summary().to_json_dict() == after.to_json_dict()
+
+
 SUMMARY_SCHEMA = json.loads(
     (
         Path(__file__).parents[2] / "escalation_model" / "reporting" / "summary.schema.json"
