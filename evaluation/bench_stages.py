@@ -4,6 +4,8 @@
     python evaluation/bench_stages.py --sizes 100000   # one size
     python evaluation/bench_stages.py --profile        # and where the time goes, by function
     python evaluation/bench_stages.py --sizes 8000000 --repeat 1 --name bench_stages_8m
+    python evaluation/bench_stages.py --set evaluation.n_bootstrap=200 --name NAME
+                                                       # a setting changed (any number)
 
 Side by side in each child process, on the same families: the whole run, the project's
 LightGBM fit and predict, a bare LightGBM (``LGBMClassifier``, 200 trees, on the same
@@ -19,6 +21,12 @@ the same evaluation without SHAP, and of the model logged with the lightgbm flav
 With ``--profile`` one more repetition runs under cProfile (its times are inflated by
 the profiler; the ranking is what it is for): the functions with the most cumulative and
 own time are written beside the timings.
+
+The work done, beside the time it took: ``cpu_seconds`` is the processor time the run
+used (this process's threads and its forked processes: the interaction values and the
+figures), by phase. Divided by the cores the run may use it is ``cpu_floor_seconds``, the
+least time any schedule of that work could take on this machine; a target below it cannot
+be met by running the same work in parallel, only by doing less of it.
 
 Peak memory (``peak_rss_gb``) is the process's maximum resident size when the study has
 finished (the data's generation included), before the side-by-side fits, which hold
@@ -133,7 +141,30 @@ def _side_by_side(data, split, tmp: str) -> dict:
     }
 
 
-def _one(n: int, profile: bool = False) -> dict:
+def _cpu() -> float:
+    """Processor seconds so far: this process's threads and its waited-for children."""
+    own, children = resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN
+    return sum(
+        u.ru_utime + u.ru_stime for u in (resource.getrusage(own), resource.getrusage(children))
+    )
+
+
+def _overrides(settings: list[str]) -> dict[str, dict[str, Any]]:
+    """``--set section.key=value`` (the value in TOML) as ``{section: {key: value}}``."""
+    import tomllib
+
+    out: dict[str, dict[str, Any]] = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        section, _, key = name.partition(".")
+        if not (section and key and value):
+            raise SystemExit(f"--set {setting}: expected section.key=value, as in the config")
+        out.setdefault(section, {})[key] = tomllib.loads(f"v = {value}")["v"]
+    return out
+
+
+def _one(n: int, profile: bool = False, settings: list[str] | None = None) -> dict:
+    from escalation_model._threads import cores
     from escalation_model.config import load_config
     from escalation_model.evaluation import temporal_split
     from escalation_model.models import LightGBMRiskClassifier
@@ -142,6 +173,8 @@ def _one(n: int, profile: bool = False) -> dict:
 
     config = load_config(CONFIG)
     config = config.replace(data={**config.data.model_dump(), "n_families": n})
+    for section, values in _overrides(settings or []).items():
+        config = config.replace(**{section: {**getattr(config, section).model_dump(), **values}})
     t0 = time.perf_counter()
     data = load_study_data(config)
     t_generate = time.perf_counter() - t0
@@ -161,16 +194,16 @@ def _one(n: int, profile: bool = False) -> dict:
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), _cpu()
         with tracked_run(tracking_uri=store):
             result = run_study(config, data)
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), _cpu()
             out = Path(tmp) / "out"
             out.mkdir()
             result.write(out)
-            t3 = time.perf_counter()
+            t3, c3 = time.perf_counter(), _cpu()
             log_study(result, out)
-            t4 = time.perf_counter()
+            t4, c4 = time.perf_counter(), _cpu()
         # the study's own peak (the data's generation included), before the side-by-side
         # fits below, which hold their own matrices
         peak_run = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
@@ -201,6 +234,15 @@ def _one(n: int, profile: bool = False) -> dict:
             "mlflow_logging": round(t4 - t3, 3),
         },
         "run_seconds_from_loaded_frame": round(run_seconds, 1),
+        "settings_changed": settings or [],
+        "cpu_seconds": {
+            "study": round(c2 - c1, 1),
+            "write_outputs_and_card": round(c3 - c2, 1),
+            "mlflow_logging": round(c4 - c3, 1),
+            "total": round(c4 - c1, 1),
+        },
+        "cores": cores(),
+        "cpu_floor_seconds": round((c4 - c1) / cores(), 1),
         "new_tracking_store_seconds": round(t_store, 1),
         "lightgbm_fit_and_predict_seconds": round(baseline, 1),
         "ratio_run_to_lightgbm": round(run_seconds / baseline, 2),
@@ -220,24 +262,35 @@ def _one(n: int, profile: bool = False) -> dict:
     }
 
 
+def _as_args(settings: list[str]) -> list[str]:
+    return [a for s in settings for a in ("--set", s)]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--repeat", type=int, default=3, help="repetitions per size (median reported)")
     ap.add_argument("--profile", action="store_true", help="one more repetition, profiled")
     ap.add_argument("--name", default="bench_stages", help="results file name (results/NAME.json)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="change a setting of the default configuration (TOML value); repeatable",
+    )
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--child-profile", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(_one(args.child, profile=args.child_profile)))
+        print(json.dumps(_one(args.child, profile=args.child_profile, settings=args.set)))
         return 0
     rows = []
     for n in args.sizes:
         reps = []
         for _ in range(args.repeat):
             out = subprocess.run(
-                [sys.executable, __file__, "--child", str(n)],
+                [sys.executable, __file__, "--child", str(n), *_as_args(args.set)],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -253,7 +306,14 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.profile:
             out = subprocess.run(
-                [sys.executable, __file__, "--child", str(n), "--child-profile"],
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    str(n),
+                    "--child-profile",
+                    *_as_args(args.set),
+                ],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -268,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['oracle_roc_auc']:.3f}; ratios over {len(reps)} repetitions "
             f"{row['ratios_all_repetitions']}; mlflow.models.evaluate "
             f"{row['mlflow_evaluate_seconds']} s (run = {row['ratio_run_to_mlflow_evaluate']} x), "
-            f"bare LightGBM {row['bare_lightgbm_fit_and_predict_seconds']} s"
+            f"bare LightGBM {row['bare_lightgbm_fit_and_predict_seconds']} s; "
+            f"{row['cpu_seconds']['total']} processor seconds, so at least "
+            f"{row['cpu_floor_seconds']} s on {row['cores']} cores"
         )
         for stage, seconds in row["stages_seconds"].items():
             print(f"    {stage:28s} {seconds:8.1f} s")
