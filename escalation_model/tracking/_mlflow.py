@@ -374,7 +374,7 @@ def _log_dataset(mlflow: Any, result: Any) -> None:
     from mlflow.data.meta_dataset import MetaDataset
 
     source = CodeDatasetSource(tags={"data.source": mlflow_text(result.data_source, 250)})
-    dataset = MetaDataset(source, name="families", digest=result.data_fingerprint[:32])  # type: ignore[abstract]
+    dataset = MetaDataset(source, name="families", digest=result.data_fingerprint[:32])
     mlflow.log_input(dataset, context="training and test")
 
 
