@@ -163,18 +163,33 @@ def _overrides(settings: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _config(n: int, settings: list[str]) -> Any:
+    """The default configuration at ``n`` families with ``--set``'s changes (validated as a
+    configuration file's are)."""
+    from escalation_model.config import load_config
+
+    config = load_config(CONFIG)
+    config = config.replace(data={**config.data.model_dump(), "n_families": n})
+    for section, values in _overrides(settings).items():
+        if section not in type(config).model_fields:
+            raise SystemExit(f"--set {section}.*: the configuration has no [{section}] table")
+        try:
+            config = config.replace(
+                **{section: {**getattr(config, section).model_dump(), **values}}
+            )
+        except ValueError as exc:  # pydantic's ValidationError is one
+            raise SystemExit(f"--set {section}.*: {exc}") from None
+    return config
+
+
 def _one(n: int, profile: bool = False, settings: list[str] | None = None) -> dict:
     from escalation_model._threads import cores
-    from escalation_model.config import load_config
     from escalation_model.evaluation import temporal_split
     from escalation_model.models import LightGBMRiskClassifier
     from escalation_model.study import load_study_data, run_study
     from escalation_model.tracking import log_study, tracked_run
 
-    config = load_config(CONFIG)
-    config = config.replace(data={**config.data.model_dump(), "n_families": n})
-    for section, values in _overrides(settings or []).items():
-        config = config.replace(**{section: {**getattr(config, section).model_dump(), **values}})
+    config = _config(n, settings or [])
     t0 = time.perf_counter()
     data = load_study_data(config)
     t_generate = time.perf_counter() - t0
@@ -285,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(_one(args.child, profile=args.child_profile, settings=args.set)))
         return 0
+    for n in args.sizes:  # a wrong setting stops here, before any child starts
+        _config(n, args.set)
     rows = []
     for n in args.sizes:
         reps = []
