@@ -159,19 +159,21 @@ def staged_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     previous run wrote them (refused otherwise).
     """
     out = check_output_dir(path, overwrite=overwrite)
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    # one cleanup for all of it: a stop request is raised wherever the run is, so also
+    # just after the staging folder exists
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        _clear_stale_partials(out)
-        staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        (staging / MARKER).write_text("This folder is written by escalation-model runs.\n")
-    except OSError as exc:
-        raise OutputFolderError(
-            f"cannot write next to {out} ({exc.strerror or type(exc).__name__}); nothing was "
-            "run. Fix: choose a folder you can write to with --output."
-        ) from None
-    try:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            _clear_stale_partials(out)
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            (staging / MARKER).write_text("This folder is written by escalation-model runs.\n")
+        except OSError as exc:
+            raise OutputFolderError(
+                f"cannot write next to {out} ({exc.strerror or type(exc).__name__}); nothing "
+                "was run. Fix: choose a folder you can write to with --output."
+            ) from None
         yield staging
         raise_if_interrupted()
         if not (staging / MANIFEST).is_file():

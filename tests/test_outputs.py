@@ -44,6 +44,29 @@ def test_a_failed_run_leaves_the_previous_folder_as_it_was(tmp_path):
     assert not (out / "half.csv").exists() and not list(tmp_path.glob(".run.*"))
 
 
+def test_a_stop_while_the_staging_folder_is_made_leaves_nothing_behind(tmp_path, monkeypatch):
+    """A stop request lands as an exception wherever the run is (the command line's signal
+    handler raises it): here just after the staging folder exists, while its marker is
+    written. Seen once in a run of tests/tracking/test_store.py, where SIGTERM came just
+    after the tracked run was recorded."""
+    from pathlib import Path
+
+    from escalation_model._errors import Interrupted
+    from escalation_model._outputs import MARKER
+
+    write_text = Path.write_text
+
+    def stopped_at_the_marker(self, *args, **kwargs):
+        if self.name == MARKER:
+            raise Interrupted()
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", stopped_at_the_marker)
+    with pytest.raises(Interrupted), staged_output(tmp_path / "run"):
+        pass  # never reached
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_users_file_is_never_removed(tmp_path):
     out = tmp_path / "run"
     with staged_output(out) as staging:
